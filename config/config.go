@@ -1,0 +1,214 @@
+// Package config is the schema of ssogate.yaml: types, defaults, strict
+// decoding (unknown keys are errors), ${ENV} expansion, *_file secrets and
+// validation whose errors name the file, line and key and say what would be
+// valid. It imports nothing from the rest of ssogate.
+//
+// A minimal file:
+//
+//	server:
+//	  listen: 127.0.0.1:8080
+//	  public_url: http://127.0.0.1:8080
+//	store:
+//	  driver: sqlite
+//	  dsn: ./data/ssogate.db
+//	providers:
+//	  - id: local
+//	    type: local
+//	services:
+//	  - id: wiki
+//	    name: 社内Wiki
+//	    url: http://127.0.0.1:9001/
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"time"
+)
+
+// Config is a whole ssogate.yaml after defaults, expansion and validation.
+type Config struct {
+	Server    Server     `yaml:"server"`
+	Store     Store      `yaml:"store"`
+	Session   Session    `yaml:"session"`
+	Portal    Portal     `yaml:"portal"`
+	Log       Log        `yaml:"log"`
+	Providers []Provider `yaml:"providers"`
+	Services  []Service  `yaml:"services"`
+
+	// Path is the file the configuration was read from ("" when parsed from
+	// bytes without a name).
+	Path string `yaml:"-"`
+
+	// src keeps the YAML nodes behind each key so that Validate can name
+	// their lines; nil for a Config built in code.
+	src *source
+}
+
+// Server is the HTTP listener and how the gateway sees itself from outside.
+type Server struct {
+	// Listen is the host:port to listen on. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// PublicURL is the URL people use to reach the gateway (scheme, host,
+	// optional port, no path). Default http://<listen>. With https, cookies
+	// are Secure and use the __Host- prefix.
+	PublicURL string `yaml:"public_url"`
+	// TrustedProxies lists the addresses or CIDR prefixes whose
+	// X-Forwarded-For / Forwarded headers are believed. Default none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ReadHeaderTimeout bounds how long a client may take to send headers.
+	// Default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ShutdownTimeout bounds a graceful shutdown. Default 15s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+
+	// Derived by validation.
+	PublicURLParsed *url.URL       `yaml:"-"`
+	TrustedPrefixes []netip.Prefix `yaml:"-"`
+}
+
+// Store selects the persistence backend.
+type Store struct {
+	// Driver is "sqlite" (default). Later: "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the data source: for sqlite a file path (default
+	// ./data/ssogate.db; its directory is created).
+	DSN string `yaml:"dsn"`
+	// DSNFile reads DSN from a file (for DSNs that hold a password).
+	DSNFile string `yaml:"dsn_file"`
+}
+
+// Session is how long sign-ins last and how the cookie is protected.
+type Session struct {
+	// IdleTimeout ends a session after this long without activity. Default 30m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// AbsoluteTimeout ends a session this long after sign-in, whatever the
+	// activity. Default 12h. Must be >= IdleTimeout.
+	AbsoluteTimeout Duration `yaml:"absolute_timeout"`
+	// CookieName overrides the cookie's name. Default "__Host-ssogate" when
+	// the public URL is https, "ssogate" otherwise.
+	CookieName string `yaml:"cookie_name"`
+	// Secret signs and encrypts cookies: at least 32 bytes. Default: a random
+	// secret generated on first start and kept in the store.
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+	// CacheTTL is how long a session read from the store is trusted in
+	// memory before it is read again: the bound on how late a revocation on
+	// another replica is seen. Default 5s; 0s disables the cache.
+	CacheTTL Duration `yaml:"cache_ttl"`
+}
+
+// Portal is how the pages look and speak.
+type Portal struct {
+	// Title is shown in the header and the browser tab. Default "ssogate".
+	Title string `yaml:"title"`
+	// DefaultLanguage is used when neither the person's choice nor the
+	// browser's Accept-Language picks a supported one: "ja" (default) or "en".
+	DefaultLanguage string `yaml:"default_language"`
+	// TimeZone is the IANA zone times are shown in. Default "Asia/Tokyo".
+	TimeZone string `yaml:"time_zone"`
+
+	Location *time.Location `yaml:"-"`
+}
+
+// Log configures the structured log.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
+}
+
+// Provider is one entry of the providers list. ID and Type are common; the
+// options of each type live in their own struct, and only the one matching
+// Type is set after decoding (keys of another type are errors).
+type Provider struct {
+	// ID names the provider in URLs, links and audit ("local", "google").
+	// Lower-case letters, digits and '-' only.
+	ID string `yaml:"id"`
+	// Type is the kind of provider: "local".
+	Type string `yaml:"type"`
+	// Label is the button or form title on the login page.
+	Label string `yaml:"label"`
+
+	Local *LocalProvider `yaml:"-"`
+}
+
+// LocalProvider is type: local, email + password accounts kept by ssogate.
+//
+//	providers:
+//	  - id: local
+//	    type: local
+//	    password:
+//	      min_length: 8
+//	    hashing:
+//	      memory_kib: 65536
+//	      iterations: 3
+//	      parallelism: 2
+//	      max_in_flight: 4
+//	      max_waiting: 256
+type LocalProvider struct {
+	Password LocalPassword `yaml:"password"`
+	Hashing  LocalHashing  `yaml:"hashing"`
+}
+
+// LocalPassword is the password rule for new passwords.
+type LocalPassword struct {
+	// MinLength is the least number of characters. Default 8, minimum 8.
+	MinLength int `yaml:"min_length"`
+	// MinClasses is how many of upper, lower, digit and symbol a password
+	// must use. Default 3, between 1 and 4.
+	MinClasses int `yaml:"min_classes"`
+}
+
+// LocalHashing is the argon2id cost of new hashes and how many hashes may
+// run at once. Each hash in flight holds MemoryKiB of memory, so the
+// ceiling is MaxInFlight * MemoryKiB.
+type LocalHashing struct {
+	// MemoryKiB is argon2id's memory per hash. Default 65536 (64 MiB), minimum 8192.
+	MemoryKiB uint32 `yaml:"memory_kib"`
+	// Iterations is argon2id's time cost. Default 3, minimum 1.
+	Iterations uint32 `yaml:"iterations"`
+	// Parallelism is argon2id's lanes. Default 2, between 1 and 16.
+	Parallelism uint8 `yaml:"parallelism"`
+	// MaxInFlight bounds concurrent hashes. Default the number of CPUs.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxWaiting bounds sign-ins queued for a hash slot; beyond it they are
+	// refused at once with "busy". Default 256.
+	MaxWaiting int `yaml:"max_waiting"`
+}
+
+// Service is one tile on the launcher: a downstream application.
+type Service struct {
+	// ID names the service ("wiki"): lower-case letters, digits and '-'.
+	ID string `yaml:"id"`
+	// Name is shown on the tile; NameEN in English when set.
+	Name   string `yaml:"name"`
+	NameEN string `yaml:"name_en"`
+	// Description is the tile's second line; DescriptionEN in English.
+	Description   string `yaml:"description"`
+	DescriptionEN string `yaml:"description_en"`
+	// Icon names one of the portal's built-in icons (see IconNames).
+	// Default "app".
+	Icon string `yaml:"icon"`
+	// URL is where the tile leads: an absolute http(s) URL.
+	URL string `yaml:"url"`
+	// AllowedGroups limits the service to users in any of these groups;
+	// empty means every signed-in user.
+	AllowedGroups []string `yaml:"allowed_groups"`
+
+	URLParsed *url.URL `yaml:"-"`
+}
+
+// IconNames are the icons a service may use.
+var IconNames = []string{
+	"app", "book", "calendar", "chart", "chat", "cloud", "code", "database",
+	"doc", "folder", "globe", "mail", "money", "people", "phone", "search",
+	"settings", "shield", "ticket", "video",
+}
+
+// Duration is a time.Duration written as "30m", "12h", "1h30m" or "14d".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

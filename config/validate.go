@@ -1,0 +1,356 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // time_zone must load on hosts without zoneinfo (containers, Windows)
+)
+
+var (
+	storeDrivers = []string{"sqlite"}
+	languages    = []string{"ja", "en"}
+	logLevels    = []string{"debug", "info", "warn", "error"}
+	logFormats   = []string{"text", "json"}
+
+	idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+)
+
+const (
+	idRule           = "use 1 to 32 lower-case letters, digits and '-', starting with a letter or digit"
+	minSecretBytes   = 32
+	maxCacheTTL      = time.Minute
+	minMemoryKiB     = 8192
+	maxParallelism   = 16
+	minPasswordChars = 8
+)
+
+// Validate checks c against the rules stated on its fields and fills the
+// fields derived from them: Server.PublicURLParsed, Server.TrustedPrefixes,
+// Portal.Location and each Service.URLParsed. It reports every problem at
+// once as Errors; for a Config from Load or Parse each Error names the line
+// of the key. Validate does not apply defaults.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	v.server()
+	v.store()
+	v.session()
+	v.portal()
+	v.log()
+	v.providers()
+	v.services()
+	return v.errs.err()
+}
+
+type validator struct {
+	c    *Config
+	errs Errors
+}
+
+func (v *validator) errorf(key, format string, args ...any) {
+	if s := v.c.src; s != nil && s.failed[key] {
+		return // already reported while decoding
+	}
+	v.errs = append(v.errs, &Error{File: v.c.Path, Line: v.c.src.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// oneOf reports value at key unless it is one of valid.
+func (v *validator) oneOf(key, what, value string, valid []string) {
+	if !slices.Contains(valid, value) {
+		v.errorf(key, "unknown %s %q; valid: %s", what, value, strings.Join(valid, ", "))
+	}
+}
+
+func (v *validator) server() {
+	s := &v.c.Server
+	listenErr := checkListen(s.Listen)
+	if listenErr != nil {
+		v.errorf("server.listen", "%v", listenErr)
+	}
+
+	s.PublicURLParsed = nil
+	switch {
+	case s.PublicURL == "" && listenErr != nil:
+		// Its default comes from listen, whose error is enough.
+	case s.PublicURL == "":
+		v.errorf("server.public_url", "required when server.listen (%q) does not name one host; set the URL people use, e.g. https://sso.example.co.jp", s.Listen)
+	default:
+		u, err := parsePublicURL(s.PublicURL)
+		if err != nil {
+			v.errorf("server.public_url", "%v", err)
+			break
+		}
+		s.PublicURLParsed = u
+		s.PublicURL = u.String()
+	}
+
+	s.TrustedPrefixes = nil
+	for i, p := range s.TrustedProxies {
+		prefix, err := parsePrefix(p)
+		if err != nil {
+			v.errorf(fmt.Sprintf("server.trusted_proxies[%d]", i), "%v", err)
+			continue
+		}
+		s.TrustedPrefixes = append(s.TrustedPrefixes, prefix)
+	}
+
+	if s.ReadHeaderTimeout <= 0 {
+		v.errorf("server.read_header_timeout", "must be greater than 0 (it bounds clients that send headers slowly), e.g. 10s")
+	}
+	if s.ShutdownTimeout < 0 {
+		v.errorf("server.shutdown_timeout", "must not be negative, e.g. 15s")
+	}
+}
+
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port; use e.g. 127.0.0.1:8080, [::1]:8080 or :8080 for every address", s)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("host %q is not a host name or IP address", host)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q must be a number from 1 to 65535", port)
+	}
+	return nil
+}
+
+// parsePublicURL accepts an absolute http(s) URL with a host and no path,
+// and returns it with an empty path so that routes can be appended.
+func parsePublicURL(s string) (*url.URL, error) {
+	u, err := parseHTTPURL(s, "https://sso.example.co.jp")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Path != "" && u.Path != "/":
+		return nil, fmt.Errorf("%q must not have a path (%q): ssogate is served from the root of its host; use e.g. %s://%s", s, u.Path, u.Scheme, u.Host)
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, fmt.Errorf("%q must not have a query (?...); use e.g. %s://%s", s, u.Scheme, u.Host)
+	case u.Fragment != "":
+		return nil, fmt.Errorf("%q must not have a fragment (#...); use e.g. %s://%s", s, u.Scheme, u.Host)
+	}
+	u.Path, u.RawPath = "", ""
+	return u, nil
+}
+
+// parseHTTPURL accepts an absolute http or https URL with a host and a
+// valid port, and no user name or password.
+func parseHTTPURL(s, example string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, fmt.Errorf("%q is not an absolute http or https URL with a host; use e.g. %s", s, example)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q must not contain a user name or password", u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q has port %q; use a number from 1 to 65535", s, p)
+		}
+	}
+	return u, nil
+}
+
+// parsePrefix accepts an IP address (a prefix of one address) or a CIDR
+// prefix; host bits of a prefix are cleared.
+func parsePrefix(s string) (netip.Prefix, error) {
+	const hint = "use an IP address or CIDR prefix, e.g. 10.0.0.1, 10.0.0.0/8 or 2001:db8::/32"
+	if strings.Contains(s, "%") {
+		return netip.Prefix{}, fmt.Errorf("%q has a zone; %s", s, hint)
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix; %s", s, hint)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address; %s", s, hint)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func (v *validator) store() {
+	s := &v.c.Store
+	v.oneOf("store.driver", "store driver", s.Driver, storeDrivers)
+	if slices.Contains(storeDrivers, s.Driver) && s.DSN == "" {
+		key := "store.dsn"
+		if s.DSNFile != "" {
+			key = "store.dsn_file"
+		}
+		v.errorf(key, "must not be empty; for sqlite use a file path, e.g. ./data/ssogate.db")
+	}
+}
+
+func (v *validator) session() {
+	s := &v.c.Session
+	if s.IdleTimeout <= 0 {
+		v.errorf("session.idle_timeout", "must be greater than 0, e.g. 30m")
+	}
+	if s.AbsoluteTimeout < s.IdleTimeout {
+		v.errorf("session.absolute_timeout", "%s is shorter than session.idle_timeout (%s); use at least %s, e.g. 12h",
+			s.AbsoluteTimeout, s.IdleTimeout, s.IdleTimeout)
+	}
+	if s.Secret != "" && len(s.Secret) < minSecretBytes {
+		key := "session.secret"
+		if s.SecretFile != "" {
+			key = "session.secret_file"
+		}
+		v.errorf(key, "is %d bytes; use at least %d (e.g. the output of: openssl rand -base64 48), or leave it out to have one generated", len(s.Secret), minSecretBytes)
+	}
+	if s.CacheTTL < 0 || s.CacheTTL.D() > maxCacheTTL {
+		v.errorf("session.cache_ttl", "%s is out of range; use 0s (no cache) up to %s, e.g. 5s", s.CacheTTL, maxCacheTTL)
+	}
+	v.cookieName(s.CookieName)
+}
+
+func (v *validator) cookieName(name string) {
+	const key = "session.cookie_name"
+	if name == "" || strings.IndexFunc(name, func(r rune) bool { return !isCookieNameChar(r) }) >= 0 {
+		v.errorf(key, "%q is not a cookie name; use letters, digits and !#$%%&'*+-.^_`|~", name)
+		return
+	}
+	u := v.c.Server.PublicURLParsed
+	if u == nil {
+		return // public_url is invalid and reported
+	}
+	for _, prefix := range []string{"__Host-", "__Secure-"} {
+		if strings.HasPrefix(name, prefix) && u.Scheme != "https" {
+			v.errorf(key, "browsers accept the %s prefix only over https, and server.public_url is not https; drop the prefix", prefix)
+		}
+	}
+}
+
+// isCookieNameChar reports whether r may appear in a cookie name (an RFC
+// 6265 token).
+func isCookieNameChar(r rune) bool {
+	if r <= ' ' || r >= 0x7f {
+		return false
+	}
+	return !strings.ContainsRune(`()<>@,;:\"/[]?={}`, r)
+}
+
+func (v *validator) portal() {
+	p := &v.c.Portal
+	v.oneOf("portal.default_language", "language", p.DefaultLanguage, languages)
+	p.Location = nil
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil {
+		v.errorf("portal.time_zone", "unknown time zone %q; use an IANA name, e.g. Asia/Tokyo or UTC", p.TimeZone)
+		return
+	}
+	p.Location = loc
+}
+
+func (v *validator) log() {
+	v.oneOf("log.level", "log level", v.c.Log.Level, logLevels)
+	v.oneOf("log.format", "log format", v.c.Log.Format, logFormats)
+}
+
+// checkID reports id at key unless it is a valid, unused id; seen maps the
+// ids met so far to their keys.
+func (v *validator) checkID(key, id string, seen map[string]string) {
+	switch {
+	case id == "":
+		v.errorf(key, "required; %s", idRule)
+	case !idPattern.MatchString(id):
+		v.errorf(key, "%q is not a valid id; %s", id, idRule)
+	case seen[id] != "":
+		if line := v.c.src.line(seen[id]); line > 0 {
+			v.errorf(key, "duplicate id %q; already used at line %d", id, line)
+		} else {
+			v.errorf(key, "duplicate id %q; already used by %s", id, parentKey(seen[id]))
+		}
+	default:
+		seen[id] = key
+	}
+}
+
+func (v *validator) providers() {
+	seen := map[string]string{}
+	for i := range v.c.Providers {
+		p := &v.c.Providers[i]
+		path := fmt.Sprintf("providers[%d]", i)
+		v.checkID(path+".id", p.ID, seen)
+		if _, ok := providerTypes[p.Type]; !ok {
+			if p.Type == "" {
+				v.errorf(path+".type", "required; valid: %s", strings.Join(providerTypeNames(), ", "))
+			} else {
+				v.errorf(path+".type", "unknown provider type %q; valid: %s", p.Type, strings.Join(providerTypeNames(), ", "))
+			}
+			continue
+		}
+		if p.Type == "local" {
+			if p.Local == nil {
+				v.errorf(path, "type local has no options (Local is nil)")
+				continue
+			}
+			v.local(path, p.Local)
+		}
+	}
+}
+
+func (v *validator) local(path string, l *LocalProvider) {
+	pw, h := l.Password, l.Hashing
+	if pw.MinLength < minPasswordChars {
+		v.errorf(path+".password.min_length", "%d is too short; use %d or more", pw.MinLength, minPasswordChars)
+	}
+	if pw.MinClasses < 1 || pw.MinClasses > 4 {
+		v.errorf(path+".password.min_classes", "%d is out of range; use 1 to 4 (of upper, lower, digit, symbol)", pw.MinClasses)
+	}
+	if h.MemoryKiB < minMemoryKiB {
+		v.errorf(path+".hashing.memory_kib", "%d is too small; use %d (8 MiB) or more, e.g. 65536", h.MemoryKiB, minMemoryKiB)
+	}
+	if h.Iterations < 1 {
+		v.errorf(path+".hashing.iterations", "must be at least 1, e.g. 3")
+	}
+	if h.Parallelism < 1 || h.Parallelism > maxParallelism {
+		v.errorf(path+".hashing.parallelism", "%d is out of range; use 1 to %d, e.g. 2", h.Parallelism, maxParallelism)
+	}
+	if h.MaxInFlight < 1 {
+		v.errorf(path+".hashing.max_in_flight", "must be at least 1, e.g. the number of CPUs")
+	}
+	if h.MaxWaiting < 0 {
+		v.errorf(path+".hashing.max_waiting", "must not be negative; use 0 to refuse at once when every slot is busy")
+	}
+}
+
+func (v *validator) services() {
+	seen := map[string]string{}
+	for i := range v.c.Services {
+		s := &v.c.Services[i]
+		path := fmt.Sprintf("services[%d]", i)
+		v.checkID(path+".id", s.ID, seen)
+		if strings.TrimSpace(s.Name) == "" {
+			v.errorf(path+".name", "required: the name shown on the tile, e.g. 社内Wiki")
+		}
+		s.URLParsed = nil
+		if s.URL == "" {
+			v.errorf(path+".url", "required: where the tile leads, e.g. https://wiki.example.co.jp/")
+		} else if u, err := parseHTTPURL(s.URL, "https://wiki.example.co.jp/"); err != nil {
+			v.errorf(path+".url", "%v", err)
+		} else {
+			s.URLParsed = u
+		}
+		v.oneOf(path+".icon", "icon", s.Icon, IconNames)
+		for j, g := range s.AllowedGroups {
+			key := fmt.Sprintf("%s.allowed_groups[%d]", path, j)
+			switch {
+			case strings.TrimSpace(g) == "":
+				v.errorf(key, "must not be empty; list group names, e.g. [staff, admins]")
+			case strings.Contains(g, ","):
+				v.errorf(key, "%q contains a comma; group names cannot, since groups are passed on comma-separated (X-Forwarded-Groups)", g)
+			}
+		}
+	}
+}

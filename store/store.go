@@ -1,0 +1,177 @@
+// Package store defines ssogate's persistent state: the domain types (users,
+// sessions, audit events, secrets) and the Store interface that every backend
+// implements. store/sqlite is the embedded default; every backend passes the
+// conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every backend.
+var (
+	// ErrNotFound means no record matched.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a unique value (an email) is already taken.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Role is what a user may administer.
+type Role string
+
+// Roles.
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// Status is where a user account stands.
+type Status string
+
+// Account statuses. Only StatusActive may sign in.
+const (
+	StatusInvited  Status = "invited"
+	StatusActive   Status = "active"
+	StatusLocked   Status = "locked"
+	StatusDisabled Status = "disabled"
+)
+
+// User is a person who may sign in. Email is the login id and is unique,
+// compared case-insensitively (backends store it lower-cased).
+type User struct {
+	ID           string
+	Email        string
+	DisplayName  string
+	Phone        string
+	Mobile       string
+	Organization string
+	Department   string
+	Groups       []string
+	Role         Role
+	Status       Status
+	// LoginMethods lists the provider ids that may sign this user in; empty
+	// means any configured provider linked to the user.
+	LoginMethods []string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	// LastLoginAt is the most recent successful sign-in; PreviousLoginAt the
+	// one before it (what the personal-info page shows as "last login").
+	LastLoginAt     time.Time
+	PreviousLoginAt time.Time
+}
+
+// Session is a server-side sign-in. ID is the SHA-256 (hex) of the token in
+// the browser's cookie, so a copy of the database holds no usable session.
+type Session struct {
+	ID        string
+	UserID    string
+	AMR       []string
+	AuthTime  time.Time
+	ClientIP  string
+	UserAgent string
+	// Line is the registered network the session came through, if any.
+	Line       string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// IdleExpiresAt moves forward with activity; AbsoluteExpiresAt never does.
+	IdleExpiresAt     time.Time
+	AbsoluteExpiresAt time.Time
+}
+
+// Expired reports whether s is no longer valid at now.
+func (s *Session) Expired(now time.Time) bool {
+	return !now.Before(s.IdleExpiresAt) || !now.Before(s.AbsoluteExpiresAt)
+}
+
+// Outcome is the result recorded in an audit event.
+type Outcome string
+
+// Audit outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+)
+
+// AuditEvent is one append-only record of something security-relevant.
+type AuditEvent struct {
+	ID       int64
+	Time     time.Time
+	Action   string // "login", "logout", "profile_update", "user_add" ...
+	UserID   string // may be empty (failed login for an unknown email)
+	Actor    string // login id as typed or as known; never a secret
+	ClientIP string
+	Outcome  Outcome
+	Detail   string // short, non-secret reason ("invalid_credentials")
+	// RequestID links the event to the request's log lines.
+	RequestID string
+}
+
+// AuditFilter selects audit events; zero fields do not filter.
+type AuditFilter struct {
+	UserID string
+	Action string
+	Since  time.Time
+	// Limit caps the number of events (newest first); 0 means 100.
+	Limit int
+}
+
+// Store is the persistent state of the gateway. All methods are safe for
+// concurrent use. Times are stored with at least millisecond precision and
+// returned in UTC.
+type Store interface {
+	// CreateUser inserts u, assigning u.ID when empty and CreatedAt/UpdatedAt
+	// when zero. It returns ErrConflict if the email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns the user with the given id, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByEmail returns the user whose email equals email
+	// case-insensitively, or ErrNotFound.
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns all users ordered by email.
+	ListUsers(ctx context.Context) ([]*User, error)
+	// UpdateUser replaces the mutable fields of the user with u.ID (email,
+	// display name, phone, mobile, organisation, department, groups, role,
+	// status, login methods) and sets UpdatedAt. ErrNotFound if absent,
+	// ErrConflict if the new email is taken.
+	UpdateUser(ctx context.Context, u *User) error
+	// RecordLogin moves LastLoginAt to PreviousLoginAt and sets LastLoginAt.
+	RecordLogin(ctx context.Context, userID string, at time.Time) error
+
+	// SetPasswordHash stores an encoded password hash for the user.
+	SetPasswordHash(ctx context.Context, userID, encoded string) error
+	// PasswordHash returns the user's encoded password hash, or ErrNotFound
+	// when the user has none.
+	PasswordHash(ctx context.Context, userID string) (string, error)
+
+	// CreateSession inserts s. It returns ErrConflict if s.ID exists.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session with the given id, or ErrNotFound. It
+	// returns expired sessions too; callers check Expired.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// TouchSession records activity: LastSeenAt = seen, IdleExpiresAt = idle.
+	TouchSession(ctx context.Context, id string, seen, idle time.Time) error
+	// DeleteSession removes a session; deleting a missing one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+	// ListUserSessions returns the user's sessions, newest first.
+	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteUserSessions removes every session of the user and returns how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// DeleteExpiredSessions removes sessions expired at now and returns how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+
+	// AppendAudit appends e, assigning e.ID.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns events matching f, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
+	// Secret returns the named gateway secret (cookie keys), creating it with
+	// generate() on first use. Concurrent callers all get the same value.
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+
+	// Ping reports whether the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
