@@ -1,0 +1,279 @@
+package portal
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// defaultLang is the language used when nothing better is known: the portal
+// is built for Japanese companies.
+const defaultLang = "ja"
+
+// languages lists the supported languages, default first.
+var languages = []string{"ja", "en"}
+
+// Languages returns the supported language tags, the default ("ja") first.
+// The caller owns the returned slice.
+func Languages() []string {
+	return append([]string(nil), languages...)
+}
+
+// supported reports whether lang is exactly one of Languages().
+func supported(lang string) bool {
+	_, ok := catalog[lang]
+	return ok
+}
+
+// HasKey reports whether key is a message in the catalog. Every key exists
+// in every language, so one answer covers all of them.
+func HasKey(key string) bool {
+	_, ok := catalog[defaultLang][key]
+	return ok
+}
+
+// T returns the message key in lang, formatted with args as by fmt.Sprintf
+// when args are given. An unsupported lang falls back to Japanese; an
+// unknown key is returned unchanged, so a missing translation shows up as
+// its key rather than as an empty string.
+func T(lang, key string, args ...any) string {
+	msgs, ok := catalog[lang]
+	if !ok {
+		msgs = catalog[defaultLang]
+	}
+	msg, ok := msgs[key]
+	if !ok {
+		return key
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	return fmt.Sprintf(msg, args...)
+}
+
+// maxAcceptLanguage bounds the work spent on a client-controlled header;
+// real browsers send a few dozen bytes.
+const maxAcceptLanguage = 1024
+
+// MatchLanguage picks the page language. A cookieValue naming a supported
+// language wins; otherwise the supported language the Accept-Language header
+// rates highest (by q-value, then by order) is chosen; otherwise def.
+// Region subtags are ignored ("ja-JP" is "ja"), "*" and q=0 entries never
+// select a language, and a malformed header counts as absent.
+func MatchLanguage(cookieValue, acceptLanguage, def string) string {
+	if c := strings.ToLower(strings.TrimSpace(cookieValue)); supported(c) {
+		return c
+	}
+	if len(acceptLanguage) > maxAcceptLanguage {
+		acceptLanguage = acceptLanguage[:maxAcceptLanguage]
+	}
+	best, bestQ := "", 0.0
+	for part := range strings.SplitSeq(acceptLanguage, ",") {
+		tag, q, ok := parseLanguageRange(part)
+		if !ok || q <= bestQ {
+			continue
+		}
+		if primary, _, _ := strings.Cut(tag, "-"); supported(primary) {
+			best, bestQ = primary, q
+		}
+	}
+	if best != "" {
+		return best
+	}
+	return def
+}
+
+// parseLanguageRange parses one Accept-Language element such as
+// "en-US;q=0.8" into a lower-case tag ("en-us") and its weight.
+func parseLanguageRange(s string) (tag string, q float64, ok bool) {
+	tag, params, _ := strings.Cut(s, ";")
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	tag = strings.ReplaceAll(tag, "_", "-")
+	if tag == "" || !isLanguageTag(tag) {
+		return "", 0, false
+	}
+	q = 1
+	for p := range strings.SplitSeq(params, ";") {
+		name, value, found := strings.Cut(p, "=")
+		if !found || strings.ToLower(strings.TrimSpace(name)) != "q" {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || v < 0 || v > 1 {
+			return "", 0, false
+		}
+		q = v
+	}
+	return tag, q, true
+}
+
+// isLanguageTag accepts the shape of a BCP 47 tag or "*": letters, digits and
+// hyphens, at most 35 bytes.
+func isLanguageTag(s string) bool {
+	if s == "*" {
+		return true
+	}
+	if len(s) > 35 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeLang returns lang if supported, its primary subtag if that is
+// supported, else def.
+func normalizeLang(lang, def string) string {
+	lang = strings.ToLower(strings.TrimSpace(lang))
+	if supported(lang) {
+		return lang
+	}
+	if primary, _, _ := strings.Cut(strings.ReplaceAll(lang, "_", "-"), "-"); supported(primary) {
+		return primary
+	}
+	return def
+}
+
+// catalog holds every message in every supported language; the tests check
+// that both languages have the same keys and that every key a template uses
+// is here. Keys the gateway passes in view models (ErrorKey, NoticeKey,
+// MessageKey, Errors) are part of the contract with it: rename none.
+var catalog = map[string]map[string]string{
+	"ja": {
+		"site.default_title": "社内ポータル",
+		"a11y.skip":          "本文へ移動",
+		"header.account":     "ログイン中のアカウント",
+		"nav.menu":           "メニュー",
+		"nav.home":           "ホーム",
+		"nav.profile":        "個人情報",
+		"nav.logout":         "ログアウト",
+		"lang.label":         "表示言語",
+		"lang.ja":            "日本語",
+		"lang.en":            "English",
+
+		"login.title":          "ログイン",
+		"login.email":          "メールアドレス",
+		"login.password":       "パスワード",
+		"login.submit":         "ログイン",
+		"login.error.invalid":  "メールアドレスまたはパスワードが正しくありません。",
+		"login.error.busy":     "ただいま混み合っています。しばらく待ってから、もう一度お試しください。",
+		"login.error.disabled": "このアカウントは現在ご利用いただけません。管理者にお問い合わせください。",
+		"login.error.required": "メールアドレスとパスワードを入力してください。",
+
+		"home.title":   "ホーム",
+		"home.heading": "ご利用いただけるサービス",
+		"home.empty":   "ご利用いただけるサービスはまだありません。必要なサービスがある場合は管理者にお問い合わせください。",
+
+		"profile.title":               "個人情報",
+		"profile.account":             "アカウント情報",
+		"profile.email":               "メールアドレス（ログインID）",
+		"profile.groups":              "所属グループ",
+		"profile.groups_none":         "なし",
+		"profile.previous_login":      "前回のログイン",
+		"profile.never":               "記録なし",
+		"profile.session_ip":          "接続元IPアドレス",
+		"profile.session_line":        "接続回線",
+		"profile.edit":                "登録情報の変更",
+		"profile.display_name":        "表示名",
+		"profile.phone":               "電話番号",
+		"profile.mobile":              "携帯電話番号",
+		"profile.organization":        "所属組織",
+		"profile.department":          "部署",
+		"profile.phone_hint":          "例: 03-1234-5678、+81-3-1234-5678",
+		"profile.submit":              "変更を保存",
+		"profile.saved":               "個人情報を更新しました。",
+		"profile.errors":              "入力内容に誤りがあります。各項目のメッセージをご確認ください。",
+		"profile.error.required":      "この項目は必須です。",
+		"profile.error.too_long":      "入力できる文字数を超えています。",
+		"profile.error.phone":         "電話番号は半角数字とハイフン、先頭の+のみで入力してください。",
+		"profile.error.invalid_chars": "使用できない文字が含まれています。",
+
+		"logout.title":   "ログアウト",
+		"logout.confirm": "ログアウトしますか?",
+		"logout.submit":  "ログアウトする",
+		"logout.cancel":  "キャンセル",
+		"logout.done":    "ログアウトしました。",
+
+		"error.title":              "エラー",
+		"error.status":             "ステータスコード %d",
+		"error.request_id":         "お問い合わせ番号",
+		"error.request_id_hint":    "管理者にお問い合わせの際は、この番号をお伝えください。",
+		"error.home":               "ホームへ戻る",
+		"error.csrf":               "フォームの有効期限が切れたか、このサイト以外から送信されました。ページを再読み込みして、もう一度お試しください。",
+		"error.not_found":          "お探しのページが見つかりません。",
+		"error.forbidden":          "このページを表示する権限がありません。",
+		"error.method_not_allowed": "この操作は受け付けられません。",
+		"error.internal":           "システムエラーが発生しました。しばらく待ってから、もう一度お試しください。",
+		"error.bad_request":        "リクエストの内容が正しくありません。",
+	},
+	"en": {
+		"site.default_title": "Portal",
+		"a11y.skip":          "Skip to main content",
+		"header.account":     "Signed-in account",
+		"nav.menu":           "Menu",
+		"nav.home":           "Home",
+		"nav.profile":        "Personal information",
+		"nav.logout":         "Sign out",
+		"lang.label":         "Language",
+		"lang.ja":            "日本語",
+		"lang.en":            "English",
+
+		"login.title":          "Sign in",
+		"login.email":          "Email address",
+		"login.password":       "Password",
+		"login.submit":         "Sign in",
+		"login.error.invalid":  "The email address or password is incorrect.",
+		"login.error.busy":     "The service is busy right now. Please wait a moment and try again.",
+		"login.error.disabled": "This account cannot be used at the moment. Please contact your administrator.",
+		"login.error.required": "Enter your email address and password.",
+
+		"home.title":   "Home",
+		"home.heading": "Your services",
+		"home.empty":   "No services are available to you yet. If you need one, please contact your administrator.",
+
+		"profile.title":               "Personal information",
+		"profile.account":             "Account",
+		"profile.email":               "Email address (login ID)",
+		"profile.groups":              "Groups",
+		"profile.groups_none":         "None",
+		"profile.previous_login":      "Previous sign-in",
+		"profile.never":               "Never",
+		"profile.session_ip":          "Connected from (IP address)",
+		"profile.session_line":        "Network line",
+		"profile.edit":                "Edit your details",
+		"profile.display_name":        "Display name",
+		"profile.phone":               "Phone",
+		"profile.mobile":              "Mobile phone",
+		"profile.organization":        "Organization",
+		"profile.department":          "Department",
+		"profile.phone_hint":          "For example: 03-1234-5678 or +81-3-1234-5678",
+		"profile.submit":              "Save changes",
+		"profile.saved":               "Your personal information has been updated.",
+		"profile.errors":              "Some entries need correcting. Please check the messages below each field.",
+		"profile.error.required":      "This field is required.",
+		"profile.error.too_long":      "This entry is too long.",
+		"profile.error.phone":         "Use only digits and hyphens, with an optional leading +.",
+		"profile.error.invalid_chars": "This contains characters that cannot be used.",
+
+		"logout.title":   "Sign out",
+		"logout.confirm": "Do you want to sign out?",
+		"logout.submit":  "Sign out",
+		"logout.cancel":  "Cancel",
+		"logout.done":    "You have been signed out.",
+
+		"error.title":              "Error",
+		"error.status":             "Status code %d",
+		"error.request_id":         "Reference number",
+		"error.request_id_hint":    "Please quote this number when you contact your administrator.",
+		"error.home":               "Back to home",
+		"error.csrf":               "This form has expired or was not sent from this site. Reload the page and try again.",
+		"error.not_found":          "The page you requested could not be found.",
+		"error.forbidden":          "You do not have permission to view this page.",
+		"error.method_not_allowed": "This request is not accepted here.",
+		"error.internal":           "Something went wrong on our side. Please wait a moment and try again.",
+		"error.bad_request":        "The request was not valid.",
+	},
+}

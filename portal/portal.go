@@ -1,0 +1,109 @@
+// Package portal renders the pages a person sees — login, launcher, personal
+// info, sign-out confirmation, errors — in Japanese and English. It holds no
+// flow logic: the gateway decides, the portal renders the view models below.
+// Templates and static assets are embedded; nothing is loaded from a CDN.
+package portal
+
+import "time"
+
+// Page names accepted by Renderer.Render.
+const (
+	PageLogin   = "login"
+	PageHome    = "home"
+	PageProfile = "profile"
+	PageLogout  = "logout"
+	PageError   = "error"
+)
+
+// Base is what every page needs. Message keys (fields named *Key and the
+// values of Errors maps) are translated by the portal into Lang.
+type Base struct {
+	// Lang is "ja" or "en".
+	Lang string
+	// SiteTitle is the configured portal title.
+	SiteTitle string
+	// CSRFToken goes into every POST form as the hidden field "csrf_token".
+	CSRFToken string
+	// User is the signed-in person shown in the header; nil when signed out.
+	User *UserHeader
+	// Path is the current path and query, the return target of the
+	// language switch.
+	Path string
+	// RequestID is shown on error pages so support can find the log line.
+	RequestID string
+	// Notice is an optional message key shown as a banner.
+	NoticeKey string
+}
+
+// UserHeader is the header's "who am I": login id and display name.
+type UserHeader struct {
+	LoginID string
+	Name    string
+}
+
+// LoginPage is the sign-in form. The form posts email, password, return_to
+// and csrf_token to /login.
+type LoginPage struct {
+	Base
+	Email    string
+	ReturnTo string
+	// ErrorKey is a message key, or "".
+	ErrorKey string
+	// PasswordLabel is the configured label of the local provider, or "".
+	PasswordLabel string
+}
+
+// Tile is one service on the launcher.
+type Tile struct {
+	ID          string
+	Name        string
+	Description string
+	Icon        string
+	URL         string
+}
+
+// HomePage is the launcher ("ホーム").
+type HomePage struct {
+	Base
+	Tiles []Tile
+}
+
+// ProfileForm holds the editable personal-info fields, as submitted.
+type ProfileForm struct {
+	DisplayName  string
+	Phone        string
+	Mobile       string
+	Organization string
+	Department   string
+}
+
+// ProfilePage is the personal-info page: read-only facts and an edit form
+// that posts display_name, phone, mobile, organization, department and
+// csrf_token to /me.
+type ProfilePage struct {
+	Base
+	Email  string
+	Groups []string
+	Form   ProfileForm
+	// Errors maps a form field name (display_name, phone …) to a message key.
+	Errors map[string]string
+	// Saved is true right after a successful update.
+	Saved bool
+	// PreviousLogin is the sign-in before the current one; zero if none.
+	PreviousLogin time.Time
+	// SessionIP and SessionLine describe the current session.
+	SessionIP   string
+	SessionLine string
+}
+
+// LogoutPage asks "sign out?" and posts csrf_token to /logout.
+type LogoutPage struct {
+	Base
+}
+
+// ErrorPage explains a failure safely.
+type ErrorPage struct {
+	Base
+	Status     int
+	MessageKey string
+}

@@ -1,0 +1,262 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ssogate/ssogate/store"
+	"github.com/ssogate/ssogate/store/storetest"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "ssogate.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := ms[len(ms)-1].version
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("first Open: %v", err)
+	}
+	v1, err := s.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1 != latest {
+		t.Errorf("SchemaVersion after Open = %d, want %d", v1, latest)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Errorf("Migrate on a migrated database = %q, %v; want nothing applied", applied, err)
+	}
+	u := &store.User{Email: "a@example.com"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("second Open: %v", err)
+	}
+	defer s.Close()
+	v2, err := s.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2 != v1 {
+		t.Errorf("SchemaVersion after reopening = %d, want %d", v2, v1)
+	}
+	if _, err := s.GetUser(ctx, u.ID); err != nil {
+		t.Errorf("user lost on reopen: %v", err)
+	}
+}
+
+func TestMigrateReportsApplied(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	// Forget the schema, as on a database that predates every migration.
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
+		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE schema_migrations`); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
+		t.Fatalf("SchemaVersion of an empty database = %d, %v; want 0", v, err)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) == 0 || applied[0] != "0001_init.sql" {
+		t.Errorf("Migrate applied %q, want it to start with 0001_init.sql", applied)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx,
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(ctx, path); err == nil {
+		s.Close()
+		t.Fatal("Open of a database from a newer binary succeeded, want an error")
+	}
+}
+
+func TestFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "nested")
+	path := filepath.Join(dir, "ssogate.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Write something so the -wal and -shm files exist.
+	if err := s.CreateUser(t.Context(), &store.User{Email: "a@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want os.FileMode
+	}{
+		{dir, 0o700 | os.ModeDir},
+		{path, 0o600},
+		{path + "-wal", 0o600},
+		{path + "-shm", 0o600},
+	} {
+		fi, err := os.Stat(tc.path)
+		if err != nil {
+			t.Errorf("stat: %v", err)
+			continue
+		}
+		if fi.Mode() != tc.want {
+			t.Errorf("%s mode = %v, want %v", filepath.Base(tc.path), fi.Mode(), tc.want)
+		}
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := openTemp(t)
+	// Ask on several connections at once: each pooled connection must have
+	// the settings, not only the first.
+	const n = 6
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			conn, err := s.db.Conn(t.Context())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			for _, tc := range []struct{ pragma, want string }{
+				{"journal_mode", "wal"},
+				{"foreign_keys", "1"},
+				{"busy_timeout", "5000"},
+				{"synchronous", "1"}, // NORMAL
+			} {
+				var got string
+				if err := conn.QueryRowContext(t.Context(), "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+					t.Error(err)
+					continue
+				}
+				if got != tc.want {
+					t.Errorf("PRAGMA %s = %q, want %q", tc.pragma, got, tc.want)
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+func TestOpenRejectsNonFileDSN(t *testing.T) {
+	for _, dsn := range []string{"", ":memory:", "file:x.db?mode=memory"} {
+		if s, err := Open(t.Context(), dsn); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", dsn)
+		}
+	}
+}
+
+func TestPathWithURICharacters(t *testing.T) {
+	dir := t.TempDir()
+	name := "odd?name#with%25chars.db"
+	for range 2 {
+		s, err := Open(t.Context(), filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateUser(t.Context(), &store.User{Email: "a@example.com"}); err != nil && !errors.Is(err, store.ErrConflict) {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), name) {
+			t.Errorf("stray file %q next to %q", e.Name(), name)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+		t.Errorf("database not written at %q: %v", name, err)
+	}
+}
+
+// TestSecretAcrossProcesses stands two Stores on one file in for two
+// gateway processes racing on first start.
+func TestSecretAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	const n = 20
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		values = make([][]byte, n)
+		errs   = make([]error, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			values[i], errs[i] = stores[i%2].Secret(t.Context(), "shared", func() ([]byte, error) {
+				return fmt.Appendf(nil, "from-%d", i), nil
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(values[i], values[0]) {
+			t.Errorf("caller %d got %q, caller 0 got %q", i, values[i], values[0])
+		}
+	}
+}
