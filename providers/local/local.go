@@ -1,0 +1,331 @@
+// Package local is the email + password provider: accounts whose argon2id
+// password hashes ssogate keeps in its own store, and the rule a new
+// password must meet.
+//
+// The package does not reach the store; the gateway hands it an Accounts
+// that looks a password hash up by email. Every hash, at sign-in or when a
+// password is set, runs under one memory budget (Config.MaxInFlight hashes
+// of Config.Memory KiB) with a bounded queue, so a login storm is refused
+// with providers.ErrBusy rather than exhausting memory.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/ssogate/ssogate/providers"
+)
+
+// ErrNoAccount means no account has the email, or the account has no
+// password (it signs in elsewhere). Accounts.LookupPassword returns an
+// error wrapping it; Authenticate never does.
+var ErrNoAccount = errors.New("local: no such account")
+
+// Accounts looks up password hashes. The gateway implements it over its
+// store.
+type Accounts interface {
+	// LookupPassword returns the user id and the PHC-encoded argon2id hash
+	// of the account whose login is email (already trimmed and lower-case).
+	// It returns an error wrapping ErrNoAccount when there is no such
+	// account or it has no password; any other error is a failure.
+	LookupPassword(ctx context.Context, email string) (userID, encodedHash string, err error)
+}
+
+// Configuration defaults and limits.
+const (
+	DefaultMemory      = 64 * 1024 // KiB
+	DefaultIterations  = 3
+	DefaultParallelism = 2
+	DefaultMaxWaiting  = 256
+
+	// NoWaiting as Config.MaxWaiting refuses a hash at once when every
+	// slot is busy.
+	NoWaiting = -1
+
+	minMemory      = 8 * 1024 // KiB
+	maxMaxInFlight = 1 << 16
+	maxMaxWaiting  = 1 << 20
+	// maxLoginBytes is longer than any email (RFC 5321 allows 254).
+	maxLoginBytes = 320
+)
+
+// Config configures a local provider. In ssogate.yaml it is written as
+//
+//	providers:
+//	  - id: local
+//	    type: local
+//	    password:
+//	      min_length: 8       # MinLength
+//	      min_classes: 3      # MinClasses
+//	    hashing:
+//	      memory_kib: 65536   # Memory
+//	      iterations: 3       # Iterations
+//	      parallelism: 2      # Parallelism
+//	      max_in_flight: 4    # MaxInFlight
+//	      max_waiting: 256    # MaxWaiting
+//
+// A zero field takes its default. Hashes in flight hold at most
+// MaxInFlight * Memory KiB however many people sign in at once. The Go heap
+// also holds the buffers of finished hashes until the collector frees them:
+// in a login storm under the default GOGC=100 it peaked at about 3.5 times
+// that budget; GOMEMLIMIT or a lower GOGC keeps it closer.
+type Config struct {
+	// MinLength is the least number of characters in a new password,
+	// 8 to 256. Default 8.
+	MinLength int
+	// MinClasses is how many of upper, lower, digit and symbol a new
+	// password must use, 1 to 4. Default 3. See Policy.
+	MinClasses int
+
+	// Memory is argon2id's memory cost for new hashes in KiB, 8192 to
+	// 1048576 (1 GiB). Default 65536 (64 MiB).
+	Memory uint32
+	// Iterations is argon2id's time cost for new hashes, 1 to 100.
+	// Default 3.
+	Iterations uint32
+	// Parallelism is argon2id's number of lanes for new hashes. Default 2.
+	Parallelism uint8
+
+	// MaxInFlight is how many hashes of Memory KiB may run at once, 1 to
+	// 65536. Default runtime.NumCPU().
+	MaxInFlight int
+	// MaxWaiting is how many callers may wait for a hash slot; beyond it
+	// a call fails at once with providers.ErrBusy. Default 256; NoWaiting
+	// (-1) means no queue: refuse whenever every slot is busy.
+	MaxWaiting int
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.MinLength == 0 {
+		c.MinLength = DefaultMinLength
+	}
+	if c.MinClasses == 0 {
+		c.MinClasses = DefaultMinClasses
+	}
+	if c.Memory == 0 {
+		c.Memory = DefaultMemory
+	}
+	if c.Iterations == 0 {
+		c.Iterations = DefaultIterations
+	}
+	if c.Parallelism == 0 {
+		c.Parallelism = DefaultParallelism
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = runtime.NumCPU()
+	}
+	if c.MaxWaiting == 0 {
+		c.MaxWaiting = DefaultMaxWaiting
+	}
+	return c
+}
+
+// validate checks c after defaults; each error names the field and says
+// what would be valid.
+func (c Config) validate() error {
+	var errs []error
+	if c.MinLength < DefaultMinLength || c.MinLength > MaxPasswordRunes {
+		errs = append(errs, fmt.Errorf("min_length %d: want %d to %d", c.MinLength, DefaultMinLength, MaxPasswordRunes))
+	}
+	if c.MinClasses < 1 || c.MinClasses > 4 {
+		errs = append(errs, fmt.Errorf("min_classes %d: want 1 to 4", c.MinClasses))
+	}
+	if c.Memory < minMemory || c.Memory > maxMemoryKiB {
+		errs = append(errs, fmt.Errorf("memory %d KiB: want %d to %d", c.Memory, minMemory, maxMemoryKiB))
+	}
+	if c.Iterations > maxIterations {
+		errs = append(errs, fmt.Errorf("iterations %d: want 1 to %d", c.Iterations, maxIterations))
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > maxMaxInFlight {
+		errs = append(errs, fmt.Errorf("max_in_flight %d: want 1 to %d", c.MaxInFlight, maxMaxInFlight))
+	}
+	if c.MaxWaiting != NoWaiting && (c.MaxWaiting < 1 || c.MaxWaiting > maxMaxWaiting) {
+		errs = append(errs, fmt.Errorf("max_waiting %d: want 1 to %d, or %d for no queue", c.MaxWaiting, maxMaxWaiting, NoWaiting))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider signs people in with an email and a password. It is safe for
+// concurrent use.
+type Provider struct {
+	id       string
+	accounts Accounts
+	policy   Policy
+	params   params // for new hashes
+	limit    *limiter
+	// dummy is verified when the email is unknown, so that an unknown
+	// email costs the same hash as a wrong password.
+	dummy string
+}
+
+var _ providers.PasswordAuthenticator = (*Provider)(nil)
+
+// Open returns a local provider with the given id, after applying defaults
+// to cfg and validating it.
+func Open(id string, cfg Config, accounts Accounts) (*Provider, error) {
+	if id == "" {
+		return nil, errors.New("local: empty provider id")
+	}
+	if accounts == nil {
+		return nil, fmt.Errorf("local: provider %q: nil Accounts", id)
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("local: provider %q: %w", id, err)
+	}
+	p := &Provider{
+		id:       id,
+		accounts: accounts,
+		policy:   Policy{MinLength: cfg.MinLength, MinClasses: cfg.MinClasses},
+		params:   params{memory: cfg.Memory, iterations: cfg.Iterations, parallelism: cfg.Parallelism},
+	}
+	if err := p.params.check(); err != nil {
+		return nil, fmt.Errorf("local: provider %q: %w", id, err)
+	}
+	maxWaiting := cfg.MaxWaiting
+	if maxWaiting == NoWaiting {
+		maxWaiting = 0
+	}
+	p.limit = newLimiter(int64(cfg.MaxInFlight)*int64(cfg.Memory), maxWaiting)
+
+	// A random key of the right length is as good as hashing a random
+	// password, and costs no hash at start-up.
+	dummy := phcHash{params: p.params, salt: make([]byte, saltLen), key: make([]byte, keyLen)}
+	if _, err := rand.Read(dummy.salt); err != nil {
+		return nil, fmt.Errorf("local: provider %q: read salt: %w", id, err)
+	}
+	if _, err := rand.Read(dummy.key); err != nil {
+		return nil, fmt.Errorf("local: provider %q: read key: %w", id, err)
+	}
+	p.dummy = dummy.encode()
+	return p, nil
+}
+
+// ID returns the provider's configured id.
+func (p *Provider) ID() string { return p.id }
+
+// Type returns "local".
+func (p *Provider) Type() string { return "local" }
+
+// Policy returns the rule new passwords must meet. The gateway checks it
+// before calling Hash.
+func (p *Provider) Policy() Policy { return p.policy }
+
+// Stats returns how many hashes are running and how many callers wait for
+// a slot, for metrics.
+func (p *Provider) Stats() (inFlight, waiting int) { return p.limit.stats() }
+
+// errInvalid is the one error for every kind of wrong credentials, so that
+// callers cannot tell an unknown email from a wrong password by value or
+// message.
+var errInvalid = fmt.Errorf("local: %w", providers.ErrInvalidCredentials)
+
+// Authenticate verifies login (an email, compared trimmed and lower-case)
+// and password. It returns an error wrapping providers.ErrInvalidCredentials
+// when the email is unknown or the password wrong, after the same argon2id
+// work in both cases; one wrapping providers.ErrUnavailable when Accounts
+// fails; one wrapping providers.ErrBusy when too many hashes are queued;
+// and one wrapping ctx.Err() when ctx ends while waiting for a slot.
+//
+// On success, Identity.Subject is the user id and Identity.Email the
+// normalised login, not verified by this provider.
+func (p *Provider) Authenticate(ctx context.Context, login, password string) (*providers.Identity, error) {
+	// Neither check depends on whether the account exists, so refusing
+	// early tells nothing, and it keeps huge input away from argon2.
+	if len(password) > MaxPasswordBytes || len(login) > maxLoginBytes {
+		return nil, errInvalid
+	}
+	email := strings.ToLower(strings.TrimSpace(login))
+
+	var userID, encoded string
+	err := ErrNoAccount
+	if email != "" {
+		userID, encoded, err = p.accounts.LookupPassword(ctx, email)
+	}
+	known := false
+	switch {
+	case err == nil && userID != "":
+		known = true
+	case err == nil:
+		return nil, fmt.Errorf("local: look up account: %w: empty user id", providers.ErrUnavailable)
+	case errors.Is(err, ErrNoAccount):
+		encoded = p.dummy
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("local: look up account: %w", err)
+	default:
+		return nil, fmt.Errorf("local: look up account: %w: %w", providers.ErrUnavailable, err)
+	}
+
+	h, err := decodeHash(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("local: stored hash of user %q: %w", userID, err)
+	}
+	if need := int64(h.memory); need > p.limit.budget {
+		// Only a stored hash can ask for this: the dummy uses the
+		// current parameters, which always fit.
+		return nil, fmt.Errorf("local: stored hash of user %q needs %d KiB, more than the %d KiB hashing budget (max_in_flight * memory); reset the password",
+			userID, need, p.limit.budget)
+	}
+	// Errors here (busy, ctx) must not depend on whether the account
+	// exists, so they carry no user id.
+	ok, err := p.verify(ctx, h, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !known {
+		return nil, errInvalid
+	}
+	return &providers.Identity{
+		ProviderID: p.id,
+		Subject:    userID,
+		Email:      email,
+		AMR:        []string{"pwd"},
+	}, nil
+}
+
+// verify checks password against h under the memory budget, which h
+// must fit.
+func (p *Provider) verify(ctx context.Context, h *phcHash, password string) (bool, error) {
+	need := int64(h.memory)
+	if err := p.limit.acquire(ctx, need); err != nil {
+		return false, err
+	}
+	defer p.limit.release(need)
+	return h.matches(password), nil
+}
+
+// Hash returns the PHC-encoded argon2id hash of password with the
+// provider's current parameters and a fresh salt, under the same memory
+// budget and queue as Authenticate (so it may fail with providers.ErrBusy
+// or ctx.Err()). It does not check the Policy.
+func (p *Provider) Hash(ctx context.Context, password string) (string, error) {
+	if password == "" {
+		return "", errors.New("local: empty password")
+	}
+	if len(password) > MaxPasswordBytes {
+		return "", fmt.Errorf("local: password longer than %d bytes", MaxPasswordBytes)
+	}
+	need := int64(p.params.memory)
+	if err := p.limit.acquire(ctx, need); err != nil {
+		return "", err
+	}
+	defer p.limit.release(need)
+	return newHash(password, p.params)
+}
+
+// NeedsRehash reports whether encoded was made with parameters or sizes
+// other than the provider's current ones, or cannot be decoded. After a
+// successful Authenticate the gateway may then store Hash(password), so
+// that cost changes reach every account as people sign in.
+func (p *Provider) NeedsRehash(encoded string) bool {
+	h, err := decodeHash(encoded)
+	if err != nil {
+		return true
+	}
+	return h.params != p.params || len(h.salt) != saltLen || len(h.key) != keyLen
+}
