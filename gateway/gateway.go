@@ -1,0 +1,212 @@
+// Package gateway is ssogate's HTTP side: routes, the sign-in flow,
+// server-side sessions, CSRF protection, safe redirects, client-IP
+// resolution, security headers and audit. It ties the providers, the store
+// and the portal together; it holds no concrete provider or backend choice
+// (cmd/ssogate wires those).
+package gateway
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/portal"
+	"github.com/ssogate/ssogate/providers"
+	"github.com/ssogate/ssogate/store"
+)
+
+// Options are what a Gateway is built from.
+type Options struct {
+	Config    *config.Config
+	Store     store.Store
+	Providers *providers.Registry
+	Renderer  *portal.Renderer
+	Logger    *slog.Logger
+	// Now is the clock; nil means time.Now. Tests move it to check expiry.
+	Now func() time.Time
+}
+
+// Gateway serves every route of ssogate.
+type Gateway struct {
+	cfg       *config.Config
+	store     store.Store
+	providers *providers.Registry
+	render    *portal.Renderer
+	log       *slog.Logger
+	now       func() time.Time
+
+	sessions  *sessionManager
+	csrf      *csrf
+	redirects *Redirects
+	clientIPs *ClientIPs
+	services  []service
+	secure    bool
+	csp       string
+	langCk    string
+	handler   http.Handler
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// service is a configured service with its parsed URL.
+type service struct {
+	cfg    config.Service
+	groups map[string]bool
+}
+
+// New builds a Gateway and starts its background sweeper; Close stops it.
+func New(ctx context.Context, o Options) (*Gateway, error) {
+	if o.Config == nil || o.Store == nil || o.Providers == nil || o.Renderer == nil {
+		return nil, errors.New("gateway: Config, Store, Providers and Renderer are required")
+	}
+	cfg := o.Config
+	g := &Gateway{
+		cfg: cfg, store: o.Store, providers: o.Providers, render: o.Renderer,
+		log: o.Logger, now: o.Now,
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	pub := cfg.Server.PublicURLParsed
+	if pub == nil {
+		u, err := url.Parse(cfg.Server.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: public url: %w", err)
+		}
+		pub = u
+	}
+	g.secure = pub.Scheme == "https"
+
+	master, err := g.masterSecret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, csrfKey, err := deriveKeys(master)
+	if err != nil {
+		return nil, err
+	}
+	g.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, g.secure,
+		cfg.Session.IdleTimeout.D(), cfg.Session.AbsoluteTimeout.D(), cfg.Session.CacheTTL.D(), g.now)
+	g.csrf = &csrf{key: csrfKey, cookie: "ssogate_csrf", secure: g.secure}
+	g.langCk = "ssogate_lang"
+	if g.secure {
+		g.csrf.cookie = "__Host-ssogate_csrf"
+		g.langCk = "__Host-ssogate_lang"
+	}
+
+	var svcURLs []*url.URL
+	var formTargets []string
+	seen := map[string]bool{origin(pub): true}
+	for _, s := range cfg.Services {
+		u := s.URLParsed
+		if u == nil {
+			if u, err = url.Parse(s.URL); err != nil {
+				return nil, fmt.Errorf("gateway: service %s url: %w", s.ID, err)
+			}
+		}
+		svcURLs = append(svcURLs, u)
+		if o := origin(u); !seen[o] {
+			seen[o] = true
+			formTargets = append(formTargets, o)
+		}
+		sv := service{cfg: s, groups: map[string]bool{}}
+		sv.cfg.URLParsed = u
+		for _, gname := range s.AllowedGroups {
+			sv.groups[gname] = true
+		}
+		g.services = append(g.services, sv)
+	}
+	g.redirects = NewRedirects(pub, svcURLs)
+	g.csp = contentSecurityPolicy(formTargets)
+	g.clientIPs = NewClientIPs(cfg.Server.TrustedPrefixes)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
+	}))
+	g.handler = g.withRequest(g.withSecurityHeaders(cop.Handler(g.routes())))
+
+	go g.sweeper()
+	return g, nil
+}
+
+// Handler returns the gateway's HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Close stops background work. It does not close the store.
+func (g *Gateway) Close() error {
+	g.stopOnce.Do(func() { close(g.stop) })
+	<-g.done
+	return nil
+}
+
+// sweeper deletes expired sessions once a minute.
+func (g *Gateway) sweeper() {
+	defer close(g.done)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			n, err := g.sessions.sweep(ctx)
+			cancel()
+			if err != nil {
+				g.log.Warn("session sweep failed", "err", err)
+			} else if n > 0 {
+				g.log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
+// masterSecret returns the configured session secret, or the one generated
+// on first start and kept in the store.
+func (g *Gateway) masterSecret(ctx context.Context) ([]byte, error) {
+	if s := g.cfg.Session.Secret; s != "" {
+		return []byte(s), nil
+	}
+	b, err := g.store.Secret(ctx, "session_master", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: session secret: %w", err)
+	}
+	return b, nil
+}
+
+// deriveKeys derives independent keys for each purpose from one secret.
+func deriveKeys(master []byte) (cookieKeys, []byte, error) {
+	hashKey, err := hkdf.Key(sha256.New, master, nil, "ssogate cookie hmac", 64)
+	if err != nil {
+		return cookieKeys{}, nil, err
+	}
+	blockKey, err := hkdf.Key(sha256.New, master, nil, "ssogate cookie aes", 32)
+	if err != nil {
+		return cookieKeys{}, nil, err
+	}
+	csrfKey, err := hkdf.Key(sha256.New, master, nil, "ssogate csrf", 32)
+	if err != nil {
+		return cookieKeys{}, nil, err
+	}
+	return cookieKeys{hash: hashKey, block: blockKey}, csrfKey, nil
+}

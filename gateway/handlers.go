@@ -1,0 +1,458 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ssogate/ssogate/portal"
+	"github.com/ssogate/ssogate/providers"
+	"github.com/ssogate/ssogate/store"
+)
+
+// maxFormBytes bounds every form body.
+const maxFormBytes = 64 << 10
+
+func (g *Gateway) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", g.home)
+	mux.HandleFunc("GET /login", g.loginPage)
+	mux.HandleFunc("POST /login", g.loginSubmit)
+	mux.HandleFunc("GET /logout", g.logoutPage)
+	mux.HandleFunc("POST /logout", g.logoutSubmit)
+	mux.HandleFunc("GET /me", g.profilePage)
+	mux.HandleFunc("POST /me", g.profileSubmit)
+	mux.HandleFunc("POST /lang", g.setLang)
+	mux.HandleFunc("GET /healthz", g.healthz)
+	mux.HandleFunc("GET /readyz", g.readyz)
+	mux.Handle("GET /static/", portal.Static())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
+	})
+	return mux
+}
+
+// lang picks the page language: the person's choice, else Accept-Language.
+func (g *Gateway) lang(r *http.Request) string {
+	var choice string
+	if c, err := r.Cookie(g.langCk); err == nil {
+		choice = c.Value
+	}
+	return portal.MatchLanguage(choice, r.Header.Get("Accept-Language"), g.cfg.Portal.DefaultLanguage)
+}
+
+// base fills what every page needs.
+func (g *Gateway) base(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.Base {
+	b := portal.Base{
+		Lang:      g.lang(r),
+		SiteTitle: g.cfg.Portal.Title,
+		Path:      r.URL.RequestURI(),
+		RequestID: requestID(r.Context()),
+	}
+	sid := ""
+	if sess != nil {
+		sid = sess.ID
+	}
+	b.CSRFToken = g.csrf.token(w, r, sid)
+	if user != nil {
+		b.User = &portal.UserHeader{LoginID: user.Email, Name: user.DisplayName}
+	}
+	return b
+}
+
+// fail logs err (if any) with the request id and renders a safe error page.
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, status int, key string, err error) {
+	ctx := r.Context()
+	if err != nil {
+		level := slog.LevelWarn
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		g.log.LogAttrs(ctx, level, "request failed",
+			slog.String("request_id", requestID(ctx)),
+			slog.Int("status", status),
+			slog.String("err", err.Error()))
+	}
+	sess, user, _ := g.sessions.Resolve(ctx, r)
+	page := portal.ErrorPage{Base: g.base(w, r, sess, user), Status: status, MessageKey: key}
+	g.renderPage(w, r, status, portal.PageError, page)
+}
+
+func (g *Gateway) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	if err := g.render.Render(w, status, name, data); err != nil {
+		g.log.Error("render failed", "request_id", requestID(r.Context()), "page", name, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
+}
+
+// requireSession returns the signed-in session and user, or sends the
+// browser to the login page (returning here afterwards) and returns false.
+func (g *Gateway) requireSession(w http.ResponseWriter, r *http.Request) (*store.Session, *store.User, bool) {
+	sess, user, err := g.sessions.Resolve(r.Context(), r)
+	switch {
+	case err == nil:
+		return sess, user, true
+	case errors.Is(err, errNoSession):
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	default:
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+	}
+	return nil, nil, false
+}
+
+// parseForm bounds and parses a POST body and checks its CSRF token against
+// the browser and the given session ids. It answers the request and
+// returns false when either fails.
+func (g *Gateway) parseForm(w http.ResponseWriter, r *http.Request, sessionIDs ...string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		g.fail(w, r, http.StatusBadRequest, "error.bad_request", err)
+		return false
+	}
+	if !g.csrf.valid(r, sessionIDs...) {
+		g.log.Warn("csrf token rejected", "request_id", requestID(r.Context()), "path", r.URL.Path)
+		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
+		return false
+	}
+	return true
+}
+
+func (g *Gateway) home(w http.ResponseWriter, r *http.Request) {
+	sess, user, ok := g.requireSession(w, r)
+	if !ok {
+		return
+	}
+	page := portal.HomePage{Base: g.base(w, r, sess, user), Tiles: g.tiles(user, g.lang(r))}
+	g.renderPage(w, r, http.StatusOK, portal.PageHome, page)
+}
+
+// tiles returns the services user may use, in configuration order.
+func (g *Gateway) tiles(user *store.User, lang string) []portal.Tile {
+	var out []portal.Tile
+	for _, s := range g.services {
+		if !s.allows(user) {
+			continue
+		}
+		name, desc := s.cfg.Name, s.cfg.Description
+		if lang == "en" {
+			if s.cfg.NameEN != "" {
+				name = s.cfg.NameEN
+			}
+			if s.cfg.DescriptionEN != "" {
+				desc = s.cfg.DescriptionEN
+			}
+		}
+		out = append(out, portal.Tile{ID: s.cfg.ID, Name: name, Description: desc, Icon: s.cfg.Icon, URL: s.cfg.URL})
+	}
+	return out
+}
+
+// allows reports whether user is in one of the service's groups (or the
+// service is open to every signed-in user).
+func (s service) allows(user *store.User) bool {
+	if len(s.groups) == 0 {
+		return true
+	}
+	for _, gname := range user.Groups {
+		if s.groups[gname] {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordProvider returns the password provider named id, or the first
+// configured one when id is empty.
+func (g *Gateway) passwordProvider(id string) (providers.PasswordAuthenticator, string) {
+	for _, p := range g.providers.All() {
+		pa, ok := p.(providers.PasswordAuthenticator)
+		if !ok || (id != "" && p.ID() != id) {
+			continue
+		}
+		label := ""
+		for _, pc := range g.cfg.Providers {
+			if pc.ID == p.ID() {
+				label = pc.Label
+			}
+		}
+		return pa, label
+	}
+	return nil, ""
+}
+
+func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
+	returnTo, _ := g.redirects.Safe(r.URL.Query().Get("return_to"))
+	if _, _, err := g.sessions.Resolve(r.Context(), r); err == nil {
+		http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
+		return
+	}
+	_, label := g.passwordProvider("")
+	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo, PasswordLabel: label}
+	if r.URL.Query().Get("logged_out") == "1" {
+		page.NoticeKey = "logout.done"
+	}
+	g.renderPage(w, r, http.StatusOK, portal.PageLogin, page)
+}
+
+func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	current, _, _ := g.sessions.Resolve(ctx, r)
+	sids := []string{""}
+	if current != nil {
+		sids = append(sids, current.ID)
+	}
+	if !g.parseForm(w, r, sids...) {
+		return
+	}
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	returnTo, _ := g.redirects.Safe(r.PostFormValue("return_to"))
+	p, label := g.passwordProvider(r.PostFormValue("provider"))
+
+	again := func(status int, key string) {
+		page := portal.LoginPage{Base: g.base(w, r, nil, nil), Email: truncate(email, 254),
+			ReturnTo: returnTo, ErrorKey: key, PasswordLabel: label}
+		g.renderPage(w, r, status, portal.PageLogin, page)
+	}
+	if email == "" || password == "" {
+		again(http.StatusBadRequest, "login.error.required")
+		return
+	}
+	if p == nil {
+		again(http.StatusBadRequest, "login.error.invalid")
+		return
+	}
+	ev := store.AuditEvent{Action: "login", Actor: truncate(email, 254), Detail: "provider=" + p.ID()}
+	id, err := p.Authenticate(ctx, email, password)
+	switch {
+	case errors.Is(err, providers.ErrInvalidCredentials):
+		g.auditFailure(ctx, ev, "invalid_credentials")
+		again(http.StatusUnauthorized, "login.error.invalid")
+		return
+	case errors.Is(err, providers.ErrBusy):
+		g.auditFailure(ctx, ev, "busy")
+		again(http.StatusServiceUnavailable, "login.error.busy")
+		return
+	case errors.Is(err, providers.ErrAccountDisabled):
+		g.auditFailure(ctx, ev, "account_disabled")
+		again(http.StatusForbidden, "login.error.disabled")
+		return
+	case err != nil:
+		g.log.Error("password provider failed", "request_id", requestID(ctx), "provider", p.ID(), "err", err)
+		g.auditFailure(ctx, ev, "provider_error")
+		again(http.StatusServiceUnavailable, "error.internal")
+		return
+	}
+	user, err := g.userFor(ctx, p, id)
+	if errors.Is(err, store.ErrNotFound) {
+		g.auditFailure(ctx, ev, "no_user")
+		again(http.StatusUnauthorized, "login.error.invalid")
+		return
+	}
+	if err != nil {
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+		return
+	}
+	ev.UserID = user.ID
+	if user.Status != store.StatusActive {
+		g.auditFailure(ctx, ev, "account_"+string(user.Status))
+		again(http.StatusForbidden, "login.error.disabled")
+		return
+	}
+	if len(user.LoginMethods) > 0 && !slices.Contains(user.LoginMethods, p.ID()) {
+		g.auditFailure(ctx, ev, "method_not_allowed")
+		again(http.StatusForbidden, "login.error.disabled")
+		return
+	}
+	// A new session at every sign-in: the old one, if any, ends here.
+	if current != nil {
+		if err := g.store.DeleteSession(ctx, current.ID); err != nil {
+			g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+			return
+		}
+		g.sessions.forget(current.ID)
+	}
+	amr := id.AMR
+	if len(amr) == 0 {
+		amr = []string{"pwd"}
+	}
+	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), ""); err != nil {
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+		return
+	}
+	if err := g.store.RecordLogin(ctx, user.ID, g.now()); err != nil {
+		g.log.Error("record login failed", "request_id", requestID(ctx), "err", err)
+	}
+	g.auditSuccess(ctx, ev)
+	http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
+}
+
+// userFor maps a provider's identity to a gateway user. Local accounts use
+// the user id as subject.
+func (g *Gateway) userFor(ctx context.Context, p providers.Provider, id *providers.Identity) (*store.User, error) {
+	if p.Type() != "local" {
+		return nil, store.ErrNotFound
+	}
+	return g.store.GetUser(ctx, id.Subject)
+}
+
+func (g *Gateway) logoutPage(w http.ResponseWriter, r *http.Request) {
+	sess, user, ok := g.requireSession(w, r)
+	if !ok {
+		return
+	}
+	g.renderPage(w, r, http.StatusOK, portal.PageLogout, portal.LogoutPage{Base: g.base(w, r, sess, user)})
+}
+
+func (g *Gateway) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sess, user, err := g.sessions.Resolve(ctx, r)
+	if err != nil {
+		// Nothing to end; a stale form lands on the login page.
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if !g.parseForm(w, r, sess.ID) {
+		return
+	}
+	if _, err := g.sessions.Destroy(ctx, w, r); err != nil {
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+		return
+	}
+	g.auditSuccess(ctx, store.AuditEvent{Action: "logout", UserID: user.ID, Actor: user.Email})
+	http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
+}
+
+func (g *Gateway) profilePage(w http.ResponseWriter, r *http.Request) {
+	sess, user, ok := g.requireSession(w, r)
+	if !ok {
+		return
+	}
+	page := g.profileView(w, r, sess, user)
+	page.Form = portal.ProfileForm{DisplayName: user.DisplayName, Phone: user.Phone, Mobile: user.Mobile,
+		Organization: user.Organization, Department: user.Department}
+	page.Saved = r.URL.Query().Get("saved") == "1"
+	g.renderPage(w, r, http.StatusOK, portal.PageProfile, page)
+}
+
+func (g *Gateway) profileView(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.ProfilePage {
+	return portal.ProfilePage{
+		Base: g.base(w, r, sess, user), Email: user.Email, Groups: user.Groups,
+		PreviousLogin: user.PreviousLoginAt, SessionIP: sess.ClientIP, SessionLine: sess.Line,
+	}
+}
+
+func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sess, user, ok := g.requireSession(w, r)
+	if !ok {
+		return
+	}
+	if !g.parseForm(w, r, sess.ID) {
+		return
+	}
+	form, errs := validateProfile(r.PostForm)
+	if len(errs) > 0 {
+		page := g.profileView(w, r, sess, user)
+		page.Form, page.Errors = form, errs
+		g.renderPage(w, r, http.StatusBadRequest, portal.PageProfile, page)
+		return
+	}
+	// Start from the stored record, not the cached one: the cache may be a
+	// few seconds old, and writing it back could undo an admin's change.
+	fresh, err := g.store.GetUser(ctx, user.ID)
+	if err != nil {
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+		return
+	}
+	updated := *fresh
+	updated.DisplayName, updated.Phone, updated.Mobile = form.DisplayName, form.Phone, form.Mobile
+	updated.Organization, updated.Department = form.Organization, form.Department
+	changed := changedFields(fresh, &updated)
+	if len(changed) > 0 {
+		if err := g.store.UpdateUser(ctx, &updated); err != nil {
+			g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+			return
+		}
+		g.sessions.forgetUser(user.ID)
+		g.auditSuccess(ctx, store.AuditEvent{Action: "profile_update", UserID: user.ID, Actor: user.Email,
+			Detail: "fields=" + strings.Join(changed, ",")})
+	}
+	http.Redirect(w, r, "/me?saved=1", http.StatusSeeOther)
+}
+
+func changedFields(a, b *store.User) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		x, y string
+	}{
+		{"display_name", a.DisplayName, b.DisplayName},
+		{"phone", a.Phone, b.Phone},
+		{"mobile", a.Mobile, b.Mobile},
+		{"organization", a.Organization, b.Organization},
+		{"department", a.Department, b.Department},
+	} {
+		if f.x != f.y {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) {
+	sess, _, _ := g.sessions.Resolve(r.Context(), r)
+	sids := []string{""}
+	if sess != nil {
+		sids = append(sids, sess.ID)
+	}
+	if !g.parseForm(w, r, sids...) {
+		return
+	}
+	lang := r.PostFormValue("lang")
+	if !slices.Contains(portal.Languages(), lang) {
+		g.fail(w, r, http.StatusBadRequest, "error.bad_request", nil)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: g.langCk, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		Secure: g.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	target := g.redirects.SafeOr(r.PostFormValue("return_to"), "/")
+	if !g.redirects.IsSelf(target) {
+		target = "/"
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := g.store.Ping(ctx); err != nil {
+		g.log.Error("readiness: store unreachable", "request_id", requestID(ctx), "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("store: unreachable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"net/url"
+	"testing"
+)
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestRedirectsSafe(t *testing.T) {
+	r := NewRedirects(mustURL(t, "https://sso.example.co.jp"),
+		[]*url.URL{mustURL(t, "https://wiki.example.co.jp/wiki/"), mustURL(t, "http://127.0.0.1:9001/")})
+	tests := []struct {
+		in   string
+		want string // "" means refused
+	}{
+		{"/", "/"},
+		{"/me", "/me"},
+		{"/me?tab=1#x", "/me?tab=1#x"},
+		{"/%E7%A4%BE%E5%86%85", "/%E7%A4%BE%E5%86%85"},
+		{"https://sso.example.co.jp/me", "https://sso.example.co.jp/me"},
+		{"https://SSO.example.co.jp:443/me", "https://SSO.example.co.jp:443/me"},
+		{"https://wiki.example.co.jp/wiki/page", "https://wiki.example.co.jp/wiki/page"},
+		{"http://127.0.0.1:9001/x", "http://127.0.0.1:9001/x"},
+
+		// Other hosts and schemes.
+		{"https://evil.example.com/", ""},
+		{"http://sso.example.co.jp/", ""}, // scheme downgrade is another origin
+		{"https://sso.example.co.jp.evil.com/", ""},
+		{"https://sso.example.co.jp@evil.com/", ""},
+		{"https://evil.com@sso.example.co.jp/", ""}, // userinfo is never legitimate
+		{"http://127.0.0.1:9002/", ""},
+		{"javascript:alert(1)", ""},
+		{"JavaScript:alert(1)", ""},
+		{"data:text/html,<script>alert(1)</script>", ""},
+		{"vbscript:x", ""},
+		{"ftp://sso.example.co.jp/", ""},
+		{"https:evil.com", ""},
+		{"https:/evil.com", ""},
+		{"https:///evil.com", ""},
+
+		// Scheme-relative and backslash tricks.
+		{"//evil.com", ""},
+		{"///evil.com", ""},
+		{"////evil.com", ""},
+		{"/\\evil.com", ""},
+		{"\\\\evil.com", ""},
+		{"\\/evil.com", ""},
+		{"/\\/evil.com", ""},
+
+		// Encoded variants.
+		{"/%2F%2Fevil.com", ""},
+		{"/%2fevil.com", ""},
+		{"%2F%2Fevil.com", ""},
+		{"/%5Cevil.com", ""},
+		{"/%252F%252Fevil.com", ""},
+		{"%2F%5Cevil.com", ""},
+		{"/%09/evil.com", ""},
+		{"/%0d%0aLocation:%20https://evil.com", ""},
+		{"java%0ascript:alert(1)", ""},
+
+		// Control characters and whitespace.
+		{"/\t/evil.com", ""},
+		{"/\n/evil.com", ""},
+		{" /me", ""},
+		{"\x00/me", ""},
+		{"/me\r\nSet-Cookie: x=1", ""},
+
+		// Not a path at all.
+		{"me", ""},
+		{"evil.com", ""},
+		{"", ""},
+		{"/" + string(make([]byte, 3000)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := r.Safe(tt.in)
+			if tt.want == "" {
+				if ok {
+					t.Fatalf("Safe(%q) = %q, want refused", tt.in, got)
+				}
+				if r.SafeOr(tt.in, "/") != "/" {
+					t.Fatalf("SafeOr(%q) did not fall back to the launcher", tt.in)
+				}
+				return
+			}
+			if !ok || got != tt.want {
+				t.Fatalf("Safe(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+			}
+		})
+	}
+}
