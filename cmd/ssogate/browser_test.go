@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// newChromium starts a headless Chromium for one test. Without a Chromium
+// the test is skipped — unless SSOGATE_REQUIRE_BROWSER is set, as `make
+// test` does after installing one, so CI can never pass by skipping.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("SSOGATE_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium not found but SSOGATE_REQUIRE_BROWSER is set; run scripts/test-deps.sh")
+		}
+		t.Skip("chromium not installed (make test installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("accept-lang", "en-US,en"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot saves the page when SSOGATE_SCREENSHOTS names a directory,
+// so a person can look at what the test saw.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("SSOGATE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+}
+
+// clearInput empties a form field the way select-all + delete would.
+func clearInput(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`document.getElementById(` + strconv.Quote(id) + `).value = ""`)
+}
+
+func text(t *testing.T, ctx context.Context, sel chromedp.CSS) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func TestBrowserSignInEditProfileSignOut(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	ctx := newChromium(t)
+
+	// Signed out, the launcher leads to the login form.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"/"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login?return_to=%2F") {
+		t.Fatalf("location = %s, want the login page", loc)
+	}
+	// The browser asks for English; the switch turns the portal Japanese
+	// and the choice is remembered from then on.
+	if got := text(t, ctx, "h1"); got != "Sign in" {
+		t.Errorf("English heading = %q", got)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#lang-form button[value="ja"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#lang-form button[value="ja"][aria-current="true"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login?return_to=%2F") {
+		t.Fatalf("language switch went to %s", loc)
+	}
+	screenshot(t, ctx, "1-login")
+
+	// A wrong password shows the error in Japanese.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("email"), "alice@example.co.jp"),
+		chromedp.SendKeys(chromedp.ID("password"), "wrong-Passw0rd"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("error")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if msg := text(t, ctx, "#error"); !strings.Contains(msg, "パスワードが正しくありません") {
+		t.Fatalf("error = %q", msg)
+	}
+
+	// Sign in.
+	if err := chromedp.Do(ctx,
+		clearInput("email"),
+		chromedp.SendKeys(chromedp.ID("email"), "alice@example.co.jp"),
+		chromedp.SendKeys(chromedp.ID("password"), alicePW),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`a.tile[data-service="wiki"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "2-launcher")
+	if got := text(t, ctx, "#user-id"); got != "alice@example.co.jp" {
+		t.Errorf("header id = %q", got)
+	}
+	if got := text(t, ctx, "#user-name"); got != "Alice Example" {
+		t.Errorf("header name = %q", got)
+	}
+	tiles, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("a.tile")).map(a => a.dataset.service)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tiles, ",") != "wiki,expenses" {
+		t.Fatalf("tiles = %v, want wiki,expenses", tiles)
+	}
+
+	// Personal info through the header menu; edit it in Japanese.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#user-menu summary")),
+		chromedp.Click(chromedp.CSS(`#user-menu a[href="/me"]`)),
+		chromedp.WaitVisible(chromedp.ID("profile-form")),
+		clearInput("display_name"),
+		chromedp.SendKeys(chromedp.ID("display_name"), "佐藤 花子"),
+		clearInput("phone"),
+		chromedp.SendKeys(chromedp.ID("phone"), "０３－１２３４－５６７８"),
+		clearInput("department"),
+		chromedp.SendKeys(chromedp.ID("department"), "総務部"),
+		chromedp.Click(chromedp.ID("profile-submit")),
+		chromedp.WaitVisible(chromedp.ID("saved")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "3-profile-saved")
+	if got := text(t, ctx, "#user-name"); got != "佐藤 花子" {
+		t.Errorf("header name after edit = %q", got)
+	}
+	for id, want := range map[string]string{"display_name": "佐藤 花子", "phone": "03-1234-5678", "department": "総務部"} {
+		v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(id)))
+		if err != nil || v != want {
+			t.Errorf("%s = %q (%v), want %q", id, v, err, want)
+		}
+	}
+
+	// Sign out: confirmation, then the login page with a notice.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#user-menu summary")),
+		chromedp.Click(chromedp.CSS(`#user-menu a[href="/logout"]`)),
+		chromedp.WaitVisible(chromedp.ID("logout-submit")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "4-logout-confirm")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("logout-submit")),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if body := text(t, ctx, "body"); !strings.Contains(body, "ログアウトしました") {
+		t.Errorf("no signed-out notice in %q", body)
+	}
+	// The session is dead: the launcher sends us back to the login form.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"/me"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login") {
+		t.Fatalf("after sign-out /me went to %s", loc)
+	}
+}

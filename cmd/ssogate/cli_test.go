@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ssogate/ssogate/providers/local"
+	"github.com/ssogate/ssogate/store"
+)
+
+// runCLI runs one ssogate invocation in-process.
+func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb strings.Builder
+	err = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestCLIUserLifecycle(t *testing.T) {
+	h := newHarness(t)
+	cfg := []string{"--config", h.configPath}
+	ctx := context.Background()
+
+	out, errOut, err := runCLI(t, "Sakura-Passw0rd!\n", append(cfg, "user", "add", "--email", "Taro@Example.co.jp",
+		"--name", "山田 太郎", "--groups", "staff, admins", "--department", "情報システム部", "--password-stdin")...)
+	if err != nil || !strings.Contains(out, "added user taro@example.co.jp") {
+		t.Fatalf("user add: %v %q %q", err, out, errOut)
+	}
+	u, err := h.app.store.GetUserByEmail(ctx, "taro@example.co.jp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.DisplayName != "山田 太郎" || strings.Join(u.Groups, ",") != "staff,admins" || u.Status != store.StatusActive || u.Department != "情報システム部" {
+		t.Fatalf("stored user = %+v", u)
+	}
+	hash, _ := h.app.store.PasswordHash(ctx, u.ID)
+	if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "Sakura-Passw0rd!") {
+		t.Fatalf("password not stored as an argon2id hash: %q", hash)
+	}
+	if ok, _ := local.Verify(hash, "Sakura-Passw0rd!"); !ok {
+		t.Fatal("stored hash does not verify")
+	}
+
+	// The new user can sign in through the running gateway.
+	b := h.browser()
+	expectRedirect(t, b.login("taro@example.co.jp", "Sakura-Passw0rd!", ""), "/")
+
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string // in stderr or the error
+	}{
+		{"duplicate", "Sakura-Passw0rd!\n", []string{"user", "add", "--email", "taro@example.co.jp", "--name", "x", "--password-stdin"}, "already exists"},
+		{"weak password", "password\n", []string{"user", "add", "--email", "weak@example.co.jp", "--name", "x", "--password-stdin"}, "password rejected"},
+		{"password contains email", "Weakling-2026\n", []string{"user", "add", "--email", "weakling@example.co.jp", "--name", "x", "--password-stdin"}, "password rejected"},
+		{"no password on stdin", "", []string{"user", "add", "--email", "nopw@example.co.jp", "--name", "x", "--password-stdin"}, "no password"},
+		{"bad email", "", []string{"user", "add", "--email", "not-an-email", "--name", "x"}, "--email"},
+		{"missing name", "", []string{"user", "add", "--email", "a@example.co.jp"}, "--name"},
+		{"bad role", "", []string{"user", "add", "--email", "a@example.co.jp", "--name", "x", "--role", "root"}, "--role"},
+		{"unknown user", "", []string{"user", "disable", "--email", "ghost@example.co.jp"}, "not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, err := runCLI(t, tt.stdin, append(cfg, tt.args...)...)
+			if err == nil {
+				t.Fatal("succeeded")
+			}
+			if !strings.Contains(err.Error()+errOut, tt.want) {
+				t.Fatalf("error %q / %q lacks %q", err, errOut, tt.want)
+			}
+		})
+	}
+	for _, e := range []string{"weak@example.co.jp", "weakling@example.co.jp", "nopw@example.co.jp", "a@example.co.jp"} {
+		if _, err := h.app.store.GetUserByEmail(ctx, e); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a refused add created %s", e)
+		}
+	}
+
+	// --if-not-exists makes `make run` idempotent.
+	out, _, err = runCLI(t, "Sakura-Passw0rd!\n", append(cfg, "user", "add", "--email", "taro@example.co.jp", "--name", "x", "--password-stdin", "--if-not-exists")...)
+	if err != nil || !strings.Contains(out, "unchanged") {
+		t.Fatalf("--if-not-exists: %v %q", err, out)
+	}
+
+	out, _, err = runCLI(t, "", append(cfg, "user", "list")...)
+	if err != nil || !strings.Contains(out, "taro@example.co.jp") || !strings.Contains(out, "山田 太郎") || !strings.Contains(out, "staff,admins") {
+		t.Fatalf("user list: %v\n%s", err, out)
+	}
+
+	// set-password ends sessions; the old password stops working.
+	out, _, err = runCLI(t, "Hanako-Passw0rd!\n", append(cfg, "user", "set-password", "--email", "taro@example.co.jp")...)
+	if err != nil || !strings.Contains(out, "1 sessions ended") {
+		t.Fatalf("set-password: %v %q", err, out)
+	}
+	h.clock.Advance(h.app.cfg.Session.CacheTTL.D())
+	expectRedirect(t, b.get("/"), "/login?return_to=%2F")
+	expectStatus(t, b.login("taro@example.co.jp", "Sakura-Passw0rd!", ""), 401)
+	expectRedirect(t, b.login("taro@example.co.jp", "Hanako-Passw0rd!", ""), "/")
+
+	// disable / enable.
+	if _, _, err := runCLI(t, "", append(cfg, "user", "disable", "--email", "taro@example.co.jp")...); err != nil {
+		t.Fatal(err)
+	}
+	expectStatus(t, h.browser().login("taro@example.co.jp", "Hanako-Passw0rd!", ""), 403)
+	if _, _, err := runCLI(t, "", append(cfg, "user", "enable", "--email", "taro@example.co.jp")...); err != nil {
+		t.Fatal(err)
+	}
+	expectRedirect(t, h.browser().login("taro@example.co.jp", "Hanako-Passw0rd!", ""), "/")
+
+	// Every administrative change is audited.
+	events, _ := h.app.store.ListAudit(ctx, store.AuditFilter{UserID: u.ID})
+	var actions []string
+	for _, e := range events {
+		if strings.HasPrefix(e.Actor, "cli") {
+			actions = append(actions, e.Action)
+		}
+	}
+	if got := strings.Join(actions, ","); got != "user_active,user_disabled,password_set,user_add" {
+		t.Fatalf("cli audit = %s", got)
+	}
+}
+
+func TestCLICheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("server:\n  listen: 127.0.0.1:18080\nstore:\n  dsn: ./x.db\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("server:\n  listen: 127.0.0.1:18080\n  lisen: x\nservices:\n  - id: wiki\n    name: Wiki\n    url: ftp://x\n"), 0o600)
+
+	out, _, err := runCLI(t, "", "--config", good, "check-config")
+	if err != nil || !strings.Contains(out, "ok") {
+		t.Fatalf("good config: %v %q", err, out)
+	}
+	_, errOut, err := runCLI(t, "", "--config", bad, "check-config")
+	var code exitCode
+	if !errors.As(err, &code) || code == 0 {
+		t.Fatalf("bad config: err = %v, want a non-zero exit", err)
+	}
+	for _, want := range []string{"bad.yaml:3: server.lisen", "bad.yaml:7: services[0].url"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, errOut)
+		}
+	}
+	// SSOGATE_CONFIG is used when --config is absent; the flag may follow the command.
+	t.Setenv("SSOGATE_CONFIG", bad)
+	if _, _, err := runCLI(t, "", "check-config"); err == nil {
+		t.Fatal("SSOGATE_CONFIG was not used")
+	}
+	if _, _, err := runCLI(t, "", "check-config", "--config", good); err != nil {
+		t.Fatalf("--config after the command: %v", err)
+	}
+	if _, _, err := runCLI(t, "", "--config", filepath.Join(dir, "missing.yaml"), "check-config"); err == nil {
+		t.Fatal("a missing file passed")
+	}
+}
+
+func TestCLIMigrateVersionUsage(t *testing.T) {
+	h := newHarness(t)
+	out, _, err := runCLI(t, "", "--config", h.configPath, "migrate")
+	if err != nil || !strings.Contains(out, "schema version 1") {
+		t.Fatalf("migrate: %v %q", err, out)
+	}
+	if out, _, err := runCLI(t, "", "version"); err != nil || !strings.HasPrefix(out, "ssogate ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+	if _, _, err := runCLI(t, "", "frobnicate"); err == nil {
+		t.Fatal("unknown command succeeded")
+	}
+	if _, _, err := runCLI(t, ""); err == nil {
+		t.Fatal("no command succeeded")
+	}
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/store"
+)
+
+// testConfig is the configuration every end-to-end test starts from;
+// %PUBLIC% and %DSN% are filled in by newHarness. Hashing is cheap so the
+// suite stays fast; the cost parameters themselves are tested in
+// providers/local.
+const testConfig = `
+server:
+  listen: %LISTEN%
+  public_url: %PUBLIC%
+store:
+  driver: sqlite
+  dsn: %DSN%
+session:
+  idle_timeout: 30m
+  absolute_timeout: 12h
+  cache_ttl: 5s
+portal:
+  title: テスト社ポータル
+log:
+  level: debug
+providers:
+  - id: local
+    type: local
+    label: メールアドレスでログイン
+    hashing:
+      memory_kib: 8192
+      iterations: 1
+      parallelism: 1
+services:
+  - id: wiki
+    name: 社内Wiki
+    name_en: Wiki
+    description: 社内の手順書
+    icon: book
+    url: http://127.0.0.1:9001/
+  - id: expenses
+    name: 経費精算
+    icon: money
+    url: http://127.0.0.1:9002/
+    allowed_groups: [staff]
+  - id: admin-console
+    name: 管理コンソール
+    icon: settings
+    url: http://127.0.0.1:9003/
+    allowed_groups: [admins]
+`
+
+// clock is a movable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness is a real gateway on a loopback port, with its store, clock and
+// log.
+type harness struct {
+	t          *testing.T
+	url        string
+	app        *app
+	clock      *clock
+	logs       *syncBuffer
+	configPath string
+	srv        *httptest.Server
+}
+
+type harnessOption func(string) string
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	return startHarness(t, false, opts...)
+}
+
+// newTLSHarness serves the gateway over https (a test certificate), so the
+// public URL is https and cookies take their production form.
+func newTLSHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	return startHarness(t, true, opts...)
+}
+
+func startHarness(t *testing.T, tls bool, opts ...harnessOption) *harness {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	public := scheme + "://" + ln.Addr().String()
+	dir := t.TempDir()
+	yaml := strings.NewReplacer("%LISTEN%", ln.Addr().String(), "%PUBLIC%", public, "%DSN%", filepath.Join(dir, "ssogate.db")).Replace(testConfig)
+	for _, o := range opts {
+		yaml = o(yaml)
+	}
+	path := filepath.Join(dir, "ssogate.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	h := &harness{t: t, url: public, clock: &clock{t: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, configPath: path}
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.app, err = newApp(context.Background(), cfg, log, h.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: h.app.gateway.Handler()}}
+	if tls {
+		h.srv.StartTLS()
+	} else {
+		h.srv.Start()
+	}
+	t.Cleanup(func() {
+		h.srv.Close()
+		h.app.Close()
+	})
+	return h
+}
+
+// addUser creates an active local user with a password.
+func (h *harness) addUser(email, name, password string, groups ...string) *store.User {
+	h.t.Helper()
+	ctx := context.Background()
+	u := &store.User{Email: email, DisplayName: name, Groups: groups, Role: store.RoleUser, Status: store.StatusActive}
+	if err := h.app.store.CreateUser(ctx, u); err != nil {
+		h.t.Fatal(err)
+	}
+	hash, err := h.app.local.Hash(ctx, password)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.app.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is an HTTP client with its own cookie jar that does not follow
+// redirects, so tests see every hop.
+type browser struct {
+	h    *harness
+	c    *http.Client
+	jar  *cookiejar.Jar
+	csrf string // token from the last page fetched
+	lang string
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, jar: jar, c: &http.Client{
+		Transport:     h.srv.Client().Transport,
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is a response with its body read.
+type page struct {
+	*http.Response
+	body string
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (b *browser) do(req *http.Request) *page {
+	b.h.t.Helper()
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	p := &page{Response: resp, body: string(body)}
+	if m := csrfRe.FindStringSubmatch(p.body); m != nil {
+		b.csrf = html.UnescapeString(m[1])
+	}
+	return p
+}
+
+func (b *browser) get(path string) *page {
+	req, _ := http.NewRequest("GET", b.h.url+path, nil)
+	return b.do(req)
+}
+
+// post submits a form the way a browser on the gateway's own page would:
+// with the page's CSRF token and a same-origin Origin header.
+func (b *browser) post(path string, form url.Values) *page {
+	if _, ok := form["csrf_token"]; !ok {
+		form.Set("csrf_token", b.csrf)
+	}
+	return b.postRaw(path, form, b.h.url)
+}
+
+// postRaw submits form exactly as given, with the given Origin ("" = none).
+func (b *browser) postRaw(path string, form url.Values, origin string) *page {
+	req, _ := http.NewRequest("POST", b.h.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	return b.do(req)
+}
+
+// login signs in through the form and returns the final response.
+func (b *browser) login(email, password, returnTo string) *page {
+	b.h.t.Helper()
+	b.get("/login")
+	return b.post("/login", url.Values{"email": {email}, "password": {password}, "return_to": {returnTo}})
+}
+
+func (b *browser) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(b.h.url)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func expectStatus(t *testing.T, p *page, want int) {
+	t.Helper()
+	if p.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%s", p.Request.Method, p.Request.URL, p.StatusCode, want, snippet(p.body))
+	}
+}
+
+func expectRedirect(t *testing.T, p *page, want string) {
+	t.Helper()
+	if p.StatusCode != http.StatusSeeOther && p.StatusCode != http.StatusFound {
+		t.Fatalf("%s %s: status %d, want a redirect to %s\n%s", p.Request.Method, p.Request.URL, p.StatusCode, want, snippet(p.body))
+	}
+	if got := p.Header.Get("Location"); got != want {
+		t.Fatalf("%s %s: Location %q, want %q", p.Request.Method, p.Request.URL, got, want)
+	}
+}
+
+func snippet(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return s
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/ssogate/ssogate/providers/local"
+	"github.com/ssogate/ssogate/store"
+)
+
+const userUsage = `usage: ssogate user COMMAND [flags]
+
+  add           --email E --name N [--groups g1,g2] [--role user|admin] [--phone P] [--mobile M]
+                [--organization O] [--department D] [--password-stdin] [--if-not-exists]
+  list
+  set-password  --email E      (new password from stdin; ends the user's sessions)
+  disable       --email E      (ends the user's sessions)
+  enable        --email E
+
+Passwords are read from standard input (or asked for on a terminal), never
+taken from the command line.
+`
+
+func (c *cli) user(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, userUsage)
+		return exitCode(2)
+	}
+	switch args[0] {
+	case "add":
+		return c.userAdd(ctx, args[1:])
+	case "list":
+		return c.userList(ctx, args[1:])
+	case "set-password":
+		return c.userSetPassword(ctx, args[1:])
+	case "disable":
+		return c.userSetStatus(ctx, args[1:], store.StatusDisabled)
+	case "enable":
+		return c.userSetStatus(ctx, args[1:], store.StatusActive)
+	default:
+		fmt.Fprintf(c.stderr, "ssogate user: unknown command %q\n\n%s", args[0], userUsage)
+		return exitCode(2)
+	}
+}
+
+// openForAdmin loads the configuration and opens the store and providers.
+func (c *cli) openForAdmin(ctx context.Context) (*app, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg.Log, io.Discard)
+	return newApp(ctx, cfg, log, nil)
+}
+
+func (c *cli) userAdd(ctx context.Context, args []string) error {
+	fs := c.flags("user add")
+	email := fs.String("email", "", "login id (email address)")
+	name := fs.String("name", "", "display name")
+	groups := fs.String("groups", "", "comma-separated groups")
+	role := fs.String("role", string(store.RoleUser), "user or admin")
+	phone := fs.String("phone", "", "phone number")
+	mobile := fs.String("mobile", "", "mobile number")
+	org := fs.String("organization", "", "organisation")
+	dept := fs.String("department", "", "department")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	ifNotExists := fs.Bool("if-not-exists", false, "succeed without change if the email exists")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	e := strings.ToLower(strings.TrimSpace(*email))
+	if !validEmail(e) {
+		return fmt.Errorf("user add: --email must be an email address, got %q", *email)
+	}
+	if strings.TrimSpace(*name) == "" {
+		return errors.New("user add: --name is required")
+	}
+	if *role != string(store.RoleUser) && *role != string(store.RoleAdmin) {
+		return fmt.Errorf("user add: --role must be user or admin, got %q", *role)
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if _, err := a.store.GetUserByEmail(ctx, e); err == nil {
+		if *ifNotExists {
+			fmt.Fprintf(c.stdout, "user %s exists; unchanged\n", e)
+			return nil
+		}
+		return fmt.Errorf("user add: %s already exists", e)
+	}
+	var hash string
+	if *pwStdin {
+		if a.local == nil {
+			return errors.New("user add: no local provider is configured to hold a password")
+		}
+		pw, err := c.readPassword(false)
+		if err != nil {
+			return err
+		}
+		if err := a.local.Policy().Check(pw, e); err != nil {
+			return fmt.Errorf("user add: password rejected: %s", policyText(a.local.Policy(), err))
+		}
+		if hash, err = a.local.Hash(ctx, pw); err != nil {
+			return err
+		}
+	}
+	u := &store.User{
+		Email: e, DisplayName: strings.TrimSpace(*name), Groups: splitList(*groups),
+		Phone: *phone, Mobile: *mobile, Organization: *org, Department: *dept,
+		Role: store.Role(*role), Status: store.StatusActive,
+	}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	if hash != "" {
+		if err := a.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
+			return fmt.Errorf("user add: %w", err)
+		}
+	}
+	audit(ctx, a.store, "user_add", u)
+	fmt.Fprintf(c.stdout, "added user %s (%s)\n", u.Email, u.ID)
+	return nil
+}
+
+func (c *cli) userList(ctx context.Context, args []string) error {
+	fs := c.flags("user list")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	users, err := a.store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tNAME\tGROUPS\tROLE\tSTATUS\tLAST LOGIN")
+	for _, u := range users {
+		last := "-"
+		if !u.LastLoginAt.IsZero() {
+			last = u.LastLoginAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, u.DisplayName, strings.Join(u.Groups, ","), u.Role, u.Status, last)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) userSetPassword(ctx context.Context, args []string) error {
+	fs := c.flags("user set-password")
+	email := fs.String("email", "", "login id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.local == nil {
+		return errors.New("user set-password: no local provider is configured")
+	}
+	u, err := a.store.GetUserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("user set-password: %s: %w", *email, err)
+	}
+	pw, err := c.readPassword(true)
+	if err != nil {
+		return err
+	}
+	if err := a.local.Policy().Check(pw, u.Email); err != nil {
+		return fmt.Errorf("user set-password: password rejected: %s", policyText(a.local.Policy(), err))
+	}
+	hash, err := a.local.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := a.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	n, err := a.store.DeleteUserSessions(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	audit(ctx, a.store, "password_set", u)
+	fmt.Fprintf(c.stdout, "password set for %s; %d sessions ended\n", u.Email, n)
+	return nil
+}
+
+func (c *cli) userSetStatus(ctx context.Context, args []string, status store.Status) error {
+	fs := c.flags("user " + string(status))
+	email := fs.String("email", "", "login id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.store.GetUserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("user: %s: %w", *email, err)
+	}
+	u.Status = status
+	if err := a.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	n := 0
+	if status != store.StatusActive {
+		if n, err = a.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	audit(ctx, a.store, "user_"+string(status), u)
+	fmt.Fprintf(c.stdout, "%s is now %s; %d sessions ended\n", u.Email, status, n)
+	return nil
+}
+
+// readPassword reads one password: a line from standard input, or, on a
+// terminal, typed twice without echo.
+func (c *cli) readPassword(confirm bool) (string, error) {
+	if f, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(c.stderr, "Password: ")
+		pw, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(c.stderr, "Again: ")
+		again, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(pw) != string(again) {
+			return "", errors.New("passwords do not match")
+		}
+		return string(pw), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(c.stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return pw, nil
+}
+
+// policyText explains a password-rule failure to an administrator.
+func policyText(p local.Policy, err error) string {
+	var pe *local.PolicyError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	var parts []string
+	for _, r := range pe.Reasons {
+		switch r {
+		case local.ReasonTooShort:
+			parts = append(parts, fmt.Sprintf("shorter than %d characters", p.MinLength))
+		case local.ReasonTooFewClasses:
+			parts = append(parts, fmt.Sprintf("uses fewer than %d of upper case, lower case, digits and symbols", p.MinClasses))
+		case local.ReasonContainsEmail:
+			parts = append(parts, "contains the email address or part of it")
+		case local.ReasonTooLong:
+			parts = append(parts, fmt.Sprintf("longer than %d characters", local.MaxPasswordRunes))
+		default:
+			parts = append(parts, r)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// audit records an administrative action done from the CLI.
+func audit(ctx context.Context, st store.Store, action string, u *store.User) {
+	actor := "cli"
+	if name := os.Getenv("USER"); name != "" {
+		actor = "cli:" + name
+	}
+	_ = st.AppendAudit(ctx, &store.AuditEvent{
+		Time: time.Now(), Action: action, UserID: u.ID, Actor: actor,
+		Outcome: store.OutcomeSuccess, Detail: "email=" + u.Email,
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validEmail is a deliberately plain check: one @, a dot in the domain,
+// no spaces or control characters.
+func validEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || len(e) > 254 || !strings.Contains(domain, ".") || strings.ContainsAny(domain, "@") {
+		return false
+	}
+	for _, r := range e {
+		if r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}

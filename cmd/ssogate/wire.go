@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/portal"
+	"github.com/ssogate/ssogate/providers"
+	"github.com/ssogate/ssogate/providers/local"
+	"github.com/ssogate/ssogate/store"
+	"github.com/ssogate/ssogate/store/sqlite"
+)
+
+// loadConfig reads and validates the configuration, printing every problem.
+func (c *cli) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(c.configPath)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return nil, exitCode(1)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the configured backend and applies its migrations.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite", "":
+		return sqlite.Open(ctx, cfg.Store.DSN)
+	default:
+		return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
+	}
+}
+
+// accounts lets the local provider read password hashes from the store.
+type accounts struct{ st store.Store }
+
+func (a accounts) LookupPassword(ctx context.Context, email string) (string, string, error) {
+	u, err := a.st.GetUserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", local.ErrNoAccount
+	}
+	if err != nil {
+		return "", "", err
+	}
+	h, err := a.st.PasswordHash(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", local.ErrNoAccount
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return u.ID, h, nil
+}
+
+// localConfig turns the YAML options of a local provider into its Config.
+func localConfig(p config.Provider) local.Config {
+	var lc config.LocalProvider
+	if p.Local != nil {
+		lc = *p.Local
+	}
+	return local.Config{
+		MinLength: lc.Password.MinLength, MinClasses: lc.Password.MinClasses,
+		Memory: lc.Hashing.MemoryKiB, Iterations: lc.Hashing.Iterations, Parallelism: lc.Hashing.Parallelism,
+		MaxInFlight: lc.Hashing.MaxInFlight, MaxWaiting: lc.Hashing.MaxWaiting,
+	}
+}
+
+// buildProviders opens every configured provider, in configuration order.
+func buildProviders(cfg *config.Config, st store.Store) (*providers.Registry, *local.Provider, error) {
+	reg := providers.NewRegistry()
+	var first *local.Provider
+	for _, pc := range cfg.Providers {
+		var p providers.Provider
+		switch pc.Type {
+		case "local":
+			lp, err := local.Open(pc.ID, localConfig(pc), accounts{st})
+			if err != nil {
+				return nil, nil, fmt.Errorf("provider %s: %w", pc.ID, err)
+			}
+			if first == nil {
+				first = lp
+			}
+			p = lp
+		default:
+			return nil, nil, fmt.Errorf("provider %s: type %q is not available", pc.ID, pc.Type)
+		}
+		if err := reg.Add(p); err != nil {
+			return nil, nil, err
+		}
+	}
+	return reg, first, nil
+}
+
+// app is a fully wired gateway.
+type app struct {
+	cfg     *config.Config
+	store   store.Store
+	gateway *gateway.Gateway
+	local   *local.Provider
+}
+
+// newApp wires the store, providers, portal and gateway for cfg.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time) (*app, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	reg, lp, err := buildProviders(cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	r, err := portal.New(portal.Options{SiteTitle: cfg.Portal.Title, DefaultLang: cfg.Portal.DefaultLanguage, Location: cfg.Portal.Location})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, store: st, gateway: gw, local: lp}, nil
+}
+
+// Close stops the gateway and closes the store.
+func (a *app) Close() error {
+	a.gateway.Close()
+	return a.store.Close()
+}
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := c.flags("serve")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, c.stderr)
+	if limit := softMemoryLimit(cfg); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("soft memory limit set", "bytes", limit)
+	}
+	a, err := newApp(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.gateway.Handler(),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("ssogate listening", "url", cfg.Server.PublicURL, "listen", ln.Addr().String(), "version", buildVersion(), "config", cfg.Path)
+	fmt.Fprintf(c.stdout, "ssogate %s is listening on %s\n", buildVersion(), cfg.Server.PublicURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func (c *cli) checkConfig(args []string) error {
+	fs := c.flags("check-config")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s: ok (%d providers, %d services)\n", cfg.Path, len(cfg.Providers), len(cfg.Services))
+	return nil
+}
+
+func (c *cli) migrate(ctx context.Context, args []string) error {
+	fs := c.flags("migrate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	// Opening a store applies its pending migrations; this command does
+	// only that, for deployments that migrate before starting replicas.
+	st, err := sqlite.Open(ctx, cfg.Store.DSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "store %s is migrated (schema version %d)\n", cfg.Store.Driver, v)
+	return nil
+}
+
+// softMemoryLimit returns a GC memory limit for serve when GOMEMLIMIT is
+// not set: twice the password-hashing budget plus 256 MiB. Every argon2id
+// hash leaves its buffer for the collector, so without a limit a login
+// storm's heap grows to about three times the budget before a collection;
+// with it the collector runs sooner, and the bounded hashing keeps live
+// memory under the budget.
+func softMemoryLimit(cfg *config.Config) int64 {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	var budget int64
+	for _, p := range cfg.Providers {
+		if p.Local != nil {
+			lc := localConfig(p)
+			inFlight := int64(lc.MaxInFlight)
+			if inFlight == 0 {
+				inFlight = int64(runtime.NumCPU())
+			}
+			budget += inFlight * int64(lc.Memory) * 1024
+		}
+	}
+	return 2*budget + 256<<20
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
