@@ -35,6 +35,7 @@ type Config struct {
 	Log       Log        `yaml:"log"`
 	Providers []Provider `yaml:"providers"`
 	Services  []Service  `yaml:"services"`
+	Assertion Assertion  `yaml:"assertion"`
 
 	// Path is the file the configuration was read from ("" when parsed from
 	// bytes without a name).
@@ -88,6 +89,13 @@ type Session struct {
 	// CookieName overrides the cookie's name. Default "__Host-ssogate" when
 	// the public URL is https, "ssogate" otherwise.
 	CookieName string `yaml:"cookie_name"`
+	// CookieDomain, when set, shares the session cookie with every host
+	// under that domain ("example.co.jp"), so services on other hosts that
+	// sit behind forward auth receive it. The public URL's host must be
+	// inside it. Default: the cookie is sent to the gateway's host only.
+	// With a domain the cookie cannot use the __Host- prefix; it is named
+	// "__Secure-ssogate" on https.
+	CookieDomain string `yaml:"cookie_domain"`
 	// Secret signs and encrypts cookies: at least 32 bytes. Default: a random
 	// secret generated on first start and kept in the store.
 	Secret     string `yaml:"secret"`
@@ -197,7 +205,54 @@ type Service struct {
 	// empty means every signed-in user.
 	AllowedGroups []string `yaml:"allowed_groups"`
 
-	URLParsed *url.URL `yaml:"-"`
+	// Upstream makes the gateway a reverse proxy for this service: requests
+	// for URL — its host, or its path prefix on the gateway's own host —
+	// are forwarded here once the person is signed in and allowed. Without
+	// it the service is protected by forward auth (/auth) only.
+	Upstream string `yaml:"upstream"`
+	// PreserveHost sends the Host the browser used to the upstream instead
+	// of the upstream's own host. Default false.
+	PreserveHost bool `yaml:"preserve_host"`
+	// UpstreamTimeout bounds the wait for the upstream's response headers
+	// (a longer wait answers 504). Default 30s.
+	UpstreamTimeout Duration `yaml:"upstream_timeout"`
+	// SessionTimeout demands a sign-in no older than this for the service;
+	// an older one must sign in again. Default 0: the session's own limits.
+	SessionTimeout Duration `yaml:"session_timeout"`
+	// Headers names the identity headers the service receives.
+	Headers ServiceHeaders `yaml:"headers"`
+
+	URLParsed      *url.URL `yaml:"-"`
+	UpstreamParsed *url.URL `yaml:"-"`
+}
+
+// HeaderNone, as a header name, means the service does not receive that
+// header.
+const HeaderNone = "none"
+
+// ServiceHeaders are the names of the identity headers a service receives.
+// Each defaults to the name shown; "none" leaves the header out. Whatever
+// the names, every incoming copy of every identity header name (of any
+// service, in any case or _/- spelling) is removed from requests first.
+type ServiceHeaders struct {
+	User       string `yaml:"user"`        // X-Forwarded-User: login id
+	RemoteUser string `yaml:"remote_user"` // Remote-User: login id
+	Email      string `yaml:"email"`       // X-Forwarded-Email
+	Groups     string `yaml:"groups"`      // X-Forwarded-Groups: comma-separated, each percent-encoded
+	Name       string `yaml:"name"`        // X-Forwarded-Name: UTF-8 percent-encoded display name
+	Assertion  string `yaml:"assertion"`   // X-Ssogate-Assertion: signed JWT (ES256)
+}
+
+// DefaultServiceHeaders are the header names services receive by default.
+var DefaultServiceHeaders = ServiceHeaders{
+	User: "X-Forwarded-User", RemoteUser: "Remote-User", Email: "X-Forwarded-Email",
+	Groups: "X-Forwarded-Groups", Name: "X-Forwarded-Name", Assertion: "X-Ssogate-Assertion",
+}
+
+// Assertion configures the signed identity assertion (X-Ssogate-Assertion).
+type Assertion struct {
+	// TTL is how long an assertion is valid. Default 60s; 10s to 10m.
+	TTL Duration `yaml:"ttl"`
 }
 
 // IconNames are the icons a service may use.

@@ -46,6 +46,7 @@ func clearDerived(c *Config) {
 	c.Portal.Location = nil
 	for i := range c.Services {
 		c.Services[i].URLParsed = nil
+		c.Services[i].UpstreamParsed = nil
 	}
 }
 
@@ -62,7 +63,8 @@ store:
 session:
   idle_timeout: 1h
   absolute_timeout: 1d12h
-  cookie_name: __Host-sso
+  cookie_name: __Secure-sso
+  cookie_domain: example.co.jp
   secret: 0123456789abcdef0123456789abcdef
   cache_ttl: 10s
 portal:
@@ -93,10 +95,23 @@ services:
     description_en: Policies and how-tos
     icon: book
     url: https://wiki.example.co.jp/
+    upstream: http://127.0.0.1:9001
+    preserve_host: true
+    upstream_timeout: 45s
+    session_timeout: 8h
+    headers:
+      user: X-Auth-User
+      remote_user: none
+      email: X-Auth-Email
+      groups: X-Auth-Groups
+      name: X-Auth-Name
+      assertion: X-Auth-Assertion
   - id: admin-console
     name: 管理コンソール
     url: http://127.0.0.1:9004/admin
     allowed_groups: [admins, it-staff]
+assertion:
+  ttl: 2m
 `
 
 func TestParseFull(t *testing.T) {
@@ -134,7 +149,8 @@ func TestParseFull(t *testing.T) {
 		Session: Session{
 			IdleTimeout:     Duration(time.Hour),
 			AbsoluteTimeout: Duration(36 * time.Hour),
-			CookieName:      "__Host-sso",
+			CookieName:      "__Secure-sso",
+			CookieDomain:    "example.co.jp",
 			Secret:          "0123456789abcdef0123456789abcdef",
 			CacheTTL:        Duration(10 * time.Second),
 		},
@@ -152,13 +168,19 @@ func TestParseFull(t *testing.T) {
 				ID: "wiki", Name: "社内Wiki", NameEN: "Company wiki",
 				Description: "規程・手順書", DescriptionEN: "Policies and how-tos",
 				Icon: "book", URL: "https://wiki.example.co.jp/",
+				Upstream: "http://127.0.0.1:9001", PreserveHost: true,
+				UpstreamTimeout: Duration(45 * time.Second), SessionTimeout: Duration(8 * time.Hour),
+				Headers: ServiceHeaders{User: "X-Auth-User", RemoteUser: "none", Email: "X-Auth-Email",
+					Groups: "X-Auth-Groups", Name: "X-Auth-Name", Assertion: "X-Auth-Assertion"},
 			},
 			{
 				ID: "admin-console", Name: "管理コンソール", Icon: "app",
 				URL: "http://127.0.0.1:9004/admin", AllowedGroups: []string{"admins", "it-staff"},
+				UpstreamTimeout: Duration(30 * time.Second), Headers: DefaultServiceHeaders,
 			},
 		},
-		Path: "x.yaml",
+		Assertion: Assertion{TTL: Duration(2 * time.Minute)},
+		Path:      "x.yaml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", c, want)
@@ -191,11 +213,13 @@ func TestParseDefaults(t *testing.T) {
 			Portal:    Portal{Title: "ssogate", DefaultLanguage: "ja", TimeZone: "Asia/Tokyo"},
 			Log:       Log{Level: "info", Format: "text"},
 			Providers: []Provider{{ID: "local", Type: "local", Local: wantLocal}},
+			Assertion: Assertion{TTL: Duration(time.Minute)},
 			Path:      "x.yaml",
 		}
 	}
 	withService := defaults("http://127.0.0.1:8080", "ssogate")
-	withService.Services = []Service{{ID: "wiki", Name: "社内Wiki", Icon: "app", URL: "http://127.0.0.1:9001/"}}
+	withService.Services = []Service{{ID: "wiki", Name: "社内Wiki", Icon: "app", URL: "http://127.0.0.1:9001/",
+		UpstreamTimeout: Duration(30 * time.Second), Headers: DefaultServiceHeaders}}
 
 	tests := []struct {
 		name string
@@ -279,8 +303,26 @@ func TestParseErrors(t *testing.T) {
 			[]string{`x.yaml:4: providers[0].pasword: unknown key; did you mean "password"? valid: id, type, label, password, hashing`}},
 		{"unknown key in provider options", "providers:\n  - id: local\n    type: local\n    hashing:\n      memory: 1\n",
 			[]string{`x.yaml:5: providers[0].hashing.memory: unknown key`, "memory_kib"}},
-		{"unknown key in service", "services:\n  - id: wiki\n    name: Wiki\n    url: http://w/\n    upstream: http://127.0.0.1:9001\n",
-			[]string{`x.yaml:5: services[0].upstream: unknown key; valid: id, name, name_en`}},
+		{"unknown key in service", "services:\n  - id: wiki\n    name: Wiki\n    url: http://w/\n    upstreem: http://127.0.0.1:9001\n",
+			[]string{`x.yaml:5: services[0].upstreem: unknown key; did you mean "upstream"?`}},
+		{"proxied service at the gateway root", "services:\n  - id: wiki\n    name: Wiki\n    url: http://127.0.0.1:8080/\n    upstream: http://127.0.0.1:9001\n",
+			[]string{`x.yaml:4: services[0].url: is the gateway's own root`}},
+		{"proxied service on a reserved path", "services:\n  - id: wiki\n    name: Wiki\n    url: http://127.0.0.1:8080/login/x/\n    upstream: http://127.0.0.1:9001\n",
+			[]string{`x.yaml:4: services[0].url: path /login/x/ is the gateway's own (/login)`}},
+		{"two services on one URL", "services:\n  - id: a\n    name: A\n    url: http://w/x\n  - id: b\n    name: B\n    url: http://W/x/\n",
+			[]string{`x.yaml:7: services[1].url: http://W/x/ is already the URL of service "a"`}},
+		{"bad upstream", "services:\n  - id: a\n    name: A\n    url: http://w/\n    upstream: ftp://x\n",
+			[]string{`x.yaml:5: services[0].upstream: "ftp://x" is not an absolute http or https URL`}},
+		{"preserve_host without upstream", "services:\n  - id: a\n    name: A\n    url: http://w/\n    preserve_host: true\n",
+			[]string{`x.yaml:5: services[0].preserve_host: applies only with upstream`}},
+		{"bad header name", "services:\n  - id: a\n    name: A\n    url: http://w/\n    headers:\n      user: X_User\n",
+			[]string{`x.yaml:6: services[0].headers.user: "X_User" is not a header name`}},
+		{"negative session timeout", "services:\n  - id: a\n    name: A\n    url: http://w/\n    session_timeout: -1h\n",
+			[]string{`x.yaml:5: services[0].session_timeout`}},
+		{"assertion ttl too long", "assertion:\n  ttl: 1h\n",
+			[]string{`x.yaml:2: assertion.ttl: 1h is out of range; use 10s to 10m`}},
+		{"cookie domain outside public host", "session:\n  cookie_domain: example.org\n",
+			[]string{`x.yaml:2: session.cookie_domain: server.public_url's host "127.0.0.1" is not inside "example.org"`}},
 		{"duplicate key", "log:\n  level: info\n  level: debug\n",
 			[]string{`x.yaml:3: log.level: duplicate key; already set at line 2`}},
 		{"section not a mapping", "server: 127.0.0.1:8080\n",

@@ -25,6 +25,8 @@ const (
 	defaultLogLevel          = "info"
 	defaultLogFormat         = "text"
 	defaultIcon              = "app"
+	defaultAssertionTTL      = 60 * time.Second
+	defaultUpstreamTimeout   = 30 * time.Second
 	defaultMinLength         = 8
 	defaultMinClasses        = 3
 	defaultMemoryKiB         = 64 * 1024
@@ -74,7 +76,9 @@ func (c *Config) setDefaults() {
 	setDuration("session.idle_timeout", &c.Session.IdleTimeout, defaultIdleTimeout)
 	setDuration("session.absolute_timeout", &c.Session.AbsoluteTimeout, defaultAbsoluteTimeout)
 	setDuration("session.cache_ttl", &c.Session.CacheTTL, defaultCacheTTL)
-	if strings.HasPrefix(strings.ToLower(c.Server.PublicURL), "https://") {
+	if strings.HasPrefix(strings.ToLower(c.Server.PublicURL), "https://") && c.Session.CookieDomain != "" {
+		setString(&c.Session.CookieName, "__Secure-ssogate")
+	} else if strings.HasPrefix(strings.ToLower(c.Server.PublicURL), "https://") {
 		setString(&c.Session.CookieName, "__Host-ssogate")
 	} else {
 		setString(&c.Session.CookieName, "ssogate")
@@ -100,8 +104,18 @@ func (c *Config) setDefaults() {
 		}
 	}
 
+	setDuration("assertion.ttl", &c.Assertion.TTL, defaultAssertionTTL)
 	for i := range c.Services {
-		setString(&c.Services[i].Icon, defaultIcon)
+		sv := &c.Services[i]
+		setString(&sv.Icon, defaultIcon)
+		setDuration(fmt.Sprintf("services[%d].upstream_timeout", i), &sv.UpstreamTimeout, defaultUpstreamTimeout)
+		d := DefaultServiceHeaders
+		setString(&sv.Headers.User, d.User)
+		setString(&sv.Headers.RemoteUser, d.RemoteUser)
+		setString(&sv.Headers.Email, d.Email)
+		setString(&sv.Headers.Groups, d.Groups)
+		setString(&sv.Headers.Name, d.Name)
+		setString(&sv.Headers.Assertion, d.Assertion)
 	}
 }
 

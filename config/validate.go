@@ -45,6 +45,7 @@ func (c *Config) Validate() error {
 	v.log()
 	v.providers()
 	v.services()
+	v.assertion()
 	return v.errs.err()
 }
 
@@ -229,6 +230,116 @@ func (v *validator) cookieName(name string) {
 			v.errorf(key, "browsers accept the %s prefix only over https, and server.public_url is not https; drop the prefix", prefix)
 		}
 	}
+	if d := v.c.Session.CookieDomain; d != "" {
+		const dkey = "session.cookie_domain"
+		host := strings.ToLower(u.Hostname())
+		dom := strings.ToLower(strings.TrimPrefix(d, "."))
+		switch {
+		case strings.HasPrefix(name, "__Host-"):
+			v.errorf(key, "a cookie with the __Host- prefix cannot have a domain (session.cookie_domain is set); use __Secure-ssogate")
+		case !strings.Contains(dom, ".") || strings.ContainsAny(dom, "/: "):
+			v.errorf(dkey, "%q is not a domain shared by several hosts; use e.g. example.co.jp", d)
+		case host != dom && !strings.HasSuffix(host, "."+dom):
+			v.errorf(dkey, "server.public_url's host %q is not inside %q; the gateway could not set the cookie", host, d)
+		}
+	}
+}
+
+// reservedPrefixes are gateway paths a service on the gateway's own host
+// may not take.
+var reservedPrefixes = []string{"/login", "/logout", "/me", "/lang", "/auth", "/static", "/.well-known", "/healthz", "/readyz"}
+
+// RoutePrefix returns the path prefix a service URL routes by: its path,
+// ending in "/".
+func RoutePrefix(u *url.URL) string {
+	p := u.EscapedPath()
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
+// routeKey is the host and prefix a service is reached by.
+func routeKey(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + RoutePrefix(u)
+}
+
+func (v *validator) serviceRouting(path string, s *Service, routes map[string]string) {
+	if s.URLParsed == nil {
+		return
+	}
+	if s.URLParsed.RawQuery != "" || s.URLParsed.Fragment != "" {
+		v.errorf(path+".url", "must not have a query or fragment; the URL is where the service starts, e.g. https://wiki.example.co.jp/")
+	}
+	pub := v.c.Server.PublicURLParsed
+	onGateway := pub != nil && strings.EqualFold(pub.Host, s.URLParsed.Host) && strings.EqualFold(pub.Scheme, s.URLParsed.Scheme)
+	prefix := RoutePrefix(s.URLParsed)
+	if onGateway && s.Upstream != "" {
+		if prefix == "/" {
+			v.errorf(path+".url", "is the gateway's own root; a proxied service on the gateway's host needs a path of its own, e.g. %s/wiki/", pub)
+		}
+		for _, r := range reservedPrefixes {
+			if prefix == r+"/" || strings.HasPrefix(prefix, r+"/") {
+				v.errorf(path+".url", "path %s is the gateway's own (%s); choose another prefix, e.g. /wiki/", prefix, r)
+			}
+		}
+	}
+	k := routeKey(s.URLParsed)
+	if other, dup := routes[k]; dup {
+		v.errorf(path+".url", "%s is already the URL of service %q; each service needs its own host or path", s.URL, other)
+	}
+	routes[k] = s.ID
+}
+
+func (v *validator) serviceHandOff(path string, s *Service) {
+	s.UpstreamParsed = nil
+	if s.Upstream != "" {
+		u, err := parseHTTPURL(s.Upstream, "http://127.0.0.1:9001")
+		switch {
+		case err != nil:
+			v.errorf(path+".upstream", "%v", err)
+		case u.RawQuery != "" || u.Fragment != "":
+			v.errorf(path+".upstream", "must not have a query or fragment, e.g. http://127.0.0.1:9001")
+		default:
+			s.UpstreamParsed = u
+		}
+	} else if s.PreserveHost {
+		v.errorf(path+".preserve_host", "applies only with upstream (reverse-proxy mode)")
+	}
+	if s.UpstreamTimeout < 0 || (s.UpstreamTimeout == 0 && v.c.src.present(path+".upstream_timeout")) {
+		v.errorf(path+".upstream_timeout", "must be greater than 0, e.g. 30s")
+	}
+	if s.SessionTimeout < 0 {
+		v.errorf(path+".session_timeout", "must not be negative; use 0 for the session's own limits, or e.g. 8h")
+	}
+	h := s.Headers
+	for _, f := range []struct{ key, val string }{
+		{"user", h.User}, {"remote_user", h.RemoteUser}, {"email", h.Email},
+		{"groups", h.Groups}, {"name", h.Name}, {"assertion", h.Assertion},
+	} {
+		if f.val == HeaderNone || f.val == "" {
+			continue // "" (only in a Config built in code) means the default
+		}
+		if strings.IndexFunc(f.val, func(r rune) bool { return !isHeaderNameChar(r) }) >= 0 {
+			v.errorf(path+".headers."+f.key, "%q is not a header name; use letters, digits and '-', e.g. X-Forwarded-User, or none", f.val)
+		}
+	}
+}
+
+// isHeaderNameChar reports whether r may appear in an identity header name.
+// Underscores are refused: many proxies drop or rewrite them.
+func isHeaderNameChar(r rune) bool {
+	return r < 0x80 && (r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+}
+
+func (v *validator) assertion() {
+	ttl := v.c.Assertion.TTL.D()
+	if ttl == 0 && !v.c.src.present("assertion.ttl") {
+		return // a Config built in code: the default applies
+	}
+	if ttl < 10*time.Second || ttl > 10*time.Minute {
+		v.errorf("assertion.ttl", "%s is out of range; use 10s to 10m, e.g. 60s", v.c.Assertion.TTL)
+	}
 }
 
 // isCookieNameChar reports whether r may appear in a cookie name (an RFC
@@ -327,6 +438,7 @@ func (v *validator) local(path string, l *LocalProvider) {
 
 func (v *validator) services() {
 	seen := map[string]string{}
+	routes := map[string]string{}
 	for i := range v.c.Services {
 		s := &v.c.Services[i]
 		path := fmt.Sprintf("services[%d]", i)
@@ -352,5 +464,7 @@ func (v *validator) services() {
 				v.errorf(key, "%q contains a comma; group names cannot, since groups are passed on comma-separated (X-Forwarded-Groups)", g)
 			}
 		}
+		v.serviceRouting(path, s, routes)
+		v.serviceHandOff(path, s)
 	}
 }

@@ -207,6 +207,8 @@ var catalog = map[string]map[string]string{
 		"error.forbidden":          "このページを表示する権限がありません。",
 		"error.method_not_allowed": "この操作は受け付けられません。",
 		"error.internal":           "システムエラーが発生しました。しばらく待ってから、もう一度お試しください。",
+		"error.bad_gateway":        "接続先のサービスから正しい応答がありませんでした。しばらく待ってから、もう一度お試しください。",
+		"error.gateway_timeout":    "接続先のサービスが時間内に応答しませんでした。しばらく待ってから、もう一度お試しください。",
 		"error.bad_request":        "リクエストの内容が正しくありません。",
 	},
 	"en": {
@@ -274,6 +276,8 @@ var catalog = map[string]map[string]string{
 		"error.forbidden":          "You do not have permission to view this page.",
 		"error.method_not_allowed": "This request is not accepted here.",
 		"error.internal":           "Something went wrong on our side. Please wait a moment and try again.",
+		"error.bad_gateway":        "The service behind this page did not answer properly. Please wait a moment and try again.",
+		"error.gateway_timeout":    "The service behind this page did not answer in time. Please wait a moment and try again.",
 		"error.bad_request":        "The request was not valid.",
 	},
 }

@@ -117,6 +117,27 @@ type AuditFilter struct {
 	Limit int
 }
 
+// SigningKey is a key that signs identity assertions (X-Ssogate-Assertion).
+// The store keeps it opaque: Private is sealed (encrypted) by the gateway
+// before it reaches the store.
+type SigningKey struct {
+	// ID is the key id ("kid") published in the JWKS.
+	ID string
+	// Algorithm is the JWS algorithm, "ES256".
+	Algorithm string
+	// Private is the sealed private key; Public the PKIX DER public key.
+	Private []byte
+	Public  []byte
+	// CreatedAt is when the key was made; ActiveAt is when it starts to
+	// sign (a rotated-in key is published before it signs, so verifiers
+	// that cache the JWKS already know it).
+	CreatedAt time.Time
+	ActiveAt  time.Time
+	// RetiredAt is when the key stopped signing; zero while it may sign.
+	// A retired key stays published until its last token has expired.
+	RetiredAt time.Time
+}
+
 // Store is the persistent state of the gateway. All methods are safe for
 // concurrent use. Times are stored with at least millisecond precision and
 // returned in UTC.
@@ -169,6 +190,16 @@ type Store interface {
 	// Secret returns the named gateway secret (cookie keys), creating it with
 	// generate() on first use. Concurrent callers all get the same value.
 	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+
+	// AddSigningKey stores k. It returns ErrConflict if k.ID exists.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns every key, oldest ActiveAt first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// RetireSigningKey sets RetiredAt of key id to at, unless it is already
+	// retired earlier. ErrNotFound if absent.
+	RetireSigningKey(ctx context.Context, id string, at time.Time) error
+	// DeleteSigningKey removes key id; deleting a missing key is not an error.
+	DeleteSigningKey(ctx context.Context, id string) error
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/storetest"
@@ -83,7 +85,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	ctx := t.Context()
 	// Forget the schema, as on a database that predates every migration.
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
-		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -93,8 +95,50 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) == 0 || applied[0] != "0001_init.sql" {
-		t.Errorf("Migrate applied %q, want it to start with 0001_init.sql", applied)
+	want := []string{"0001_init.sql", "0002_signing_keys.sql"}
+	if !slices.Equal(applied, want) {
+		t.Errorf("Migrate applied %q, want %q", applied, want)
+	}
+}
+
+// TestUpgradeFromV1 opens a database left at schema version 1 (before
+// signing keys) and checks that Open upgrades it in place.
+func TestUpgradeFromV1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{Email: "a@example.com"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("SchemaVersion of the v1 database = %d, %v; want 1", v, err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a v1 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want 2", v, err)
+	}
+	if _, err := s.GetUser(ctx, u.ID); err != nil {
+		t.Errorf("user lost in the upgrade: %v", err)
+	}
+	k := &store.SigningKey{ID: "k1", Algorithm: "ES256", Private: []byte{1}, Public: []byte{2}, ActiveAt: time.Now()}
+	if err := s.AddSigningKey(ctx, k); err != nil {
+		t.Fatalf("AddSigningKey after upgrade: %v", err)
+	}
+	if list, err := s.ListSigningKeys(ctx); err != nil || len(list) != 1 {
+		t.Errorf("ListSigningKeys after upgrade = %d keys, %v; want 1", len(list), err)
 	}
 }
 

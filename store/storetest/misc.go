@@ -152,6 +152,7 @@ var miscTests = []test{
 		noErr(t, "SetPasswordHash", s.SetPasswordHash(t.Context(), u.ID, "$argon2id$x"))
 		_, err := s.Secret(t.Context(), "k", func() ([]byte, error) { return []byte("v"), nil })
 		noErr(t, "Secret", err)
+		addSigningKey(t, s, signingKey("k1", base))
 
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -179,6 +180,10 @@ var miscTests = []test{
 			{"ListAudit", func() error { _, err := s.ListAudit(ctx, store.AuditFilter{}); return err }},
 			{"Secret existing", func() error { _, err := s.Secret(ctx, "k", gen); return err }},
 			{"Secret new", func() error { _, err := s.Secret(ctx, "new", gen); return err }},
+			{"AddSigningKey", func() error { return s.AddSigningKey(ctx, signingKey("k2", base)) }},
+			{"ListSigningKeys", func() error { _, err := s.ListSigningKeys(ctx); return err }},
+			{"RetireSigningKey", func() error { return s.RetireSigningKey(ctx, "k1", base) }},
+			{"DeleteSigningKey", func() error { return s.DeleteSigningKey(ctx, "k1") }},
 			{"Ping", func() error { return s.Ping(ctx) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -193,6 +198,12 @@ var miscTests = []test{
 		getSession(t, s, "s1")
 		if got, _ := s.PasswordHash(t.Context(), u.ID); got != "$argon2id$x" {
 			t.Errorf("SetPasswordHash with a cancelled context changed the hash to %q", got)
+		}
+		if got := signingKeyIDs(listSigningKeys(t, s)); !equalStrings(got, []string{"k1"}) {
+			t.Errorf("signing keys after cancelled calls = %q, want [k1]", got)
+		}
+		if got := findSigningKey(t, s, "k1").RetiredAt; !got.IsZero() {
+			t.Errorf("RetireSigningKey with a cancelled context retired the key at %v", got)
 		}
 	}},
 }

@@ -19,6 +19,8 @@
 //     Session.Expired(now) holds.
 //   - Times come back in UTC and equal what was stored, truncated to the
 //     millisecond; the zero time comes back zero.
+//   - ListSigningKeys orders by ActiveAt, oldest first, ties by ID;
+//     Private and Public come back byte for byte.
 //   - A cancelled context makes every method fail with an error that
 //     wraps context.Canceled.
 package storetest
@@ -43,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"Audit", auditTests},
 		{"Secret", secretTests},
+		{"SigningKeys", signingKeyTests},
 		{"Misc", miscTests},
 	}
 	for _, g := range groups {
