@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,21 +50,36 @@ type Gateway struct {
 	csrf      *csrf
 	redirects *Redirects
 	clientIPs *ClientIPs
-	services  []service
+	services  []*service
+	router    *router
 	secure    bool
 	csp       string
 	langCk    string
 	handler   http.Handler
+	pages     http.Handler
+
+	// Hand-off to downstream services.
+	keys            *keyring
+	handoffs        handoffCache
+	identityHeaders *headerSet
+	assertionTTL    time.Duration
+	issuer          string // the public URL, iss of every assertion
+	publicURL       string // scheme://host[:port], no trailing slash
+	publicHost      string // normalizeHost of the public URL's host
 
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
 }
 
-// service is a configured service with its parsed URL.
+// service is a configured service, ready to route and hand off to.
 type service struct {
-	cfg    config.Service
-	groups map[string]bool
+	cfg     config.Service
+	groups  map[string]bool
+	host    string                 // normalizeHost of the URL's host
+	prefix  string                 // path prefix, ending in "/"
+	headers config.ServiceHeaders  // names, defaults filled in
+	proxy   *httputil.ReverseProxy // nil for forward-auth-only services
 }
 
 // New builds a Gateway and starts its background sweeper; Close stops it.
@@ -92,7 +109,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	}
 	g.secure = pub.Scheme == "https"
 
-	master, err := g.masterSecret(ctx)
+	master, err := masterSecret(ctx, cfg, o.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -109,40 +126,61 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 		g.langCk = "__Host-ssogate_lang"
 	}
 
+	g.publicURL = strings.TrimSuffix(pub.String(), "/")
+	g.issuer = g.publicURL
+	g.publicHost = normalizeHost(pub.Host)
+	g.assertionTTL = cfg.Assertion.TTL.D()
+	if g.assertionTTL <= 0 {
+		g.assertionTTL = time.Minute
+	}
+	if g.keys, err = newKeyring(ctx, o.Store, master, g.assertionTTL, g.now); err != nil {
+		return nil, err
+	}
+	g.clientIPs = NewClientIPs(cfg.Server.TrustedPrefixes)
+
 	var svcURLs []*url.URL
 	var formTargets []string
+	identityNames := append([]string(nil), wellKnownIdentityHeaders...)
 	seen := map[string]bool{origin(pub): true}
-	for _, s := range cfg.Services {
-		u := s.URLParsed
-		if u == nil {
-			if u, err = url.Parse(s.URL); err != nil {
-				return nil, fmt.Errorf("gateway: service %s url: %w", s.ID, err)
-			}
+	for _, c := range cfg.Services {
+		sv, err := g.newService(c)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: service %s: %w", c.ID, err)
 		}
+		u := sv.cfg.URLParsed
 		svcURLs = append(svcURLs, u)
 		if o := origin(u); !seen[o] {
 			seen[o] = true
 			formTargets = append(formTargets, o)
 		}
-		sv := service{cfg: s, groups: map[string]bool{}}
-		sv.cfg.URLParsed = u
-		for _, gname := range s.AllowedGroups {
-			sv.groups[gname] = true
-		}
+		h := sv.headers
+		identityNames = append(identityNames, h.User, h.RemoteUser, h.Email, h.Groups, h.Name, h.Assertion)
 		g.services = append(g.services, sv)
 	}
+	g.identityHeaders = newHeaderSet(identityNames)
+	g.router = newRouter(g.services)
 	g.redirects = NewRedirects(pub, svcURLs)
 	g.csp = contentSecurityPolicy(formTargets)
-	g.clientIPs = NewClientIPs(cfg.Server.TrustedPrefixes)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
 	}))
-	g.handler = g.withRequest(g.withSecurityHeaders(cop.Handler(g.routes())))
+	g.pages = g.withSecurityHeaders(cop.Handler(g.routes()))
+	g.handler = g.withRequest(http.HandlerFunc(g.dispatch))
 
 	go g.sweeper()
 	return g, nil
+}
+
+// dispatch sends requests for a proxied service's host or path to its
+// upstream, and everything else to the gateway's own pages.
+func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
+	if s := g.router.match(r.Host, r.URL.Path); s != nil && s.proxy != nil {
+		g.serveProxy(w, r, s)
+		return
+	}
+	g.pages.ServeHTTP(w, r)
 }
 
 // Handler returns the gateway's HTTP handler.
@@ -155,17 +193,23 @@ func (g *Gateway) Close() error {
 	return nil
 }
 
-// sweeper deletes expired sessions once a minute.
+// sweeper rereads the signing keys (so a rotation made by the CLI or
+// another replica is picked up) and deletes expired sessions and cached
+// hand-offs, every keyReload.
 func (g *Gateway) sweeper() {
 	defer close(g.done)
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(keyReload)
 	defer t.Stop()
 	for {
 		select {
 		case <-g.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			if err := g.keys.load(ctx); err != nil {
+				g.log.Error("signing keys reload failed", "err", err)
+			}
+			g.handoffs.sweep(g.now(), g.assertionTTL)
 			n, err := g.sessions.sweep(ctx)
 			cancel()
 			if err != nil {
@@ -178,12 +222,13 @@ func (g *Gateway) sweeper() {
 }
 
 // masterSecret returns the configured session secret, or the one generated
-// on first start and kept in the store.
-func (g *Gateway) masterSecret(ctx context.Context) ([]byte, error) {
-	if s := g.cfg.Session.Secret; s != "" {
+// on first start and kept in the store. Every other key (cookies, CSRF,
+// the seal of signing keys) is derived from it.
+func masterSecret(ctx context.Context, cfg *config.Config, st store.Store) ([]byte, error) {
+	if s := cfg.Session.Secret; s != "" {
 		return []byte(s), nil
 	}
-	b, err := g.store.Secret(ctx, "session_master", func() ([]byte, error) {
+	b, err := st.Secret(ctx, "session_master", func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
 		return b, err
@@ -209,4 +254,10 @@ func deriveKeys(master []byte) (cookieKeys, []byte, error) {
 		return cookieKeys{}, nil, err
 	}
 	return cookieKeys{hash: hashKey, block: blockKey}, csrfKey, nil
+}
+
+// ReloadKeys rereads the signing keys from the store at once (they are
+// otherwise reread every 30 s), e.g. after `ssogate keys rotate`.
+func (g *Gateway) ReloadKeys(ctx context.Context) error {
+	return g.keys.load(ctx)
 }

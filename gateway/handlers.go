@@ -28,6 +28,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /me", g.profilePage)
 	mux.HandleFunc("POST /me", g.profileSubmit)
 	mux.HandleFunc("POST /lang", g.setLang)
+	mux.HandleFunc("/auth", g.forwardAuth)
+	mux.HandleFunc("GET /.well-known/jwks.json", g.jwks)
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
 	mux.Handle("GET /static/", portal.Static())
@@ -154,7 +156,7 @@ func (g *Gateway) tiles(user *store.User, lang string) []portal.Tile {
 
 // allows reports whether user is in one of the service's groups (or the
 // service is open to every signed-in user).
-func (s service) allows(user *store.User) bool {
+func (s *service) allows(user *store.User) bool {
 	if len(s.groups) == 0 {
 		return true
 	}
@@ -187,7 +189,10 @@ func (g *Gateway) passwordProvider(id string) (providers.PasswordAuthenticator, 
 
 func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 	returnTo, _ := g.redirects.Safe(r.URL.Query().Get("return_to"))
-	if _, _, err := g.sessions.Resolve(r.Context(), r); err == nil {
+	// reauth=1 comes from a service that needs a fresher sign-in than the
+	// session has: show the form although a session exists.
+	reauth := r.URL.Query().Get("reauth") == "1"
+	if _, _, err := g.sessions.Resolve(r.Context(), r); err == nil && !reauth {
 		http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
 		return
 	}
@@ -276,6 +281,7 @@ func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.sessions.forget(current.ID)
+		g.handoffs.forget(current.ID)
 	}
 	amr := id.AMR
 	if len(amr) == 0 {
@@ -324,6 +330,7 @@ func (g *Gateway) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
 	}
+	g.handoffs.forget(sess.ID)
 	g.auditSuccess(ctx, store.AuditEvent{Action: "logout", UserID: user.ID, Actor: user.Email})
 	http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
 }

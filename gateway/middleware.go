@@ -16,6 +16,7 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxClientIP
+	ctxHandoff
 )
 
 // requestID returns the id of the request, for logs and error pages.

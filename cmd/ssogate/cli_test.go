@@ -162,7 +162,7 @@ func TestCLICheckConfig(t *testing.T) {
 func TestCLIMigrateVersionUsage(t *testing.T) {
 	h := newHarness(t)
 	out, _, err := runCLI(t, "", "--config", h.configPath, "migrate")
-	if err != nil || !strings.Contains(out, "schema version 1") {
+	if err != nil || !strings.Contains(out, "schema version 2") {
 		t.Fatalf("migrate: %v %q", err, out)
 	}
 	if out, _, err := runCLI(t, "", "version"); err != nil || !strings.HasPrefix(out, "ssogate ") {

@@ -119,19 +119,32 @@ type harness struct {
 
 type harnessOption func(string) string
 
+// withServices appends YAML service entries to the services list (which
+// ends the test configuration).
+func withServices(yaml string) harnessOption {
+	return func(s string) string { return s + yaml }
+}
+
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
-	return startHarness(t, false, opts...)
+	return startHarness(t, false, nil, opts...)
+}
+
+// newHarnessWrapped is newHarness with the store wrapped, e.g. to count
+// the calls the hot path makes.
+func newHarnessWrapped(t *testing.T, wrap func(store.Store) store.Store, opts ...harnessOption) *harness {
+	t.Helper()
+	return startHarness(t, false, wrap, opts...)
 }
 
 // newTLSHarness serves the gateway over https (a test certificate), so the
 // public URL is https and cookies take their production form.
 func newTLSHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
-	return startHarness(t, true, opts...)
+	return startHarness(t, true, nil, opts...)
 }
 
-func startHarness(t *testing.T, tls bool, opts ...harnessOption) *harness {
+func startHarness(t *testing.T, tls bool, wrap func(store.Store) store.Store, opts ...harnessOption) *harness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -157,7 +170,7 @@ func startHarness(t *testing.T, tls bool, opts ...harnessOption) *harness {
 	}
 	h := &harness{t: t, url: public, clock: &clock{t: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, configPath: path}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.app, err = newApp(context.Background(), cfg, log, h.clock.Now)
+	h.app, err = newAppWith(context.Background(), cfg, log, h.clock.Now, wrap)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@
 //	ssogate [--config FILE] check-config
 //	ssogate [--config FILE] user add --email E --name N [--groups g1,g2] [--password-stdin]
 //	ssogate [--config FILE] user list | set-password --email E | disable --email E | enable --email E
+//	ssogate [--config FILE] keys list | rotate [--activate-in 1m]
 //	ssogate [--config FILE] migrate
 //	ssogate version
 //
@@ -54,6 +55,7 @@ commands:
   serve          run the gateway
   check-config   validate the configuration file and exit
   user           manage local users: add, list, set-password, disable, enable
+  keys           list or rotate the assertion signing keys
   migrate        apply store migrations and exit
   version        print the version
 
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return env.user(ctx, rest)
 	case "migrate":
 		return env.migrate(ctx, rest)
+	case "keys":
+		return env.keys(ctx, rest)
 	case "version":
 		fmt.Fprintln(stdout, "ssogate", buildVersion())
 		return nil

@@ -122,9 +122,17 @@ type app struct {
 
 // newApp wires the store, providers, portal and gateway for cfg.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time) (*app, error) {
+	return newAppWith(ctx, cfg, log, now, nil)
+}
+
+// newAppWith is newApp with the store wrapped by wrap (tests count calls).
+func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, wrap func(store.Store) store.Store) (*app, error) {
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if wrap != nil {
+		st = wrap(st)
 	}
 	reg, lp, err := buildProviders(cfg, st)
 	if err != nil {

@@ -1,0 +1,367 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/store"
+)
+
+// router finds the service a URL belongs to: by host, then by the longest
+// path prefix.
+type router struct {
+	byHost map[string][]*service
+}
+
+func newRouter(services []*service) *router {
+	rt := &router{byHost: map[string][]*service{}}
+	for _, s := range services {
+		rt.byHost[s.host] = append(rt.byHost[s.host], s)
+	}
+	for _, list := range rt.byHost {
+		sort.SliceStable(list, func(i, j int) bool { return len(list[i].prefix) > len(list[j].prefix) })
+	}
+	return rt
+}
+
+// match returns the service for host and path, or nil.
+func (rt *router) match(host, path string) *service {
+	list := rt.byHost[normalizeHost(host)]
+	for _, s := range list {
+		if strings.HasPrefix(path, s.prefix) || path == s.prefix[:len(s.prefix)-1] {
+			return s
+		}
+	}
+	return nil
+}
+
+// normalizeHost lower-cases host and drops a default port, so that
+// "Wiki.example.co.jp:443" and "wiki.example.co.jp" are one host.
+func normalizeHost(h string) string {
+	h = strings.ToLower(h)
+	if strings.HasSuffix(h, ":80") || strings.HasSuffix(h, ":443") {
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			if strings.Contains(host, ":") {
+				return "[" + host + "]"
+			}
+			return host
+		}
+	}
+	return h
+}
+
+// newProxy builds the reverse proxy for a service with an upstream.
+func (g *Gateway) newProxy(s *service) *httputil.ReverseProxy {
+	up := s.cfg.UpstreamParsed
+	timeout := s.cfg.UpstreamTimeout.D()
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	transport := &http.Transport{
+		Proxy: nil, // never route upstream traffic through an environment proxy
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+		ForceAttemptHTTP2:     true,
+	}
+	return &httputil.ReverseProxy{
+		Transport: transport,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			if s.cfg.PreserveHost {
+				pr.Out.Host = pr.In.Host
+			}
+			g.identityHeaders.strip(pr.Out.Header)
+			g.stripGatewayCookies(pr.Out.Header)
+			g.setForwarded(pr)
+			if ho, ok := pr.In.Context().Value(ctxHandoff).(*handoff); ok {
+				setHandoff(pr.Out.Header, ho)
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			g.dropGatewayCookieWrites(resp.Header)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			g.proxyError(w, r, s, err)
+		},
+	}
+}
+
+// setForwarded sets X-Forwarded-For/Host/Proto for the upstream. The
+// client's own X-Forwarded-For is kept only when it came through a trusted
+// proxy; otherwise the upstream sees just the socket peer.
+func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
+	peer := PeerIP(pr.In)
+	xff := peer.String()
+	trusted := peer.IsValid() && g.clientIPs.isTrusted(peer)
+	if prior := pr.In.Header.Values("X-Forwarded-For"); trusted && len(prior) > 0 {
+		xff = strings.Join(prior, ", ") + ", " + xff
+	}
+	h := pr.Out.Header
+	h.Set("X-Forwarded-For", xff)
+	h.Set("X-Forwarded-Host", pr.In.Host)
+	h.Set("X-Forwarded-Proto", g.requestScheme(pr.In, trusted))
+}
+
+// requestScheme is the scheme the client used.
+func (g *Gateway) requestScheme(r *http.Request, trustedPeer bool) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if trustedPeer {
+		if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+			return p
+		}
+	}
+	if g.secure && normalizeHost(r.Host) == g.publicHost {
+		return "https"
+	}
+	return "http"
+}
+
+// stripGatewayCookies removes the gateway's own cookies from a request
+// bound upstream: the session token is a bearer credential for the gateway
+// and no business of the service's.
+func (g *Gateway) stripGatewayCookies(h http.Header) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	hit := false
+	for _, l := range lines {
+		if strings.Contains(l, g.sessions.name) || strings.Contains(l, g.csrf.cookie) {
+			hit = true
+		}
+	}
+	if !hit {
+		return
+	}
+	var kept []string
+	for _, l := range lines {
+		for _, part := range strings.Split(l, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name == "" || name == g.sessions.name || name == g.csrf.cookie || name == g.langCk {
+				continue
+			}
+			kept = append(kept, strings.TrimSpace(part))
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Cookie")
+		return
+	}
+	h["Cookie"] = []string{strings.Join(kept, "; ")}
+}
+
+// dropGatewayCookieWrites removes Set-Cookie lines from an upstream
+// response that would set the gateway's own cookies: an upstream on the
+// gateway's host must not be able to plant a session.
+func (g *Gateway) dropGatewayCookieWrites(h http.Header) {
+	lines := h["Set-Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0:0]
+	for _, l := range lines {
+		name, _, _ := strings.Cut(l, "=")
+		name = strings.TrimSpace(name)
+		if name == g.sessions.name || name == g.csrf.cookie || name == g.langCk {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+	} else {
+		h["Set-Cookie"] = kept
+	}
+}
+
+// proxyError answers a failed upstream call with a clear page: 504 when
+// the upstream was too slow, 502 otherwise.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, s *service, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return // the client went away; nobody to answer
+	}
+	status, key := http.StatusBadGateway, "error.bad_gateway"
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		status, key = http.StatusGatewayTimeout, "error.gateway_timeout"
+	}
+	g.log.LogAttrs(r.Context(), slog.LevelWarn, "upstream failed",
+		slog.String("request_id", requestID(r.Context())),
+		slog.String("service", s.cfg.ID),
+		slog.Int("status", status),
+		slog.String("err", err.Error()))
+	g.withSecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.fail(w, r, status, key, nil)
+	})).ServeHTTP(w, r)
+}
+
+// serveProxy is reverse-proxy mode: only a signed-in, allowed person whose
+// sign-in is fresh enough for the service reaches the upstream.
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service) {
+	ctx := r.Context()
+	orig := &url.URL{Scheme: g.requestScheme(r, g.clientIPs.isTrusted(PeerIP(r))), Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	sess, user, verdict := g.authorize(ctx, r, s)
+	switch verdict {
+	case verdictAllow:
+	case verdictError:
+		g.pageError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	case verdictForbidden:
+		g.pageError(w, r, http.StatusForbidden, "error.forbidden")
+		return
+	default:
+		g.challenge(w, r, orig, verdict == verdictStale, wantsHTML(r))
+		return
+	}
+	ho, err := g.handoffFor(sess, user, s)
+	if err != nil {
+		g.log.Error("handoff failed", "request_id", requestID(ctx), "service", s.cfg.ID, "err", err)
+		g.pageError(w, r, http.StatusInternalServerError, "error.internal")
+		return
+	}
+	s.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxHandoff, ho)))
+}
+
+// pageError renders a gateway error page with the gateway's own headers.
+func (g *Gateway) pageError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	g.withSecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.fail(w, r, status, key, nil)
+	})).ServeHTTP(w, r)
+}
+
+// verdict is the outcome of authorizing a request for a service.
+type verdict int
+
+const (
+	verdictAllow     verdict = iota
+	verdictNoSession         // sign in first
+	verdictStale             // signed in, but too long ago for this service
+	verdictForbidden         // signed in, not allowed
+	verdictError             // the store failed
+)
+
+// authorize decides whether the request's session may use s.
+func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*store.Session, *store.User, verdict) {
+	sess, user, err := g.sessions.Resolve(ctx, r)
+	switch {
+	case errors.Is(err, errNoSession):
+		return nil, nil, verdictNoSession
+	case err != nil:
+		g.log.Error("session lookup failed", "request_id", requestID(ctx), "err", err)
+		return nil, nil, verdictError
+	}
+	if !s.allows(user) {
+		return sess, user, verdictForbidden
+	}
+	if t := s.cfg.SessionTimeout.D(); t > 0 && g.now().Sub(sess.AuthTime) > t {
+		return sess, user, verdictStale
+	}
+	return sess, user, verdictAllow
+}
+
+// loginURL is the gateway's login page, returning to orig afterwards;
+// reauth asks for a new sign-in even though a session exists.
+func (g *Gateway) loginURL(orig *url.URL, reauth bool) string {
+	q := url.Values{}
+	if orig != nil {
+		if target, ok := g.redirects.Safe(orig.String()); ok {
+			q.Set("return_to", target)
+		}
+	}
+	if reauth {
+		q.Set("reauth", "1")
+	}
+	u := g.publicURL + "/login"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// challenge asks for a sign-in: a redirect to the login page for a browser
+// navigating, 401 (with the login URL in Location) for anything else.
+func (g *Gateway) challenge(w http.ResponseWriter, r *http.Request, orig *url.URL, reauth, redirect bool) {
+	login := g.loginURL(orig, reauth)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", login)
+	if redirect {
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Cookie realm="ssogate"`)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte("401 sign-in required\n"))
+}
+
+// wantsHTML reports whether r is a browser navigating (so a redirect to
+// the login page helps) rather than an API call or a WebSocket.
+func wantsHTML(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// newService prepares a configured service for routing and hand-off.
+func (g *Gateway) newService(c config.Service) (*service, error) {
+	u := c.URLParsed
+	if u == nil {
+		var err error
+		if u, err = url.Parse(c.URL); err != nil {
+			return nil, err
+		}
+		c.URLParsed = u
+	}
+	if c.Upstream != "" && c.UpstreamParsed == nil {
+		up, err := url.Parse(c.Upstream)
+		if err != nil {
+			return nil, err
+		}
+		c.UpstreamParsed = up
+	}
+	s := &service{cfg: c, groups: map[string]bool{}, host: normalizeHost(u.Host), prefix: config.RoutePrefix(u)}
+	for _, gname := range c.AllowedGroups {
+		s.groups[gname] = true
+	}
+	d := config.DefaultServiceHeaders
+	s.headers = c.Headers
+	for _, f := range []struct {
+		p   *string
+		def string
+	}{
+		{&s.headers.User, d.User}, {&s.headers.RemoteUser, d.RemoteUser}, {&s.headers.Email, d.Email},
+		{&s.headers.Groups, d.Groups}, {&s.headers.Name, d.Name}, {&s.headers.Assertion, d.Assertion},
+	} {
+		if *f.p == "" {
+			*f.p = f.def
+		}
+	}
+	if c.UpstreamParsed != nil {
+		s.proxy = g.newProxy(s)
+	}
+	return s, nil
+}
