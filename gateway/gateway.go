@@ -175,9 +175,15 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 
 // dispatch sends requests for a proxied service's host or path to its
 // upstream, and everything else to the gateway's own pages.
+// /auth, the hot path of forward-auth mode, skips the page machinery
+// (security headers for HTML, cross-origin checks for forms, the mux).
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	if s := g.router.match(r.Host, r.URL.Path); s != nil && s.proxy != nil {
 		g.serveProxy(w, r, s)
+		return
+	}
+	if r.URL.Path == "/auth" {
+		g.forwardAuth(w, r)
 		return
 	}
 	g.pages.ServeHTTP(w, r)

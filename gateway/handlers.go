@@ -28,7 +28,6 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /me", g.profilePage)
 	mux.HandleFunc("POST /me", g.profileSubmit)
 	mux.HandleFunc("POST /lang", g.setLang)
-	mux.HandleFunc("/auth", g.forwardAuth)
 	mux.HandleFunc("GET /.well-known/jwks.json", g.jwks)
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)

@@ -76,6 +76,9 @@ func (g *Gateway) withRequest(next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") {
 			return
 		}
+		if rec.status == 0 {
+			rec.status = 499 // the client went away before an answer (nginx's code)
+		}
 		g.log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("request_id", id),
 			slog.String("method", r.Method),

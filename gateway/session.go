@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +46,11 @@ type sessionManager struct {
 
 	mu    sync.RWMutex
 	cache map[string]*cachedSession
+	// ids maps a cookie value already verified and decoded to its session
+	// id, so the hot path does not decode (gob, AES, HMAC) on every
+	// request. Only values that decoded are added; sweep drops entries
+	// whose session is no longer cached.
+	ids map[string]string
 }
 
 // cachedSession is a resolved session and its user as of loadedAt.
@@ -71,6 +77,7 @@ func newSessionManager(st store.Store, keys cookieKeys, name string, secure bool
 		store: st, cookies: cs, name: name,
 		idle: idle, absolute: absolute, cacheTTL: cacheTTL, now: now,
 		cache: map[string]*cachedSession{},
+		ids:   map[string]string{},
 	}
 }
 
@@ -91,12 +98,17 @@ func newToken() string {
 
 // token returns the session token from r's cookie, or "".
 func (m *sessionManager) token(r *http.Request) string {
-	c, err := r.Cookie(m.name)
-	if err != nil || c.Value == "" {
+	raw := cookieValue(r, m.name)
+	if raw == "" {
 		return ""
 	}
+	return m.decode(raw)
+}
+
+// decode verifies and decrypts a cookie value and returns its token, or "".
+func (m *sessionManager) decode(raw string) string {
 	var values map[any]any
-	if err := securecookie.DecodeMulti(m.name, c.Value, &values, m.cookies.Codecs...); err != nil {
+	if err := securecookie.DecodeMulti(m.name, raw, &values, m.cookies.Codecs...); err != nil {
 		return ""
 	}
 	tok, _ := values["t"].(string)
@@ -106,11 +118,43 @@ func (m *sessionManager) token(r *http.Request) string {
 // Resolve returns the live session and active user behind r, or errNoSession.
 // Other errors are store failures.
 func (m *sessionManager) Resolve(ctx context.Context, r *http.Request) (*store.Session, *store.User, error) {
-	tok := m.token(r)
-	if tok == "" {
+	raw := cookieValue(r, m.name)
+	if raw == "" {
 		return nil, nil, errNoSession
 	}
-	return m.resolveID(ctx, sessionID(tok))
+	m.mu.RLock()
+	id, ok := m.ids[raw]
+	m.mu.RUnlock()
+	if !ok {
+		tok := m.decode(raw)
+		if tok == "" {
+			return nil, nil, errNoSession
+		}
+		id = sessionID(tok)
+		if m.cacheTTL > 0 {
+			m.mu.Lock()
+			m.ids[raw] = id
+			m.mu.Unlock()
+		}
+	}
+	return m.resolveID(ctx, id)
+}
+
+// cookieValue returns the value of the named cookie without parsing the
+// others (and without allocating), or "".
+func cookieValue(r *http.Request, name string) string {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if ok && k == name {
+				return strings.Trim(v, `"`)
+			}
+		}
+	}
+	return ""
 }
 
 func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Session, *store.User, error) {
@@ -265,6 +309,11 @@ func (m *sessionManager) sweep(ctx context.Context) (int, error) {
 	for id, c := range m.cache {
 		if now.Sub(c.loadedAt) >= m.cacheTTL || c.sess.Expired(now) {
 			delete(m.cache, id)
+		}
+	}
+	for raw, id := range m.ids {
+		if _, ok := m.cache[id]; !ok {
+			delete(m.ids, raw)
 		}
 	}
 	m.mu.Unlock()
