@@ -6,27 +6,18 @@ CONFIG  ?= examples/ssogate.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-# The demo account `make run` creates (a demo, not a secret).
-DEMO_EMAIL    := demo@example.com
-DEMO_PASSWORD := Sakura-Passw0rd!
-
-.PHONY: all build run test test-deps check vet fmt clean
+.PHONY: all build run test test-deps check vet fmt clean bench
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ssogate
+	$(GO) build -o bin/whoami ./examples/whoami
 
-## run: build, create the demo user if missing, and serve the demo config.
+## run: build, create the demo user if missing, start the demo app (whoami)
+## and serve the demo config in front of it.
 run: build
-	@printf '%s\n' '$(DEMO_PASSWORD)' | ./$(BIN) --config $(CONFIG) user add \
-		--email $(DEMO_EMAIL) --name '山田 太郎' --groups staff \
-		--organization '株式会社サンプル' --department '情報システム部' \
-		--password-stdin --if-not-exists
-	@echo
-	@echo "  Demo login:  $(DEMO_EMAIL)  /  $(DEMO_PASSWORD)"
-	@echo
-	./$(BIN) --config $(CONFIG) serve
+	CONFIG=$(CONFIG) ./scripts/run-demo.sh
 
 ## test: install what the tests need (Debian packages, Go modules) and run them all.
 test: test-deps check
@@ -36,6 +27,11 @@ test: test-deps check
 test-deps:
 	./scripts/test-deps.sh
 	$(GO) mod download
+
+## bench: load-test the hot path on loopback (not part of make test).
+bench:
+	./scripts/bench-deps.sh
+	$(GO) run ./bench
 
 ## check: formatting and vet.
 check:
