@@ -17,15 +17,21 @@ import (
 // nginx reports whether the nginx convention was used: nginx turns a 401
 // into the login redirect itself, while Traefik and Caddy pass the
 // gateway's redirect on to the browser.
+//
+// A request that carries both conventions is refused: a client could have
+// added the one its proxy does not overwrite, to name another service.
 func originalURL(r *http.Request) (u *url.URL, nginx bool, ok bool) {
+	host := r.Header.Get("X-Forwarded-Host")
 	if raw := r.Header.Get("X-Original-URL"); raw != "" {
+		if host != "" || r.Header.Get("X-Forwarded-Uri") != "" {
+			return nil, true, false
+		}
 		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || hasDotSegment(u.Path) {
 			return nil, true, false
 		}
 		return u, true, true
 	}
-	host := r.Header.Get("X-Forwarded-Host")
 	if host == "" {
 		return nil, false, false
 	}
@@ -41,20 +47,39 @@ func originalURL(r *http.Request) (u *url.URL, nginx bool, ok bool) {
 		return nil, false, false
 	}
 	u, err := url.Parse(proto + "://" + host + uri)
-	if err != nil || u.Host == "" || u.User != nil {
+	if err != nil || u.Host == "" || u.User != nil || hasDotSegment(u.Path) {
 		return nil, false, false
 	}
 	return u, false, true
 }
 
-// originalMethod is the method of the request being authorized.
-func originalMethod(r *http.Request) string {
-	for _, h := range []string{"X-Forwarded-Method", "X-Original-Method"} {
-		if m := r.Header.Get(h); m != "" {
-			return m
-		}
+// originalMethod is the method of the request being authorized, by the
+// same convention as its URL.
+func originalMethod(r *http.Request, nginx bool) string {
+	h := "X-Forwarded-Method"
+	if nginx {
+		h = "X-Original-Method"
+	}
+	if m := r.Header.Get(h); m != "" {
+		return m
 	}
 	return http.MethodGet
+}
+
+// hasDotSegment reports whether a decoded path has a "." or ".." segment
+// or a backslash. Routing matches path prefixes, and an upstream or a
+// proxy that normalises /app/../staff/x to /staff/x would serve another
+// service than the one authorized; such paths are refused.
+func hasDotSegment(p string) bool {
+	if strings.Contains(p, "\\") {
+		return true
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // forwardAuth answers a fronting proxy's question "may this request
@@ -67,8 +92,8 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	orig, nginx, ok := originalURL(r)
 	if !ok {
-		g.log.Warn("forward auth without the original URL", "request_id", requestID(ctx))
-		http.Error(w, "400 forward auth needs X-Forwarded-Host and X-Forwarded-Uri, or X-Original-URL", http.StatusBadRequest)
+		g.log.Warn("forward auth without a usable original URL", "request_id", requestID(ctx))
+		http.Error(w, "400 forward auth needs X-Forwarded-Host and X-Forwarded-Uri, or X-Original-URL (not both), naming a clean path", http.StatusBadRequest)
 		return
 	}
 	s := g.router.match(orig.Host, orig.Path)
@@ -87,7 +112,7 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "403 forbidden", http.StatusForbidden)
 		return
 	default:
-		browser := originalMethod(r) == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
+		browser := originalMethod(r, nginx) == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 		g.challenge(w, r, orig, verdict == verdictStale, browser && !nginx)
 		return
 	}

@@ -117,7 +117,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, g.secure,
+	g.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, cfg.Session.CookieDomain, g.secure,
 		cfg.Session.IdleTimeout.D(), cfg.Session.AbsoluteTimeout.D(), cfg.Session.CacheTTL.D(), g.now)
 	g.csrf = &csrf{key: csrfKey, cookie: "ssogate_csrf", secure: g.secure}
 	g.langCk = "ssogate_lang"
@@ -178,6 +178,10 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 // /auth, the hot path of forward-auth mode, skips the page machinery
 // (security headers for HTML, cross-origin checks for forms, the mux).
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
+	if hasDotSegment(r.URL.Path) {
+		g.pageError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
 	if s := g.router.match(r.Host, r.URL.Path); s != nil && s.proxy != nil {
 		g.serveProxy(w, r, s)
 		return

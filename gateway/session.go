@@ -63,10 +63,11 @@ type cachedSession struct {
 	touchedAt time.Time
 }
 
-func newSessionManager(st store.Store, keys cookieKeys, name string, secure bool, idle, absolute, cacheTTL time.Duration, now func() time.Time) *sessionManager {
+func newSessionManager(st store.Store, keys cookieKeys, name, domain string, secure bool, idle, absolute, cacheTTL time.Duration, now func() time.Time) *sessionManager {
 	cs := sessions.NewCookieStore(keys.hash, keys.block)
 	cs.Options = &sessions.Options{
 		Path:     "/",
+		Domain:   domain,
 		MaxAge:   int(absolute / time.Second),
 		Secure:   secure,
 		HttpOnly: true,
@@ -279,7 +280,7 @@ func (m *sessionManager) Destroy(ctx context.Context, w http.ResponseWriter, r *
 func (m *sessionManager) clearCookie(w http.ResponseWriter) {
 	o := m.cookies.Options
 	http.SetCookie(w, &http.Cookie{
-		Name: m.name, Value: "", Path: o.Path, MaxAge: -1,
+		Name: m.name, Value: "", Path: o.Path, Domain: o.Domain, MaxAge: -1,
 		Secure: o.Secure, HttpOnly: true, SameSite: o.SameSite,
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,4 +207,53 @@ func TestBrowserSignInEditProfileSignOut(t *testing.T) {
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login") {
 		t.Fatalf("after sign-out /me went to %s", loc)
 	}
+}
+
+func TestBrowserTileReachesServiceSignedIn(t *testing.T) {
+	h, _ := newHandoffHarness(t, nil)
+	h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
+	ctx := newChromium(t)
+
+	// Straight to the service, signed out: the login page, then back.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"/app/start"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("email"), "alice@example.co.jp"),
+		chromedp.SendKeys(chromedp.ID("password"), alicePW),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("body pre, body")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != h.url+"/app/start" {
+		t.Fatalf("after sign-in the browser is at %s, want the service", loc)
+	}
+
+	// From the launcher, a click on the tile reaches the service signed in.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`a.tile[data-service="app"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "5-launcher-services")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`a.tile[data-service="app"]`)),
+		chromedp.WaitVisible(chromedp.CSS("body")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if loc != h.url+"/app/" {
+		t.Fatalf("tile led to %s", loc)
+	}
+	body := text(t, ctx, "body")
+	var got echoed
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("service page is not the upstream's answer: %v\n%s", err, body)
+	}
+	if u := got.Headers["X-Forwarded-User"]; len(u) != 1 || u[0] != "alice@example.co.jp" {
+		t.Fatalf("the service saw X-Forwarded-User %v", u)
+	}
+	verifyAssertion(t, h, got.Headers["X-Ssogate-Assertion"][0], "app")
 }

@@ -126,6 +126,10 @@ func handoffServices(up string, h *harness) string {
     name: Forward
     url: http://fwd.example.test:8081/
     allowed_groups: [staff]
+  - id: byhost
+    name: By host
+    url: http://byhost.example.test:8082/
+    upstream: %[1]s
   - id: dead
     name: Dead
     url: %[2]s/dead/
@@ -220,6 +224,25 @@ func TestReverseProxyHandsOffIdentity(t *testing.T) {
 	}
 	if got.Host != strings.TrimPrefix(h.url, "http://") {
 		t.Errorf("preserve_host: upstream saw Host %q", got.Host)
+	}
+
+	// Host-based routing: a service on a host of its own.
+	req, _ := http.NewRequest("GET", h.url+"/anything?q=1", nil)
+	req.Host = "byhost.example.test:8082"
+	// The jar files cookies by the request's Host; in production the
+	// cookie reaches other hosts through session.cookie_domain.
+	req.AddCookie(b.cookie(h.app.cfg.Session.CookieName))
+	p = b.do(req)
+	expectStatus(t, p, 200)
+	got = echoed{}
+	json.Unmarshal([]byte(p.body), &got)
+	if got.Path != "/anything" || hv("X-Forwarded-Host") != "byhost.example.test:8082" || hv("X-Forwarded-User") != "alice@example.co.jp" {
+		t.Errorf("host-routed request: path %s headers %v", got.Path, got.Headers)
+	}
+	verifyAssertion(t, h, hv("X-Ssogate-Assertion"), "byhost")
+	// The gateway's own pages stay on the gateway's host.
+	if p := b.get("/me"); !strings.Contains(p.body, `id="profile-form"`) {
+		t.Error("gateway page not served on the gateway host")
 	}
 
 	// An upstream cannot plant the gateway's session cookie.
@@ -327,6 +350,10 @@ func TestForwardAuthConventions(t *testing.T) {
 		{"no such service", alice, map[string][]string{"X-Forwarded-Host": {"other.example.test"}, "X-Forwarded-Uri": {"/"}}, http.StatusForbidden, ""},
 		{"no original URL", alice, map[string][]string{}, http.StatusBadRequest, ""},
 		{"bad X-Original-URL", alice, map[string][]string{"X-Original-URL": {"javascript:alert(1)"}}, http.StatusBadRequest, ""},
+		{"both conventions", bob, map[string][]string{"X-Original-URL": {orig}, "X-Forwarded-Host": {"127.0.0.1"}, "X-Forwarded-Uri": {"/app/"}}, http.StatusBadRequest, ""},
+		{"dot segments (forwarded)", bob, map[string][]string{"X-Forwarded-Host": {strings.TrimPrefix(h.url, "http://")}, "X-Forwarded-Uri": {"/app/../staff/x"}}, http.StatusBadRequest, ""},
+		{"encoded dot segments (forwarded)", bob, map[string][]string{"X-Forwarded-Host": {strings.TrimPrefix(h.url, "http://")}, "X-Forwarded-Uri": {"/app/%2e%2e/staff/x"}}, http.StatusBadRequest, ""},
+		{"dot segments (nginx)", bob, map[string][]string{"X-Original-URL": {h.url + "/app/./../staff/x"}}, http.StatusBadRequest, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,6 +391,12 @@ func TestServiceRules(t *testing.T) {
 		bob.login("bob@example.co.jp", alicePW, "")
 		expectStatus(t, bob.get("/staff/x"), http.StatusForbidden)
 		expectStatus(t, bob.get("/app/x"), 200)
+		// An open service's prefix cannot be used to reach a closed one.
+		for _, path := range []string{"/app/../staff/x", "/app/%2e%2e/staff/x", "/app/%2E%2E%2Fstaff/x", "/app/./../staff/x", "/app/..%5Cstaff/x"} {
+			if p := bob.get(path); p.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400", path, p.StatusCode)
+			}
+		}
 		alice := h.browser()
 		alice.login("alice@example.co.jp", alicePW, "")
 		expectStatus(t, alice.get("/staff/x"), 200)
