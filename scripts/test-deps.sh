@@ -8,6 +8,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Japanese glyphs for screenshots of the pages.
 [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)   # cgo for mattn/go-sqlite3
+# Fronting proxies for the forward-auth tests (cmd/ssogate/frontproxy_test.go);
+# nginx lives in /usr/sbin, which is not on every user's PATH.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -20,7 +24,8 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 
-# Never let a package start a system daemon (the tests start their own peers).
+# Never let a package start a system daemon (the tests start their own peers,
+# nginx and caddy among them, on loopback ports).
 if [ ! -x /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
