@@ -12,7 +12,7 @@
 //	(c)  bare httputil.ReverseProxy to the upstream        bench/bare -mode proxy  127.0.0.1:18071
 //	(d)  ssogate reverse proxy /app/hello, session cookie  bin/ssogate, log warn   127.0.0.1:18080
 //	(b') and (d')  the same as (b) and (d) with log level info (access log on)     127.0.0.1:18082
-//	     upstream of (c), (d), (d'): bench/upstream, 200 with a small body         127.0.0.1:18090
+//	     upstream of (c), (d), (d'): bench/bare -mode upstream, 200 and a small body 127.0.0.1:18090
 //
 // Each target is checked once (exactly 200, and for proxies the upstream's
 // body) before any load, then warmed up, then loaded -runs times; the rounds
@@ -61,7 +61,7 @@ const (
 	addrUpstream  = "127.0.0.1:18090"
 )
 
-// upstreamBody is what bench/upstream answers; (c) and (d) must relay it.
+// upstreamBody is what bench/bare -mode upstream answers; (c) and (d) must relay it.
 const upstreamBody = "hello from upstream\n"
 
 // Target ratios on the 2-core machine.
@@ -281,15 +281,9 @@ func run(ctx context.Context, o options) (int, error) {
 
 	// Build.
 	binDir := filepath.Join(tmp, "bin")
-	upstreamBin := filepath.Join(binDir, "upstream")
 	bareBin := filepath.Join(binDir, "bare")
 	ssogateBin := filepath.Join(root, "bin", "ssogate")
-	if needUpstream {
-		if err := goBuild(ctx, root, upstreamBin, "./bench/upstream"); err != nil {
-			return 0, err
-		}
-	}
-	if want("a", "c") {
+	if needUpstream || want("a", "c") {
 		if err := goBuild(ctx, root, bareBin, "./bench/bare"); err != nil {
 			return 0, err
 		}
@@ -314,7 +308,7 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	var upstream, bareOK, bareProxy *proc
 	if needUpstream {
-		if upstream, err = startAndWait("upstream", "http://"+addrUpstream+"/", upstreamBin, "-listen", addrUpstream); err != nil {
+		if upstream, err = startAndWait("upstream", "http://"+addrUpstream+"/", bareBin, "-mode", "upstream", "-listen", addrUpstream); err != nil {
 			return 0, err
 		}
 	}

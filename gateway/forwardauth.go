@@ -74,7 +74,9 @@ func hasDotSegment(p string) bool {
 	if strings.Contains(p, "\\") {
 		return true
 	}
-	for _, seg := range strings.Split(p, "/") {
+	for p != "" {
+		var seg string
+		seg, p, _ = strings.Cut(p, "/")
 		if seg == "." || seg == ".." {
 			return true
 		}

@@ -128,8 +128,9 @@ type assertionClaims struct {
 // ready to set. It is shared between requests and never modified.
 type handoff struct {
 	headers   [][2]string
-	refreshAt time.Time // re-sign the assertion from here on
-	userStamp time.Time // the user's UpdatedAt when built
+	values    [][]string // headers' values as header-map slices, built once
+	refreshAt time.Time  // re-sign the assertion from here on
+	userStamp time.Time  // the user's UpdatedAt when built
 }
 
 // handoffCache keeps handoffs per session and service, so the hot path
@@ -214,6 +215,9 @@ func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service
 		}
 		add(hn.Assertion, tok)
 	}
+	for _, kv := range h.headers {
+		h.values = append(h.values, []string{kv[1]})
+	}
 	g.handoffs.put(sess.ID, svc.cfg.ID, h)
 	return h, nil
 }
@@ -251,9 +255,11 @@ func (g *Gateway) signAssertion(sess *store.Session, user *store.User, svc *serv
 	return tok, nil
 }
 
-// setHandoff writes the handoff's headers into h.
+// setHandoff writes the handoff's headers into h. The value slices are
+// shared between requests; their capacity is their length, so an append
+// by anyone copies rather than writes into them.
 func setHandoff(h http.Header, ho *handoff) {
-	for _, kv := range ho.headers {
-		h[kv[0]] = []string{kv[1]}
+	for i, kv := range ho.headers {
+		h[kv[0]] = ho.values[i][:1:1]
 	}
 }

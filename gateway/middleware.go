@@ -13,23 +13,30 @@ import (
 
 type ctxKey int
 
-const (
-	ctxRequestID ctxKey = iota
-	ctxClientIP
-	ctxHandoff
-)
+const ctxRequest ctxKey = 0
+
+// reqInfo is what the gateway learns about a request once and keeps in its
+// context: one value, so the hot path adds one context layer, not several.
+type reqInfo struct {
+	id string     // request id, for logs and error pages
+	ip netip.Addr // client address after trusted proxies
+	// handoff is set by serveProxy for the proxy's Rewrite to read.
+	handoff *handoff
+}
+
+func info(ctx context.Context) *reqInfo {
+	ri, _ := ctx.Value(ctxRequest).(*reqInfo)
+	if ri == nil {
+		return &reqInfo{}
+	}
+	return ri
+}
 
 // requestID returns the id of the request, for logs and error pages.
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
-}
+func requestID(ctx context.Context) string { return info(ctx).id }
 
 // clientIP returns the client address resolved once per request.
-func clientIP(ctx context.Context) netip.Addr {
-	a, _ := ctx.Value(ctxClientIP).(netip.Addr)
-	return a
-}
+func clientIP(ctx context.Context) netip.Addr { return info(ctx).ip }
 
 func newRequestID() string {
 	b := make([]byte, 8)
@@ -66,16 +73,16 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func (g *Gateway) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
-		ip := g.clientIPs.Resolve(r)
-		ctx := context.WithValue(r.Context(), ctxRequestID, id)
-		ctx = context.WithValue(ctx, ctxClientIP, ip)
+		ri := &reqInfo{id: newRequestID(), ip: g.clientIPs.Resolve(r)}
+		ctx := context.WithValue(r.Context(), ctxRequest, ri)
 		rec := &statusRecorder{ResponseWriter: w}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{ri.id}
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") ||
+			!g.log.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
+		id, ip := ri.id, ri.ip
 		if rec.status == 0 {
 			rec.status = 499 // the client went away before an answer (nginx's code)
 		}

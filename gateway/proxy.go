@@ -90,7 +90,7 @@ func (g *Gateway) newProxy(s *service) *httputil.ReverseProxy {
 			g.identityHeaders.strip(pr.Out.Header)
 			g.stripGatewayCookies(pr.Out.Header)
 			g.setForwarded(pr)
-			if ho, ok := pr.In.Context().Value(ctxHandoff).(*handoff); ok {
+			if ho := info(pr.In.Context()).handoff; ho != nil {
 				setHandoff(pr.Out.Header, ho)
 			}
 		},
@@ -153,21 +153,27 @@ func (g *Gateway) stripGatewayCookies(h http.Header) {
 	if !hit {
 		return
 	}
-	var kept []string
+	var kept strings.Builder
 	for _, l := range lines {
-		for _, part := range strings.Split(l, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+		for l != "" {
+			var part string
+			part, l, _ = strings.Cut(l, ";")
+			part = strings.TrimSpace(part)
+			name, _, _ := strings.Cut(part, "=")
 			if name == "" || name == g.sessions.name || name == g.csrf.cookie || name == g.langCk {
 				continue
 			}
-			kept = append(kept, strings.TrimSpace(part))
+			if kept.Len() > 0 {
+				kept.WriteString("; ")
+			}
+			kept.WriteString(part)
 		}
 	}
-	if len(kept) == 0 {
+	if kept.Len() == 0 {
 		delete(h, "Cookie")
 		return
 	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
+	h["Cookie"] = []string{kept.String()}
 }
 
 // dropGatewayCookieWrites removes Set-Cookie lines from an upstream
@@ -219,7 +225,6 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, s *service,
 // sign-in is fresh enough for the service reaches the upstream.
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service) {
 	ctx := r.Context()
-	orig := &url.URL{Scheme: g.requestScheme(r, g.clientIPs.isTrusted(PeerIP(r))), Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	sess, user, verdict := g.authorize(ctx, r, s)
 	switch verdict {
 	case verdictAllow:
@@ -230,6 +235,8 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 		g.pageError(w, r, http.StatusForbidden, "error.forbidden")
 		return
 	default:
+		orig := &url.URL{Scheme: g.requestScheme(r, g.clientIPs.isTrusted(PeerIP(r))), Host: r.Host,
+			Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 		g.challenge(w, r, orig, verdict == verdictStale, wantsHTML(r))
 		return
 	}
@@ -239,7 +246,8 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 		g.pageError(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	s.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxHandoff, ho)))
+	info(ctx).handoff = ho
+	s.proxy.ServeHTTP(w, r)
 }
 
 // pageError renders a gateway error page with the gateway's own headers.

@@ -1,13 +1,15 @@
-// Command bare is the benchmark's baseline server, in one of two modes:
+// Command bare is the benchmark's plain servers, in one of three modes:
 //
-//	-mode ok      answer every request with 200 "ok" (baseline for forward auth)
-//	-mode proxy   a bare httputil.ReverseProxy to -upstream (baseline for the
-//	              gateway's reverse proxy), with a tuned http.Transport
+//	-mode ok        answer every request with 200 "ok" (baseline for forward auth)
+//	-mode proxy     a bare httputil.ReverseProxy to -upstream (baseline for the
+//	                gateway's reverse proxy), with a tuned http.Transport
+//	-mode upstream  the upstream of both proxies: 200 and a small fixed body
 //
 // It listens on a loopback address only, and proxies only to one.
 //
 //	go run ./bench/bare -mode ok -listen 127.0.0.1:18070
 //	go run ./bench/bare -mode proxy -listen 127.0.0.1:18071 -upstream http://127.0.0.1:18090
+//	go run ./bench/bare -mode upstream -listen 127.0.0.1:18090
 package main
 
 import (
@@ -25,8 +27,12 @@ import (
 	"time"
 )
 
+// upstreamBody is what -mode upstream answers; bench/main.go checks that
+// the proxies relay it.
+const upstreamBody = "hello from upstream\n"
+
 func main() {
-	mode := flag.String("mode", "ok", "`ok` (answer 200 \"ok\") or proxy (reverse proxy to -upstream)")
+	mode := flag.String("mode", "ok", "`ok` (answer 200 \"ok\"), proxy (reverse proxy to -upstream) or upstream")
 	listen := flag.String("listen", "127.0.0.1:18070", "loopback `address` to listen on")
 	upstream := flag.String("upstream", "http://127.0.0.1:18090", "upstream `URL` for -mode proxy (loopback only)")
 	flag.Parse()
@@ -43,12 +49,9 @@ func serve(mode, addr, upstream string) error {
 	var h http.Handler
 	switch mode {
 	case "ok":
-		body := []byte("ok")
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(body)
-		})
+		h = fixed("ok")
+	case "upstream":
+		h = fixed(upstreamBody)
 	case "proxy":
 		target, err := url.Parse(upstream)
 		if err != nil {
@@ -62,9 +65,19 @@ func serve(mode, addr, upstream string) error {
 		}
 		h = newProxy(target)
 	default:
-		return fmt.Errorf("-mode %q: want ok or proxy", mode)
+		return fmt.Errorf("-mode %q: want ok, proxy or upstream", mode)
 	}
 	return run(addr, h)
+}
+
+// fixed answers every request with 200 and body.
+func fixed(body string) http.Handler {
+	b := []byte(body)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+	})
 }
 
 // newProxy is the plain standard-library reverse proxy, the way one would
