@@ -36,6 +36,7 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	Services  []Service  `yaml:"services"`
 	Assertion Assertion  `yaml:"assertion"`
+	Policy    Policy     `yaml:"policy"`
 
 	// Path is the file the configuration was read from ("" when parsed from
 	// bytes without a name).
@@ -119,6 +120,17 @@ type Portal struct {
 	Location *time.Location `yaml:"-"`
 }
 
+// Policy is organisation-wide sign-in policy.
+type Policy struct {
+	// LoginMethods, when set, are the only provider ids anyone may sign in
+	// with (an organisation that uses only Google and AD lists them). A
+	// user's own login methods narrow it further.
+	LoginMethods []string `yaml:"login_methods"`
+	// HidePasswordForm hides the email + password form of the local
+	// provider on the login page (provider buttons remain).
+	HidePasswordForm bool `yaml:"hide_password_form"`
+}
+
 // Log configures the structured log.
 type Log struct {
 	// Level is debug, info (default), warn or error.
@@ -134,12 +146,30 @@ type Provider struct {
 	// ID names the provider in URLs, links and audit ("local", "google").
 	// Lower-case letters, digits and '-' only.
 	ID string `yaml:"id"`
-	// Type is the kind of provider: "local".
+	// Type is the kind of provider: "local", "oidc", "saml" or "ldap".
 	Type string `yaml:"type"`
 	// Label is the button or form title on the login page.
 	Label string `yaml:"label"`
 
+	// Exactly one of these is set, the one of Type.
 	Local *LocalProvider `yaml:"-"`
+	OIDC  *OIDCProvider  `yaml:"-"`
+	SAML  *SAMLProvider  `yaml:"-"`
+	LDAP  *LDAPProvider  `yaml:"-"`
+}
+
+// Federated returns the provider's federation settings, or nil for a
+// local provider.
+func (p *Provider) Federated() *Federation {
+	switch {
+	case p.OIDC != nil:
+		return &p.OIDC.Federation
+	case p.SAML != nil:
+		return &p.SAML.Federation
+	case p.LDAP != nil:
+		return &p.LDAP.Federation
+	}
+	return nil
 }
 
 // LocalProvider is type: local, email + password accounts kept by ssogate.

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Sentinel errors. Providers wrap them with %w so that the gateway can tell
@@ -40,7 +41,70 @@ var (
 	// ErrBusy means the provider refused the call to protect itself (too many
 	// password hashes in flight); the caller may retry later.
 	ErrBusy = errors.New("providers: too busy, try again")
+	// ErrDenied means the external provider refused or the person cancelled
+	// (OIDC error=access_denied, a SAML Responder status).
+	ErrDenied = errors.New("providers: sign-in denied at the provider")
+	// ErrNotAllowed means the identity is genuine but outside what the
+	// configuration accepts (another Google Workspace domain, a tenant not
+	// in the allow-list).
+	ErrNotAllowed = errors.New("providers: identity not allowed here")
+	// ErrInvalidResponse means a callback failed verification (bad state,
+	// signature, audience, expiry, a replayed assertion): an attack or a
+	// misconfiguration, never the person's fault.
+	ErrInvalidResponse = errors.New("providers: invalid response from the provider")
 )
+
+// AccountError is a directory's verdict on an account whose password was
+// right or could not be checked: Reason is one of the Reason* constants.
+// It matches ErrAccountDisabled with errors.Is, so callers that need no
+// detail can treat every reason alike.
+type AccountError struct {
+	Reason string
+	// Detail is for the log (the directory's own message), never the page.
+	Detail string
+}
+
+// Account error reasons, for the message the person sees.
+const (
+	ReasonLocked             = "locked"               // too many wrong passwords (AD 775)
+	ReasonDisabled           = "disabled"             // disabled by an admin (AD 533)
+	ReasonExpired            = "expired"              // account expired (AD 701)
+	ReasonPasswordExpired    = "password_expired"     // password expired (AD 532)
+	ReasonMustChangePassword = "must_change_password" // must change at next logon (AD 773)
+)
+
+func (e *AccountError) Error() string {
+	return "providers: account " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrAccountDisabled) true for every AccountError.
+func (e *AccountError) Is(target error) bool { return target == ErrAccountDisabled }
+
+// ProviderError carries an error code the external provider returned
+// (OIDC "error", SAML status), for the log; it wraps ErrDenied or
+// ErrInvalidResponse.
+type ProviderError struct {
+	Code        string
+	Description string
+	Err         error
+}
+
+func (e *ProviderError) Error() string {
+	s := "providers: provider returned " + e.Code
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// ReplayCache remembers one-time identifiers (SAML assertion ids) until
+// they expire, across gateway replicas. Remember reports false when id was
+// already remembered: a replay.
+type ReplayCache interface {
+	Remember(ctx context.Context, id string, until time.Time) (first bool, err error)
+}
 
 // Identity is what a provider asserts about a person after a successful
 // sign-in. ProviderID and Subject together identify the person stably;
@@ -116,6 +180,13 @@ type RedirectAuthenticator interface {
 	Provider
 	Begin(ctx context.Context, req BeginRequest) (*BeginResult, error)
 	Complete(ctx context.Context, req CompleteRequest) (*Identity, error)
+}
+
+// MetadataPublisher is a redirect-style provider that publishes metadata
+// the external provider needs: SAML SP metadata, served by the gateway at
+// /saml/<id>/metadata.
+type MetadataPublisher interface {
+	Metadata(ctx context.Context) ([]byte, error)
 }
 
 // RequestFacts are the facts about one request a request-style provider
