@@ -54,9 +54,11 @@ type Gateway struct {
 	router    *router
 	secure    bool
 	csp       string
-	langCk    string
-	handler   http.Handler
-	pages     http.Handler
+	// formTargets are the origins forms may post or redirect to.
+	formTargets []string
+	langCk      string
+	handler     http.Handler
+	pages       http.Handler
 
 	// Hand-off to downstream services.
 	keys            *keyring
@@ -160,9 +162,13 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.identityHeaders = newHeaderSet(identityNames)
 	g.router = newRouter(g.services)
 	g.redirects = NewRedirects(pub, svcURLs)
+	g.formTargets = formTargets
 	g.csp = contentSecurityPolicy(formTargets)
 
 	cop := http.NewCrossOriginProtection()
+	// A SAML IdP answers with a cross-site POST: the callback carries no
+	// CSRF token by design and is protected by its one-time flow instead.
+	cop.AddInsecureBypassPattern("POST /callback/{id}")
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
 	}))

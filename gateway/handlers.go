@@ -23,6 +23,11 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /{$}", g.home)
 	mux.HandleFunc("GET /login", g.loginPage)
 	mux.HandleFunc("POST /login", g.loginSubmit)
+	mux.HandleFunc("GET /login/{id}", g.providerLogin)
+	mux.HandleFunc("POST /login/{id}", g.providerLoginSubmit)
+	mux.HandleFunc("GET /callback/{id}", g.callback)
+	mux.HandleFunc("POST /callback/{id}", g.callback)
+	mux.HandleFunc("GET /saml/{id}/metadata", g.samlMetadata)
 	mux.HandleFunc("GET /logout", g.logoutPage)
 	mux.HandleFunc("POST /logout", g.logoutSubmit)
 	mux.HandleFunc("GET /me", g.profilePage)
@@ -167,36 +172,69 @@ func (s *service) allows(user *store.User) bool {
 	return false
 }
 
-// passwordProvider returns the password provider named id, or the first
-// configured one when id is empty.
-func (g *Gateway) passwordProvider(id string) (providers.PasswordAuthenticator, string) {
+// loginView is the main login page for returnTo: the local password form
+// (unless hidden by policy) and a button per other allowed provider.
+func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo string) portal.LoginPage {
+	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo}
+	if lp, label := g.localProvider(); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
+		page.ShowPasswordForm, page.PasswordLabel = true, label
+	}
 	for _, p := range g.providers.All() {
-		pa, ok := p.(providers.PasswordAuthenticator)
-		if !ok || (id != "" && p.ID() != id) {
+		if p.Type() == "local" || !g.policyAllows(p.ID()) {
 			continue
 		}
-		label := ""
-		for _, pc := range g.cfg.Providers {
-			if pc.ID == p.ID() {
-				label = pc.Label
-			}
+		u := "/login/" + p.ID()
+		if returnTo != "" {
+			u += "?return_to=" + url.QueryEscape(returnTo)
 		}
-		return pa, label
+		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID()), URL: u})
+	}
+	return page
+}
+
+// localProvider returns the first local provider and its label.
+func (g *Gateway) localProvider() (providers.PasswordAuthenticator, string) {
+	for _, p := range g.providers.All() {
+		if pa, ok := p.(providers.PasswordAuthenticator); ok && p.Type() == "local" {
+			return pa, g.providerLabel(p.ID())
+		}
 	}
 	return nil, ""
+}
+
+// providerLabel is the configured label of provider id, or its id.
+func (g *Gateway) providerLabel(id string) string {
+	for _, pc := range g.cfg.Providers {
+		if pc.ID == id {
+			if pc.Label != "" {
+				return pc.Label
+			}
+			break
+		}
+	}
+	if p, ok := g.providers.Get(id); ok && p.Type() == "local" {
+		return ""
+	}
+	return id
+}
+
+// policyAllows reports whether the organisation allows signing in with
+// provider id.
+func (g *Gateway) policyAllows(id string) bool {
+	m := g.cfg.Policy.LoginMethods
+	return len(m) == 0 || slices.Contains(m, id)
 }
 
 func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 	returnTo, _ := g.redirects.Safe(r.URL.Query().Get("return_to"))
 	// reauth=1 comes from a service that needs a fresher sign-in than the
-	// session has: show the form although a session exists.
+	// session has: show the page although a session exists.
 	reauth := r.URL.Query().Get("reauth") == "1"
 	if _, _, err := g.sessions.Resolve(r.Context(), r); err == nil && !reauth {
 		http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
 		return
 	}
-	_, label := g.passwordProvider("")
-	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo, PasswordLabel: label}
+	page := g.loginView(w, r, returnTo)
 	if r.URL.Query().Get("logged_out") == "1" {
 		page.NoticeKey = "logout.done"
 	}
@@ -204,6 +242,17 @@ func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	lp, _ := g.localProvider()
+	if lp == nil || g.cfg.Policy.HidePasswordForm {
+		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
+		return
+	}
+	g.passwordLogin(w, r, lp, false)
+}
+
+// passwordLogin handles a password form for p: the local form at /login,
+// or a directory's at /login/<id>.
+func (g *Gateway) passwordLogin(w http.ResponseWriter, r *http.Request, p providers.PasswordAuthenticator, directory bool) {
 	ctx := r.Context()
 	current, _, _ := g.sessions.Resolve(ctx, r)
 	sids := []string{""}
@@ -213,71 +262,117 @@ func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if !g.parseForm(w, r, sids...) {
 		return
 	}
-	email := strings.TrimSpace(r.PostFormValue("email"))
+	login := strings.TrimSpace(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
 	returnTo, _ := g.redirects.Safe(r.PostFormValue("return_to"))
-	p, label := g.passwordProvider(r.PostFormValue("provider"))
 
 	again := func(status int, key string) {
-		page := portal.LoginPage{Base: g.base(w, r, nil, nil), Email: truncate(email, 254),
-			ReturnTo: returnTo, ErrorKey: key, PasswordLabel: label}
+		var page portal.LoginPage
+		if directory {
+			page = g.directoryView(w, r, p.ID(), returnTo)
+		} else {
+			page = g.loginView(w, r, returnTo)
+		}
+		page.Email, page.ErrorKey = truncate(login, 254), key
 		g.renderPage(w, r, status, portal.PageLogin, page)
 	}
-	if email == "" || password == "" {
+	if login == "" || password == "" {
 		again(http.StatusBadRequest, "login.error.required")
 		return
 	}
-	if p == nil {
-		again(http.StatusBadRequest, "login.error.invalid")
+	ev := store.AuditEvent{Action: "login", Actor: truncate(login, 254), Detail: "provider=" + p.ID()}
+	if !g.policyAllows(p.ID()) {
+		g.auditFailure(ctx, ev, "method_not_allowed")
+		again(http.StatusForbidden, "login.error.method")
 		return
 	}
-	ev := store.AuditEvent{Action: "login", Actor: truncate(email, 254), Detail: "provider=" + p.ID()}
-	id, err := p.Authenticate(ctx, email, password)
+	id, err := p.Authenticate(ctx, login, password)
+	if err != nil {
+		status, key, reason := g.classifyProviderError(ctx, p.ID(), err)
+		g.auditFailure(ctx, ev, reason)
+		again(status, key)
+		return
+	}
+	if status, key := g.finishLogin(w, r, p, id, returnTo, current, ev); key != "" {
+		again(status, key)
+	}
+}
+
+// classifyProviderError turns a provider's error into a status, the
+// message key the person sees and the audit reason. Failures that are not
+// the person's doing are logged.
+func (g *Gateway) classifyProviderError(ctx context.Context, provider string, err error) (int, string, string) {
+	var acct *providers.AccountError
 	switch {
 	case errors.Is(err, providers.ErrInvalidCredentials):
-		g.auditFailure(ctx, ev, "invalid_credentials")
-		again(http.StatusUnauthorized, "login.error.invalid")
-		return
-	case errors.Is(err, providers.ErrBusy):
-		g.auditFailure(ctx, ev, "busy")
-		again(http.StatusServiceUnavailable, "login.error.busy")
-		return
+		return http.StatusUnauthorized, "login.error.invalid", "invalid_credentials"
+	case errors.As(err, &acct):
+		key := map[string]string{
+			providers.ReasonLocked: "login.error.locked", providers.ReasonDisabled: "login.error.account_disabled",
+			providers.ReasonExpired: "login.error.account_expired", providers.ReasonPasswordExpired: "login.error.password_expired",
+			providers.ReasonMustChangePassword: "login.error.must_change_password",
+		}[acct.Reason]
+		if key == "" {
+			key = "login.error.disabled"
+		}
+		return http.StatusForbidden, key, "account_" + acct.Reason
 	case errors.Is(err, providers.ErrAccountDisabled):
-		g.auditFailure(ctx, ev, "account_disabled")
-		again(http.StatusForbidden, "login.error.disabled")
-		return
-	case err != nil:
-		g.log.Error("password provider failed", "request_id", requestID(ctx), "provider", p.ID(), "err", err)
-		g.auditFailure(ctx, ev, "provider_error")
-		again(http.StatusServiceUnavailable, "error.internal")
-		return
+		return http.StatusForbidden, "login.error.disabled", "account_disabled"
+	case errors.Is(err, providers.ErrBusy):
+		return http.StatusServiceUnavailable, "login.error.busy", "busy"
+	case errors.Is(err, providers.ErrDenied):
+		g.log.Info("sign-in denied at the provider", "request_id", requestID(ctx), "provider", provider, "err", err)
+		return http.StatusUnauthorized, "login.error.denied", "denied"
+	case errors.Is(err, providers.ErrNotAllowed):
+		g.log.Info("identity not allowed", "request_id", requestID(ctx), "provider", provider, "err", err)
+		return http.StatusForbidden, "login.error.not_allowed", "not_allowed"
+	case errors.Is(err, providers.ErrInvalidResponse):
+		g.log.Warn("invalid response from provider", "request_id", requestID(ctx), "provider", provider, "err", err)
+		return http.StatusBadRequest, "login.error.invalid_response", "invalid_response"
+	case errors.Is(err, providers.ErrUnavailable):
+		g.log.Error("provider unavailable", "request_id", requestID(ctx), "provider", provider, "err", err)
+		return http.StatusServiceUnavailable, "login.error.unavailable", "provider_unavailable"
+	default:
+		g.log.Error("provider failed", "request_id", requestID(ctx), "provider", provider, "err", err)
+		return http.StatusServiceUnavailable, "error.internal", "provider_error"
 	}
+}
+
+// finishLogin turns a proven identity into a session: it finds (or links,
+// or provisions) the user, checks status and login-method policy, ends any
+// current session, starts a new one and sends the browser on. It returns
+// a status and message key when the sign-in is refused (nothing written).
+func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p providers.Provider, id *providers.Identity,
+	returnTo string, current *store.Session, ev store.AuditEvent) (int, string) {
+	ctx := r.Context()
 	user, err := g.userFor(ctx, p, id)
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, errNotRegistered):
+		ev.Actor = orDefault(ev.Actor, truncate(id.Email, 254))
+		g.auditFailure(ctx, ev, "not_registered")
+		return http.StatusForbidden, "login.error.not_registered"
+	case errors.Is(err, store.ErrNotFound):
 		g.auditFailure(ctx, ev, "no_user")
-		again(http.StatusUnauthorized, "login.error.invalid")
-		return
-	}
-	if err != nil {
-		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
-		return
+		return http.StatusUnauthorized, "login.error.invalid"
+	case err != nil:
+		g.log.Error("user lookup failed", "request_id", requestID(ctx), "provider", p.ID(), "err", err)
+		return http.StatusInternalServerError, "error.internal"
 	}
 	ev.UserID = user.ID
+	ev.Actor = orDefault(ev.Actor, user.Email)
 	if user.Status != store.StatusActive {
 		g.auditFailure(ctx, ev, "account_"+string(user.Status))
-		again(http.StatusForbidden, "login.error.disabled")
-		return
+		return http.StatusForbidden, "login.error.disabled"
 	}
 	if len(user.LoginMethods) > 0 && !slices.Contains(user.LoginMethods, p.ID()) {
 		g.auditFailure(ctx, ev, "method_not_allowed")
-		again(http.StatusForbidden, "login.error.disabled")
-		return
+		return http.StatusForbidden, "login.error.method"
 	}
 	// A new session at every sign-in: the old one, if any, ends here.
 	if current != nil {
 		if err := g.store.DeleteSession(ctx, current.ID); err != nil {
-			g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
-			return
+			g.log.Error("end previous session failed", "request_id", requestID(ctx), "err", err)
+			return http.StatusInternalServerError, "error.internal"
 		}
 		g.sessions.forget(current.ID)
 		g.handoffs.forget(current.ID)
@@ -287,23 +382,15 @@ func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		amr = []string{"pwd"}
 	}
 	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), ""); err != nil {
-		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
-		return
+		g.log.Error("create session failed", "request_id", requestID(ctx), "err", err)
+		return http.StatusInternalServerError, "error.internal"
 	}
 	if err := g.store.RecordLogin(ctx, user.ID, g.now()); err != nil {
 		g.log.Error("record login failed", "request_id", requestID(ctx), "err", err)
 	}
 	g.auditSuccess(ctx, ev)
 	http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
-}
-
-// userFor maps a provider's identity to a gateway user. Local accounts use
-// the user id as subject.
-func (g *Gateway) userFor(ctx context.Context, p providers.Provider, id *providers.Identity) (*store.User, error) {
-	if p.Type() != "local" {
-		return nil, store.ErrNotFound
-	}
-	return g.store.GetUser(ctx, id.Subject)
+	return 0, ""
 }
 
 func (g *Gateway) logoutPage(w http.ResponseWriter, r *http.Request) {
@@ -347,8 +434,12 @@ func (g *Gateway) profilePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) profileView(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.ProfilePage {
+	managed, err := g.managedFields(r.Context(), user.ID)
+	if err != nil {
+		g.log.Error("managed fields lookup failed", "request_id", requestID(r.Context()), "err", err)
+	}
 	return portal.ProfilePage{
-		Base: g.base(w, r, sess, user), Email: user.Email, Groups: user.Groups,
+		Base: g.base(w, r, sess, user), Email: user.Email, Groups: user.Groups, Managed: managed,
 		PreviousLogin: user.PreviousLoginAt, SessionIP: sess.ClientIP, SessionLine: sess.Line,
 	}
 }
@@ -362,7 +453,20 @@ func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 	if !g.parseForm(w, r, sess.ID) {
 		return
 	}
+	// Fields a linked provider owns keep their stored value, whatever was
+	// submitted: the provider overwrites them at each sign-in anyway.
+	managed, err := g.managedFields(ctx, user.ID)
+	if err != nil {
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+		return
+	}
+	for f := range managed {
+		r.PostForm.Set(f, profileValue(user, f))
+	}
 	form, errs := validateProfile(r.PostForm)
+	for f := range managed {
+		delete(errs, f)
+	}
 	if len(errs) > 0 {
 		page := g.profileView(w, r, sess, user)
 		page.Form, page.Errors = form, errs
@@ -390,6 +494,23 @@ func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 			Detail: "fields=" + strings.Join(changed, ",")})
 	}
 	http.Redirect(w, r, "/me?saved=1", http.StatusSeeOther)
+}
+
+// profileValue is the stored value of a profile field.
+func profileValue(u *store.User, field string) string {
+	switch field {
+	case "display_name":
+		return u.DisplayName
+	case "phone":
+		return u.Phone
+	case "mobile":
+		return u.Mobile
+	case "organization":
+		return u.Organization
+	case "department":
+		return u.Department
+	}
+	return ""
 }
 
 func changedFields(a, b *store.User) []string {

@@ -260,3 +260,62 @@ func RotateSigningKey(ctx context.Context, cfg *config.Config, st store.Store, n
 func (k *keyring) jwksJSON() ([]byte, error) {
 	return json.Marshal(k.jwks())
 }
+
+// SealedSecret returns the named secret, creating it with generate on first
+// use and keeping it in the store encrypted (AES-GCM under a key derived
+// from the master secret), e.g. a SAML SP's private key.
+func SealedSecret(ctx context.Context, cfg *config.Config, st store.Store, name string, generate func() ([]byte, error)) ([]byte, error) {
+	master, err := masterSecret(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := sealer(master)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := st.Secret(ctx, "sealed:"+name, func() ([]byte, error) {
+		plain, err := generate()
+		if err != nil {
+			return nil, err
+		}
+		nonce := make([]byte, aead.NonceSize())
+		if _, err := rand.Read(nonce); err != nil {
+			return nil, err
+		}
+		return aead.Seal(nonce, nonce, plain, []byte(name)), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: secret %s: %w", name, err)
+	}
+	ns := aead.NonceSize()
+	if len(sealed) < ns {
+		return nil, fmt.Errorf("gateway: secret %s: too short", name)
+	}
+	plain, err := aead.Open(nil, sealed[:ns], sealed[ns:], []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: secret %s: cannot unseal (was session.secret changed?): %w", name, err)
+	}
+	return plain, nil
+}
+
+// TicketReplayCache remembers one-time ids (SAML assertion ids) as store
+// tickets, so every replica refuses a replay.
+type TicketReplayCache struct {
+	Store   store.Store
+	Purpose string
+	Now     func() time.Time
+}
+
+// Remember reports false when id was remembered before and has not expired.
+func (c TicketReplayCache) Remember(ctx context.Context, id string, until time.Time) (bool, error) {
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	err := c.Store.CreateTicket(ctx, &store.Ticket{ID: ticketID(c.Purpose + "\x00" + id), Purpose: c.Purpose,
+		CreatedAt: now, ExpiresAt: until})
+	if errors.Is(err, store.ErrConflict) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -13,6 +13,7 @@ const (
 	PageProfile = "profile"
 	PageLogout  = "logout"
 	PageError   = "error"
+	PagePost    = "post"
 )
 
 // Base is what every page needs. Message keys (fields named *Key and the
@@ -41,16 +42,36 @@ type UserHeader struct {
 	Name    string
 }
 
-// LoginPage is the sign-in form. The form posts email, password, return_to
-// and csrf_token to /login.
+// LoginPage is the sign-in page: a password form and a button per
+// federated provider. The form posts email, password, return_to and
+// csrf_token to FormAction.
 type LoginPage struct {
 	Base
 	Email    string
 	ReturnTo string
 	// ErrorKey is a message key, or "".
 	ErrorKey string
-	// PasswordLabel is the configured label of the local provider, or "".
+	// PasswordLabel is the heading of the password form, or "".
 	PasswordLabel string
+	// ShowPasswordForm shows the email + password form.
+	ShowPasswordForm bool
+	// FormAction is where the password form posts; "" means /login.
+	FormAction string
+	// DirectoryLogin labels the login field "user name or email" and
+	// accepts any text (a directory's sAMAccountName, UPN or mail).
+	DirectoryLogin bool
+	// Providers are the buttons of the other ways to sign in, in
+	// configuration order.
+	Providers []ProviderButton
+	// OtherMethods links back to /login from a provider's own form.
+	OtherMethods bool
+}
+
+// ProviderButton is one "sign in with …" button; it leads to URL.
+type ProviderButton struct {
+	ID    string
+	Label string
+	URL   string
 }
 
 // Tile is one service on the launcher.
@@ -87,6 +108,9 @@ type ProfilePage struct {
 	Form   ProfileForm
 	// Errors maps a form field name (display_name, phone …) to a message key.
 	Errors map[string]string
+	// Managed maps a field a sign-in provider owns to that provider's
+	// name: shown read-only, with a note.
+	Managed map[string]string
 	// Saved is true right after a successful update.
 	Saved bool
 	// PreviousLogin is the sign-in before the current one; zero if none.
@@ -99,6 +123,16 @@ type ProfilePage struct {
 // LogoutPage asks "sign out?" and posts csrf_token to /logout.
 type LogoutPage struct {
 	Base
+}
+
+// PostPage hands the browser to a provider that wants a POST (SAML's
+// HTTP-POST binding). The portal runs no JavaScript, so the person presses
+// the button.
+type PostPage struct {
+	Base
+	Action        string
+	Fields        map[string][]string
+	ProviderLabel string
 }
 
 // ErrorPage explains a failure safely.

@@ -27,6 +27,7 @@ var pageTypes = map[string]reflect.Type{
 	PageProfile: reflect.TypeFor[ProfilePage](),
 	PageLogout:  reflect.TypeFor[LogoutPage](),
 	PageError:   reflect.TypeFor[ErrorPage](),
+	PagePost:    reflect.TypeFor[PostPage](),
 }
 
 // Options configures a Renderer.

@@ -65,11 +65,16 @@ var previous = time.Date(2026, 11, 21, 12, 59, 0, 0, time.UTC) // 21:59 JST, a S
 func samplePages(lang string) map[string]any {
 	return map[string]any{
 		PageLogin: &LoginPage{
-			Base:          Base{Lang: lang, CSRFToken: "csrf-abc", Path: "/login", NoticeKey: "logout.done"},
-			Email:         "taro.yamada@example.co.jp",
-			ReturnTo:      "/wiki/",
-			ErrorKey:      "login.error.invalid",
-			PasswordLabel: "社内アカウント",
+			Base:             Base{Lang: lang, CSRFToken: "csrf-abc", Path: "/login", NoticeKey: "logout.done"},
+			Email:            "taro.yamada@example.co.jp",
+			ReturnTo:         "/wiki/",
+			ErrorKey:         "login.error.invalid",
+			PasswordLabel:    "社内アカウント",
+			ShowPasswordForm: true,
+			Providers: []ProviderButton{
+				{ID: "google", Label: "Googleアカウントでログイン", URL: "/login/google?return_to=%2Fwiki%2F"},
+				{ID: "ad", Label: "Active Directoryアカウントでログイン", URL: "/login/ad"},
+			},
 		},
 		PageHome: HomePage{
 			Base: signedIn(lang),
@@ -189,7 +194,7 @@ func hostile() map[string]any {
 		User: &UserHeader{LoginID: x, Name: x},
 	}
 	return map[string]any{
-		PageLogin:   LoginPage{Base: b, Email: x, ReturnTo: x, ErrorKey: x, PasswordLabel: x},
+		PageLogin:   LoginPage{Base: b, Email: x, ReturnTo: x, ErrorKey: x, PasswordLabel: x, ShowPasswordForm: true, Providers: []ProviderButton{{ID: "p", Label: x, URL: "/login/p"}}},
 		PageHome:    HomePage{Base: b, Tiles: []Tile{{ID: x, Name: x, Description: x, Icon: x, URL: "javascript:alert(1)"}}},
 		PageProfile: ProfilePage{Base: b, Email: x, Groups: []string{x}, Form: ProfileForm{x, x, x, x, x}, Errors: map[string]string{"display_name": x}, SessionIP: x, SessionLine: x},
 		PageLogout:  LogoutPage{Base: b},
@@ -614,5 +619,45 @@ func BenchmarkRenderHome(b *testing.B) {
 		if err := r.Render(httptest.NewRecorder(), 200, PageHome, data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestLoginPageVariants(t *testing.T) {
+	r, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		page    LoginPage
+		want    []string
+		notWant []string
+	}{
+		{"buttons in order beside the form", LoginPage{Base: Base{Lang: "ja"}, ShowPasswordForm: true, Providers: []ProviderButton{
+			{ID: "google", Label: "Googleアカウントでログイン", URL: "/login/google"},
+			{ID: "ad", Label: "Active Directoryアカウントでログイン", URL: "/login/ad"}}},
+			[]string{`id="login-form"`, `id="provider-google"`, `id="provider-ad"`, "または"}, nil},
+		{"password form hidden", LoginPage{Base: Base{Lang: "ja"}, Providers: []ProviderButton{{ID: "google", Label: "G", URL: "/login/google"}}},
+			[]string{`id="provider-google"`}, []string{`id="login-form"`, "または"}},
+		{"directory form", LoginPage{Base: Base{Lang: "en"}, ShowPasswordForm: true, DirectoryLogin: true, FormAction: "/login/ad", OtherMethods: true, PasswordLabel: "Active Directory"},
+			[]string{`action="/login/ad"`, `type="text" id="email"`, "User name or email address", `id="other-methods"`}, []string{`type="email"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := render(t, r, http.StatusOK, PageLogin, tt.page)
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("missing %q", w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(body, w) {
+					t.Errorf("unexpected %q", w)
+				}
+			}
+			if strings.Index(body, `id="provider-google"`) > strings.Index(body, `id="provider-ad"`) && strings.Contains(body, `id="provider-ad"`) {
+				t.Error("providers out of configuration order")
+			}
+		})
 	}
 }

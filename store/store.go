@@ -138,6 +138,30 @@ type SigningKey struct {
 	RetiredAt time.Time
 }
 
+// IdentityLink ties an identity at a provider to a user: (ProviderID,
+// Subject) is unique; a user may have several links.
+type IdentityLink struct {
+	ProviderID string
+	Subject    string
+	UserID     string
+	Email      string // as the provider asserted it when linked, for display
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// Ticket is a one-time secret with a purpose and an expiry: a login flow's
+// state, a password-reset or invitation link, a PIN, a SAML assertion id
+// remembered against replay. ID is the SHA-256 (hex) of the secret, never
+// the secret itself.
+type Ticket struct {
+	ID        string
+	Purpose   string
+	UserID    string // may be empty
+	Data      []byte // opaque to the store
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // Store is the persistent state of the gateway. All methods are safe for
 // concurrent use. Times are stored with at least millisecond precision and
 // returned in UTC.
@@ -200,6 +224,29 @@ type Store interface {
 	RetireSigningKey(ctx context.Context, id string, at time.Time) error
 	// DeleteSigningKey removes key id; deleting a missing key is not an error.
 	DeleteSigningKey(ctx context.Context, id string) error
+
+	// LinkIdentity stores l. ErrConflict if (ProviderID, Subject) is linked
+	// already; ErrNotFound if the user does not exist.
+	LinkIdentity(ctx context.Context, l *IdentityLink) error
+	// UserByIdentity returns the user linked to (providerID, subject), or
+	// ErrNotFound.
+	UserByIdentity(ctx context.Context, providerID, subject string) (*User, error)
+	// TouchIdentity sets LastUsedAt of the link. ErrNotFound if absent.
+	TouchIdentity(ctx context.Context, providerID, subject string, at time.Time) error
+	// ListUserIdentities returns the user's links, oldest first.
+	ListUserIdentities(ctx context.Context, userID string) ([]*IdentityLink, error)
+	// UnlinkIdentity removes a link; removing a missing one is not an error.
+	UnlinkIdentity(ctx context.Context, providerID, subject string) error
+
+	// CreateTicket stores t. ErrConflict if t.ID exists (and has not
+	// expired: an expired ticket with the same id is replaced).
+	CreateTicket(ctx context.Context, t *Ticket) error
+	// ConsumeTicket deletes and returns the ticket with id and purpose if it
+	// has not expired at now; otherwise ErrNotFound (an expired one is
+	// deleted too). Exactly one of any number of concurrent callers gets it.
+	ConsumeTicket(ctx context.Context, purpose, id string, now time.Time) (*Ticket, error)
+	// DeleteExpiredTickets removes tickets expired at now and returns how many.
+	DeleteExpiredTickets(ctx context.Context, now time.Time) (int, error)
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -85,7 +85,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 	ctx := t.Context()
 	// Forget the schema, as on a database that predates every migration.
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
-		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
+		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -95,7 +96,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init.sql", "0002_signing_keys.sql"}
+	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -114,7 +115,8 @@ func TestUpgradeFromV1(t *testing.T) {
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
+		DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -127,8 +129,8 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatalf("Open of a v1 database: %v", err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
-		t.Errorf("SchemaVersion after upgrade = %d, %v; want 2", v, err)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latestVersion(t))
 	}
 	if _, err := s.GetUser(ctx, u.ID); err != nil {
 		t.Errorf("user lost in the upgrade: %v", err)
@@ -139,6 +141,109 @@ func TestUpgradeFromV1(t *testing.T) {
 	}
 	if list, err := s.ListSigningKeys(ctx); err != nil || len(list) != 1 {
 		t.Errorf("ListSigningKeys after upgrade = %d keys, %v; want 1", len(list), err)
+	}
+}
+
+// latestVersion is the version of the newest embedded migration.
+func latestVersion(t *testing.T) int {
+	t.Helper()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms[len(ms)-1].version
+}
+
+// TestUpgradeFromV2 opens a database left at schema version 2 (before
+// identity links and tickets) and checks that Open upgrades it in place.
+func TestUpgradeFromV2(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{Email: "a@example.com"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets;
+		DELETE FROM schema_migrations WHERE version > 2`); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
+		t.Fatalf("SchemaVersion of the v2 database = %d, %v; want 2", v, err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a v2 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latestVersion(t))
+	}
+	l := &store.IdentityLink{ProviderID: "google", Subject: "sub-1", UserID: u.ID, CreatedAt: time.Now()}
+	if err := s.LinkIdentity(ctx, l); err != nil {
+		t.Fatalf("LinkIdentity after upgrade: %v", err)
+	}
+	if got, err := s.UserByIdentity(ctx, "google", "sub-1"); err != nil || got.ID != u.ID {
+		t.Errorf("UserByIdentity after upgrade = %v, %v; want user %s", got, err, u.ID)
+	}
+	tk := &store.Ticket{ID: "t1", Purpose: "reset", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateTicket(ctx, tk); err != nil {
+		t.Fatalf("CreateTicket after upgrade: %v", err)
+	}
+	if _, err := s.ConsumeTicket(ctx, "reset", "t1", time.Now()); err != nil {
+		t.Errorf("ConsumeTicket after upgrade: %v", err)
+	}
+}
+
+// TestIdentityLinksGoWithUser checks the ON DELETE CASCADE that the Store
+// interface cannot reach (it has no DeleteUser), and that tickets, which
+// have no foreign key, stay.
+func TestIdentityLinksGoWithUser(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	u := &store.User{Email: "a@example.com"}
+	other := &store.User{Email: "b@example.com"}
+	for _, x := range []*store.User{u, other} {
+		if err := s.CreateUser(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []*store.IdentityLink{
+		{ProviderID: "google", Subject: "sub-1", UserID: u.ID},
+		{ProviderID: "entra", Subject: "sub-1", UserID: u.ID},
+		{ProviderID: "google", Subject: "sub-2", UserID: other.ID},
+	} {
+		if err := s.LinkIdentity(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := time.Now().Add(time.Hour)
+	if err := s.CreateTicket(ctx, &store.Ticket{ID: "t1", Purpose: "reset", UserID: u.ID, ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM identity_links WHERE user_id = ?`, u.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d links left after deleting their user, want 0", n)
+	}
+	if _, err := s.UserByIdentity(ctx, "google", "sub-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByIdentity of a deleted user's link: err = %v, want ErrNotFound", err)
+	}
+	if got, err := s.UserByIdentity(ctx, "google", "sub-2"); err != nil || got.ID != other.ID {
+		t.Errorf("other user's link after the delete = %v, %v", got, err)
+	}
+	if tk, err := s.ConsumeTicket(ctx, "reset", "t1", time.Now()); err != nil || tk.UserID != u.ID {
+		t.Errorf("ticket of a deleted user = %v, %v; want it kept", tk, err)
 	}
 }
 

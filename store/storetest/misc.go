@@ -153,6 +153,8 @@ var miscTests = []test{
 		_, err := s.Secret(t.Context(), "k", func() ([]byte, error) { return []byte("v"), nil })
 		noErr(t, "Secret", err)
 		addSigningKey(t, s, signingKey("k1", base))
+		linkIdentity(t, s, identity("google", "sub-1", u.ID, base))
+		createTicket(t, s, ticket("t1", "reset", base))
 
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -184,6 +186,14 @@ var miscTests = []test{
 			{"ListSigningKeys", func() error { _, err := s.ListSigningKeys(ctx); return err }},
 			{"RetireSigningKey", func() error { return s.RetireSigningKey(ctx, "k1", base) }},
 			{"DeleteSigningKey", func() error { return s.DeleteSigningKey(ctx, "k1") }},
+			{"LinkIdentity", func() error { return s.LinkIdentity(ctx, identity("google", "sub-2", u.ID, base)) }},
+			{"UserByIdentity", func() error { _, err := s.UserByIdentity(ctx, "google", "sub-1"); return err }},
+			{"TouchIdentity", func() error { return s.TouchIdentity(ctx, "google", "sub-1", base) }},
+			{"ListUserIdentities", func() error { _, err := s.ListUserIdentities(ctx, u.ID); return err }},
+			{"UnlinkIdentity", func() error { return s.UnlinkIdentity(ctx, "google", "sub-1") }},
+			{"CreateTicket", func() error { return s.CreateTicket(ctx, ticket("t2", "reset", base)) }},
+			{"ConsumeTicket", func() error { _, err := s.ConsumeTicket(ctx, "reset", "t1", base); return err }},
+			{"DeleteExpiredTickets", func() error { _, err := s.DeleteExpiredTickets(ctx, base.Add(24*time.Hour)); return err }},
 			{"Ping", func() error { return s.Ping(ctx) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -205,5 +215,12 @@ var miscTests = []test{
 		if got := findSigningKey(t, s, "k1").RetiredAt; !got.IsZero() {
 			t.Errorf("RetireSigningKey with a cancelled context retired the key at %v", got)
 		}
+		if got := identityKeys(listUserIdentities(t, s, u.ID)); !equalStrings(got, []string{"google/sub-1"}) {
+			t.Errorf("links after cancelled calls = %q, want [google/sub-1]", got)
+		} else if got := listUserIdentities(t, s, u.ID)[0].LastUsedAt; !got.IsZero() {
+			t.Errorf("TouchIdentity with a cancelled context set LastUsedAt to %v", got)
+		}
+		noTicket(t, s, "reset", "t2", base)
+		consumeTicket(t, s, "reset", "t1", base)
 	}},
 }

@@ -21,6 +21,14 @@
 //     millisecond; the zero time comes back zero.
 //   - ListSigningKeys orders by ActiveAt, oldest first, ties by ID;
 //     Private and Public come back byte for byte.
+//   - LinkIdentity stores the link as given; ListUserIdentities orders by
+//     CreatedAt, oldest first. Subjects are compared exactly (not
+//     case-insensitively).
+//   - A ticket has expired when now is at or after ExpiresAt; a zero
+//     ExpiresAt counts as expired. CreateTicket judges the existing
+//     ticket at t.CreatedAt (the backend's clock when that is zero).
+//     ConsumeTicket with the wrong purpose leaves the ticket alone.
+//   - An empty Ticket.Data comes back nil, an empty UserID empty.
 //   - A cancelled context makes every method fail with an error that
 //     wraps context.Canceled.
 package storetest
@@ -46,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", auditTests},
 		{"Secret", secretTests},
 		{"SigningKeys", signingKeyTests},
+		{"Identities", identityTests},
+		{"Tickets", ticketTests},
 		{"Misc", miscTests},
 	}
 	for _, g := range groups {
