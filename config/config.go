@@ -124,10 +124,13 @@ type Portal struct {
 type Policy struct {
 	// LoginMethods, when set, are the only provider ids anyone may sign in
 	// with (an organisation that uses only Google and AD lists them). A
-	// user's own login methods narrow it further.
+	// user's own login methods narrow it further. Each must be the id of a
+	// configured provider. Default: every provider.
 	LoginMethods []string `yaml:"login_methods"`
 	// HidePasswordForm hides the email + password form of the local
-	// provider on the login page (provider buttons remain).
+	// provider on the login page (provider buttons remain). Refused when
+	// no provider other than local would remain to sign in with. Default
+	// false.
 	HidePasswordForm bool `yaml:"hide_password_form"`
 }
 

@@ -2,10 +2,12 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -295,8 +297,8 @@ func TestParseErrors(t *testing.T) {
 		want []string // each must appear in the error text
 	}{
 		// Strict decoding.
-		{"unknown top-level key", "server:\n  listen: 127.0.0.1:8080\npolicy:\n  access_route: line_only\n",
-			[]string{`x.yaml:3: policy: unknown key; valid: server, store, session, portal, log, providers, services`}},
+		{"unknown top-level key", "server:\n  listen: 127.0.0.1:8080\npolcy:\n  login_methods: [local]\n",
+			[]string{`x.yaml:3: polcy: unknown key; did you mean "policy"? valid: server, store, session, portal, log, providers, services, assertion, policy`}},
 		{"misspelt key", "server:\n  listn: 127.0.0.1:8080\n",
 			[]string{`x.yaml:2: server.listn: unknown key; did you mean "listen"?`}},
 		{"unknown key in provider", "providers:\n  - id: local\n    type: local\n    pasword:\n      min_length: 10\n",
@@ -405,9 +407,9 @@ func TestParseErrors(t *testing.T) {
 
 		// Providers.
 		{"unknown provider type", "providers:\n  - id: ldap\n    type: ldpa\n    url: ldaps://dc1\n",
-			[]string{`x.yaml:3: providers[0].type: unknown provider type "ldpa"; valid: local`}},
+			[]string{`x.yaml:3: providers[0].type: unknown provider type "ldpa"; valid: ldap, local, oidc, saml`}},
 		{"missing provider type", "providers:\n  - id: local\n",
-			[]string{`x.yaml:2: providers[0].type: required; valid: local`}},
+			[]string{`x.yaml:2: providers[0].type: required; valid: ldap, local, oidc, saml`}},
 		{"missing provider id", "providers:\n  - type: local\n",
 			[]string{`x.yaml:2: providers[0].id: required; use 1 to 32 lower-case letters`}},
 		{"bad provider id", "providers:\n  - id: Local_1\n    type: local\n",
@@ -903,5 +905,804 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Load = %v, want an error wrapping os.ErrNotExist", err)
+	}
+}
+
+// writeFiles creates each file (name relative to dir, directories made)
+// with its content.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const federationYAML = `server:
+  public_url: https://sso.example.co.jp
+providers:
+  - id: local
+    type: local
+  - id: google
+    type: oidc
+    label: Googleアカウントでログイン
+    preset: google
+    issuer: https://accounts.google.com
+    client_id: 1234.apps.googleusercontent.com
+    client_secret_file: secrets/google
+    scopes: [openid, email]
+    userinfo: true
+    hosted_domain: example.co.jp
+    claims:
+      email: mail
+      email_verified: mail_verified
+      name: display_name
+      phone: tel
+      mobile: mobile_phone
+      organization: org
+      department: dept
+      groups: roles
+    link_domains: [example.co.jp]
+    provision: true
+    provision_domains: [example.co.jp, sub.example.co.jp]
+    provision_groups: [ssogate-users]
+    group_mapping:
+      - from: engineers
+        to: [staff, dev]
+    owned_fields: [display_name, department]
+  - id: microsoft
+    type: oidc
+    preset: microsoft
+    tenant: organizations
+    allowed_tenants: [3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b]
+    client_id: app-id
+    client_secret: ms-secret
+  - id: adfs
+    type: saml
+    label: AD FS
+    idp_metadata_url: https://adfs.example.co.jp/FederationMetadata/2007-06/FederationMetadata.xml
+    metadata_refresh: 6h
+    entity_id: urn:example:ssogate
+    certificate_file: saml/sp.crt
+    key_file: saml/sp.key
+    binding: post
+    clock_skew: 0s
+    allow_idp_initiated: true
+    attributes: entra
+    attribute_names: {email: e, name: n, given_name: g, surname: s, phone: p, mobile: m, organization: o, department: d, groups: gr}
+    link_domains: [example.co.jp]
+    owned_fields: [phone]
+  - id: ldap
+    type: ldap
+    label: OpenLDAP
+    preset: openldap
+    url: ldap://127.0.0.1:3389
+    start_tls: true
+    insecure_no_tls: false
+    ca_file: ldap-ca.pem
+    bind_dn: cn=admin,dc=example,dc=org
+    bind_password_file: secrets/ldap
+    base_dn: dc=example,dc=org
+    login_attributes: [mail]
+    user_filter: (objectClass=person)
+    groups: member_of
+    group_base_dn: ou=groups,dc=example,dc=org
+    attributes: {subject: uid, email: mail, name: displayName, phone: tel, mobile: mob, organization: org, department: dep}
+    dial_timeout: 2s
+    timeout: 3s
+    pool_size: 64
+    link_domains: [example.org]
+    group_mapping:
+      - from: cn=admins,ou=groups,dc=example,dc=org
+        to: [admins]
+    owned_fields: [display_name, phone, mobile, organization, department]
+policy:
+  login_methods: [google, adfs, ldap]
+  hide_password_form: true
+`
+
+// TestParseFederation checks that every key of every federated provider
+// type, and of policy, is decoded where it belongs.
+func TestParseFederation(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"ssogate.yaml":   federationYAML,
+		"secrets/google": "google-secret\n",
+		"secrets/ldap":   "ldap-password\n",
+		"saml/sp.crt":    "certificate",
+		"saml/sp.key":    "key",
+		"ldap-ca.pem":    "ca",
+	})
+	c, err := Load(filepath.Join(dir, "ssogate.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+
+	wantProviders := []Provider{
+		{ID: "local", Type: "local", Local: &LocalProvider{
+			Password: LocalPassword{MinLength: 8, MinClasses: 3},
+			Hashing:  LocalHashing{MemoryKiB: 65536, Iterations: 3, Parallelism: 2, MaxInFlight: runtime.NumCPU(), MaxWaiting: 256},
+		}},
+		{ID: "google", Type: "oidc", Label: "Googleアカウントでログイン", OIDC: &OIDCProvider{
+			Federation: Federation{
+				LinkDomains:      []string{"example.co.jp"},
+				Provision:        true,
+				ProvisionDomains: []string{"example.co.jp", "sub.example.co.jp"},
+				ProvisionGroups:  []string{"ssogate-users"},
+				GroupMapping:     []GroupRule{{From: "engineers", To: []string{"staff", "dev"}}},
+				OwnedFields:      []string{"display_name", "department"},
+			},
+			Preset: "google", Issuer: "https://accounts.google.com",
+			ClientID: "1234.apps.googleusercontent.com", ClientSecret: "google-secret", ClientSecretFile: "secrets/google",
+			Scopes: []string{"openid", "email"}, UserInfo: true, HostedDomain: "example.co.jp",
+			Claims: OIDCClaims{Email: "mail", EmailVerified: "mail_verified", Name: "display_name", Phone: "tel",
+				Mobile: "mobile_phone", Organization: "org", Department: "dept", Groups: "roles"},
+		}},
+		{ID: "microsoft", Type: "oidc", OIDC: &OIDCProvider{
+			Preset: "microsoft", Issuer: "https://login.microsoftonline.com/organizations/v2.0",
+			ClientID: "app-id", ClientSecret: "ms-secret", Scopes: []string{"openid", "email", "profile"},
+			Tenant: "organizations", AllowedTenants: []string{"3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b"},
+			Claims: OIDCClaims{Email: "email", EmailVerified: "xms_edov", Name: "name", Phone: "phone_number", Groups: "groups"},
+		}},
+		{ID: "adfs", Type: "saml", Label: "AD FS", SAML: &SAMLProvider{
+			Federation:        Federation{LinkDomains: []string{"example.co.jp"}, OwnedFields: []string{"phone"}},
+			IDPMetadataURL:    "https://adfs.example.co.jp/FederationMetadata/2007-06/FederationMetadata.xml",
+			MetadataRefresh:   Duration(6 * time.Hour),
+			EntityID:          "urn:example:ssogate",
+			CertificateFile:   filepath.Join(dir, "saml/sp.crt"),
+			KeyFile:           filepath.Join(dir, "saml/sp.key"),
+			Binding:           "post",
+			ClockSkew:         0,
+			AllowIDPInitiated: true,
+			Attributes:        "entra",
+			AttributeNames: SAMLAttributeNames{Email: "e", Name: "n", GivenName: "g", Surname: "s", Phone: "p",
+				Mobile: "m", Organization: "o", Department: "d", Groups: "gr"},
+		}},
+		{ID: "ldap", Type: "ldap", Label: "OpenLDAP", LDAP: &LDAPProvider{
+			Federation: Federation{
+				LinkDomains:  []string{"example.org"},
+				GroupMapping: []GroupRule{{From: "cn=admins,ou=groups,dc=example,dc=org", To: []string{"admins"}}},
+				OwnedFields:  []string{"display_name", "phone", "mobile", "organization", "department"},
+			},
+			Preset: "openldap", URL: "ldap://127.0.0.1:3389", StartTLS: true,
+			CAFile: filepath.Join(dir, "ldap-ca.pem"),
+			BindDN: "cn=admin,dc=example,dc=org", BindPassword: "ldap-password", BindPasswordFile: "secrets/ldap",
+			BaseDN: "dc=example,dc=org", LoginAttributes: []string{"mail"}, UserFilter: "(objectClass=person)",
+			Groups: "member_of", GroupBaseDN: "ou=groups,dc=example,dc=org",
+			Attributes: LDAPAttributes{Subject: "uid", Email: "mail", Name: "displayName", Phone: "tel",
+				Mobile: "mob", Organization: "org", Department: "dep"},
+			DialTimeout: Duration(2 * time.Second), Timeout: Duration(3 * time.Second), PoolSize: 64,
+		}},
+	}
+	if len(c.Providers) != len(wantProviders) {
+		t.Fatalf("got %d providers, want %d", len(c.Providers), len(wantProviders))
+	}
+	for i, want := range wantProviders {
+		if got := c.Providers[i]; !reflect.DeepEqual(got, want) {
+			t.Errorf("providers[%d] =\n%s\nwant\n%s", i, dump(got), dump(want))
+		}
+	}
+	wantPolicy := Policy{LoginMethods: []string{"google", "adfs", "ldap"}, HidePasswordForm: true}
+	if !reflect.DeepEqual(c.Policy, wantPolicy) {
+		t.Errorf("Policy = %+v, want %+v", c.Policy, wantPolicy)
+	}
+	if f := c.Providers[3].Federated(); f == nil || f.OwnedFields[0] != "phone" {
+		t.Errorf("Federated() of the saml provider = %+v", f)
+	}
+}
+
+// dump shows a provider with its type's options, which %+v would print as
+// a pointer.
+func dump(p Provider) string {
+	var opts any
+	switch {
+	case p.Local != nil:
+		opts = *p.Local
+	case p.OIDC != nil:
+		opts = *p.OIDC
+	case p.SAML != nil:
+		opts = *p.SAML
+	case p.LDAP != nil:
+		opts = *p.LDAP
+	}
+	return fmt.Sprintf("%s (%s) %+v", p.ID, p.Type, opts)
+}
+
+// TestFederationDefaults checks what each provider type and preset fills.
+func TestFederationDefaults(t *testing.T) {
+	claims := OIDCClaims{Email: "email", EmailVerified: "email_verified", Name: "name", Phone: "phone_number", Groups: "groups"}
+	msClaims := claims
+	msClaims.EmailVerified = "xms_edov"
+	scopes := []string{"openid", "email", "profile"}
+	ad := LDAPAttributes{Subject: "objectGUID", Email: "mail", Name: "displayName", Phone: "telephoneNumber",
+		Mobile: "mobile", Organization: "company", Department: "department"}
+	openldap := LDAPAttributes{Subject: "entryUUID", Email: "mail", Name: "cn", Phone: "telephoneNumber",
+		Mobile: "mobile", Organization: "o", Department: "ou"}
+	samlDefaults := func(id, metadataURL string) *SAMLProvider {
+		return &SAMLProvider{
+			IDPMetadataURL: metadataURL, MetadataRefresh: Duration(24 * time.Hour),
+			EntityID: "http://127.0.0.1:8080/saml/" + id + "/metadata", Binding: "redirect",
+			ClockSkew: Duration(90 * time.Second), Attributes: "plain",
+		}
+	}
+
+	tests := []struct {
+		name string
+		src  string // one providers entry
+		want Provider
+	}{
+		{"oidc google", `
+  - id: google
+    type: oidc
+    preset: google
+    client_id: c
+    client_secret: s
+`, Provider{ID: "google", Type: "oidc", OIDC: &OIDCProvider{Preset: "google", Issuer: "https://accounts.google.com",
+			ClientID: "c", ClientSecret: "s", Scopes: scopes, Claims: claims}}},
+		{"oidc microsoft single tenant", `
+  - id: microsoft
+    type: oidc
+    preset: microsoft
+    tenant: 3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b
+    client_id: c
+    client_secret: s
+`, Provider{ID: "microsoft", Type: "oidc", OIDC: &OIDCProvider{Preset: "microsoft",
+			Issuer:   "https://login.microsoftonline.com/3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b/v2.0",
+			ClientID: "c", ClientSecret: "s", Scopes: scopes, Tenant: "3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b", Claims: msClaims}}},
+		{"oidc microsoft common", `
+  - id: microsoft
+    type: oidc
+    preset: microsoft
+    tenant: common
+    allowed_tenants: [3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b]
+    client_id: c
+    client_secret: s
+`, Provider{ID: "microsoft", Type: "oidc", OIDC: &OIDCProvider{Preset: "microsoft",
+			Issuer:   "https://login.microsoftonline.com/common/v2.0",
+			ClientID: "c", ClientSecret: "s", Scopes: scopes, Tenant: "common",
+			AllowedTenants: []string{"3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b"}, Claims: msClaims}}},
+		{"oidc without preset, http on 127.0.0.1", `
+  - id: dex
+    type: oidc
+    issuer: http://127.0.0.1:5556/dex
+    client_id: c
+    client_secret: s
+`, Provider{ID: "dex", Type: "oidc", OIDC: &OIDCProvider{Issuer: "http://127.0.0.1:5556/dex",
+			ClientID: "c", ClientSecret: "s", Scopes: scopes, Claims: claims}}},
+		{"oidc http on localhost", `
+  - id: dex
+    type: oidc
+    issuer: http://localhost:5556
+    client_id: c
+    client_secret: s
+`, Provider{ID: "dex", Type: "oidc", OIDC: &OIDCProvider{Issuer: "http://localhost:5556",
+			ClientID: "c", ClientSecret: "s", Scopes: scopes, Claims: claims}}},
+		{"oidc http on ::1", `
+  - id: dex
+    type: oidc
+    issuer: http://[::1]:5556
+    client_id: c
+    client_secret: s
+`, Provider{ID: "dex", Type: "oidc", OIDC: &OIDCProvider{Issuer: "http://[::1]:5556",
+			ClientID: "c", ClientSecret: "s", Scopes: scopes, Claims: claims}}},
+		{"saml", `
+  - id: idp
+    type: saml
+    idp_metadata_url: https://idp.example.co.jp/metadata
+`, Provider{ID: "idp", Type: "saml", SAML: samlDefaults("idp", "https://idp.example.co.jp/metadata")}},
+		{"saml metadata over http on loopback", `
+  - id: test-idp
+    type: saml
+    idp_metadata_url: http://127.0.0.1:7000/metadata
+`, Provider{ID: "test-idp", Type: "saml", SAML: samlDefaults("test-idp", "http://127.0.0.1:7000/metadata")}},
+		{"ldap active_directory", `
+  - id: ad
+    type: ldap
+    preset: active_directory
+    url: ldaps://dc1.example.co.jp
+    base_dn: DC=example,DC=co,DC=jp
+`, Provider{ID: "ad", Type: "ldap", LDAP: &LDAPProvider{Preset: "active_directory",
+			URL: "ldaps://dc1.example.co.jp", BaseDN: "DC=example,DC=co,DC=jp",
+			LoginAttributes: []string{"sAMAccountName", "userPrincipalName", "mail"},
+			UserFilter:      "(&(objectCategory=person)(objectClass=user))", Groups: "nested",
+			GroupBaseDN: "DC=example,DC=co,DC=jp", Attributes: ad,
+			DialTimeout: Duration(5 * time.Second), Timeout: Duration(10 * time.Second), PoolSize: 4}}},
+		{"ldap openldap", `
+  - id: ldap
+    type: ldap
+    preset: openldap
+    url: ldap://ldap.example.co.jp
+    start_tls: true
+    base_dn: dc=example,dc=co,dc=jp
+`, Provider{ID: "ldap", Type: "ldap", LDAP: &LDAPProvider{Preset: "openldap",
+			URL: "ldap://ldap.example.co.jp", StartTLS: true, BaseDN: "dc=example,dc=co,dc=jp",
+			LoginAttributes: []string{"uid", "mail"}, UserFilter: "(objectClass=inetOrgPerson)",
+			Groups: "group_of_names", GroupBaseDN: "dc=example,dc=co,dc=jp", Attributes: openldap,
+			DialTimeout: Duration(5 * time.Second), Timeout: Duration(10 * time.Second), PoolSize: 4}}},
+		{"ldap without preset", `
+  - id: ldap
+    type: ldap
+    url: ldap://127.0.0.1:3389
+    insecure_no_tls: true
+    base_dn: dc=example,dc=org
+    login_attributes: [uid]
+    groups: group_of_names
+    attributes:
+      subject: uid
+`, Provider{ID: "ldap", Type: "ldap", LDAP: &LDAPProvider{
+			URL: "ldap://127.0.0.1:3389", InsecureNoTLS: true, BaseDN: "dc=example,dc=org",
+			LoginAttributes: []string{"uid"}, Groups: "group_of_names", GroupBaseDN: "dc=example,dc=org",
+			Attributes:  LDAPAttributes{Subject: "uid", Email: "mail", Phone: "telephoneNumber", Mobile: "mobile"},
+			DialTimeout: Duration(5 * time.Second), Timeout: Duration(10 * time.Second), PoolSize: 4}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustParse(t, "providers:"+tt.src)
+			if got := c.Providers[0]; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("provider =\n%s\nwant\n%s", dump(got), dump(tt.want))
+			}
+		})
+	}
+}
+
+// oidcYAML, samlYAML and ldapYAML are a valid provider of each type
+// followed by extra (keys of the same entry, or further sections); extra
+// starts on line 7, 5 and 7.
+func oidcYAML(extra string) string {
+	return "providers:\n  - id: sso\n    type: oidc\n    issuer: https://op.example.co.jp\n    client_id: ssogate\n    client_secret: s3cret\n" + extra
+}
+
+func samlYAML(extra string) string {
+	return "providers:\n  - id: idp\n    type: saml\n    idp_metadata_url: https://idp.example.co.jp/metadata\n" + extra
+}
+
+func ldapYAML(extra string) string {
+	return "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldaps://ldap.example.co.jp\n    base_dn: dc=example,dc=co,dc=jp\n" + extra
+}
+
+// TestParseFederationErrors checks each rule of the federated providers
+// and of policy: every error in want is reported, and nothing else.
+func TestParseFederationErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.pem")
+	writeFiles(t, dir, map[string]string{"file.pem": "pem"})
+
+	tests := []struct {
+		name string
+		src  string
+		want []string // every error, each a substring of one line
+	}{
+		// Strict decoding.
+		{"oidc misspelt key", oidcYAML("    client_secrets: x\n"),
+			[]string{`x.yaml:7: providers[0].client_secrets: unknown key; did you mean "client_secret"? valid: id, type, label, link_domains`}},
+		{"key of another type", samlYAML("    base_dn: dc=example\n"),
+			[]string{`x.yaml:5: providers[0].base_dn: unknown key; valid: id, type, label, link_domains, provision`}},
+		{"unknown attribute key", ldapYAML("    attributes:\n      mail: mail\n"),
+			[]string{`x.yaml:8: providers[0].attributes.mail: unknown key; did you mean "email"?`}},
+		{"unknown group rule key", oidcYAML("    group_mapping:\n      - from: a\n        too: [b]\n"),
+			[]string{`x.yaml:9: providers[0].group_mapping[0].too: unknown key; did you mean "to"? valid: from, to`,
+				`x.yaml:8: providers[0].group_mapping[0].to: required: the gateway groups it maps to`}},
+
+		// oidc.
+		{"oidc unknown preset", oidcYAML("    preset: gogle\n"),
+			[]string{`x.yaml:7: providers[0].preset: unknown preset "gogle"; valid: google, microsoft, or leave it out`}},
+		{"oidc issuer required", "providers:\n  - id: sso\n    type: oidc\n    client_id: a\n    client_secret: b\n",
+			[]string{`x.yaml:2: providers[0].issuer: required: the OpenID Provider's issuer URL, e.g. https://login.example.co.jp`}},
+		{"oidc issuer http", "providers:\n  - id: sso\n    type: oidc\n    issuer: http://op.example.co.jp\n    client_id: a\n    client_secret: b\n",
+			[]string{`x.yaml:4: providers[0].issuer: "http://op.example.co.jp" must use https (http only for a test server on localhost, 127.0.0.1 or [::1])`}},
+		{"oidc issuer relative", "providers:\n  - id: sso\n    type: oidc\n    issuer: op.example.co.jp\n    client_id: a\n    client_secret: b\n",
+			[]string{`x.yaml:4: providers[0].issuer: "op.example.co.jp" is not an absolute http or https URL with a host`}},
+		{"oidc issuer with query", "providers:\n  - id: sso\n    type: oidc\n    issuer: https://op.example.co.jp/?x=1\n    client_id: a\n    client_secret: b\n",
+			[]string{`x.yaml:4: providers[0].issuer: "https://op.example.co.jp/?x=1" must not have a query or fragment`}},
+		{"oidc client id and secret required", "providers:\n  - id: sso\n    type: oidc\n    issuer: https://op.example.co.jp\n",
+			[]string{`x.yaml:2: providers[0].client_id: required`, `x.yaml:2: providers[0].client_secret: required: the client secret the OpenID Provider issued`}},
+		{"oidc scopes without openid", oidcYAML("    scopes: [email, profile]\n"),
+			[]string{`x.yaml:7: providers[0].scopes: must include openid (OpenID Connect needs it), e.g. [openid, email, profile]`}},
+		{"oidc empty scopes", oidcYAML("    scopes: []\n"),
+			[]string{`x.yaml:7: providers[0].scopes: must include openid`}},
+		{"oidc two scopes in one", oidcYAML("    scopes: [openid, \"email profile\"]\n"),
+			[]string{`x.yaml:7: providers[0].scopes[1]: "email profile" is not one scope`}},
+		{"hosted_domain without google", oidcYAML("    hosted_domain: example.co.jp\n"),
+			[]string{`x.yaml:7: providers[0].hosted_domain: applies only with preset: google`}},
+		{"hosted_domain not a domain", oidcYAML("    preset: google\n    hosted_domain: admin@Example.co.jp\n"),
+			[]string{`x.yaml:8: providers[0].hosted_domain: "admin@Example.co.jp" must be a domain without '@'; write Example.co.jp`}},
+		{"hosted_domain upper case", oidcYAML("    preset: google\n    hosted_domain: Example.co.jp\n"),
+			[]string{`x.yaml:8: providers[0].hosted_domain: "Example.co.jp" must be lower-case; write example.co.jp`}},
+		{"microsoft tenant required", "providers:\n  - id: ms\n    type: oidc\n    preset: microsoft\n    client_id: a\n    client_secret: b\n",
+			[]string{`x.yaml:2: providers[0].tenant: required with preset: microsoft`}},
+		{"tenant without microsoft", oidcYAML("    tenant: 3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b\n"),
+			[]string{`x.yaml:7: providers[0].tenant: applies only with preset: microsoft`}},
+		{"tenant consumers", oidcYAML("    preset: microsoft\n    tenant: consumers\n"),
+			[]string{`x.yaml:8: providers[0].tenant: consumers admits the personal Microsoft account of anyone`}},
+		{"tenant not a tenant", "providers:\n  - id: ms\n    type: oidc\n    preset: microsoft\n    tenant: example.co.jp/x\n    client_id: a\n    client_secret: b\n",
+			[]string{`x.yaml:5: providers[0].tenant: "example.co.jp/x" is not a tenant`}},
+		{"allowed_tenants required", oidcYAML("    preset: microsoft\n    tenant: organizations\n"),
+			[]string{`x.yaml:2: providers[0].allowed_tenants: required with tenant: organizations, which admits accounts of any organisation`}},
+		{"allowed_tenants with one tenant", oidcYAML("    preset: microsoft\n    tenant: example.co.jp\n    allowed_tenants: [3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b]\n"),
+			[]string{`x.yaml:9: providers[0].allowed_tenants: applies only with tenant: organizations or common`}},
+		{"allowed_tenants without microsoft", oidcYAML("    allowed_tenants: [3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b]\n"),
+			[]string{`x.yaml:7: providers[0].allowed_tenants: applies only with tenant: organizations or common`}},
+		{"allowed tenant not an id", oidcYAML("    preset: microsoft\n    tenant: common\n    allowed_tenants:\n      - example.co.jp\n"),
+			[]string{`x.yaml:10: providers[0].allowed_tenants[0]: "example.co.jp" is not a tenant id; use a directory (tenant) id`}},
+
+		// saml.
+		{"saml metadata required", "providers:\n  - id: idp\n    type: saml\n",
+			[]string{`x.yaml:2: providers[0].idp_metadata_url: required: the IdP's metadata, as idp_metadata_url (e.g. https://adfs.example.co.jp/`}},
+		{"saml metadata twice", samlYAML("    idp_metadata_file: " + file + "\n"),
+			[]string{`x.yaml:5: providers[0].idp_metadata_file: set either idp_metadata_url or idp_metadata_file, not both`}},
+		{"saml metadata twice, url over http", "providers:\n  - id: idp\n    type: saml\n    idp_metadata_url: http://idp/m\n    idp_metadata_file: " + file + "\n",
+			[]string{
+				`x.yaml:4: providers[0].idp_metadata_url: "http://idp/m" must use https`,
+				`x.yaml:5: providers[0].idp_metadata_file: set either idp_metadata_url or idp_metadata_file, not both`,
+			}},
+		{"saml metadata over http", "providers:\n  - id: idp\n    type: saml\n    idp_metadata_url: http://idp.example.co.jp/metadata\n",
+			[]string{`x.yaml:4: providers[0].idp_metadata_url: "http://idp.example.co.jp/metadata" must use https`}},
+		{"saml certificate without key", samlYAML("    certificate_file: " + file + "\n"),
+			[]string{`x.yaml:5: providers[0].certificate_file: is set but key_file is not; set both`}},
+		{"saml key without certificate", samlYAML("    key_file: " + file + "\n"),
+			[]string{`x.yaml:5: providers[0].key_file: is set but certificate_file is not; set both`}},
+		{"saml binding", samlYAML("    binding: artifact\n"),
+			[]string{`x.yaml:5: providers[0].binding: unknown binding "artifact"; valid: redirect, post`}},
+		{"saml attributes", samlYAML("    attributes: shibboleth\n"),
+			[]string{`x.yaml:5: providers[0].attributes: unknown attribute preset "shibboleth"; valid: plain, adfs, entra`}},
+		{"saml clock skew", samlYAML("    clock_skew: 11m\n"),
+			[]string{`x.yaml:5: providers[0].clock_skew: 11m is out of range; use 0s to 10m, e.g. 90s`}},
+		{"saml metadata refresh", samlYAML("    metadata_refresh: 0s\n"),
+			[]string{`x.yaml:5: providers[0].metadata_refresh: must be greater than 0, e.g. 24h`}},
+		{"saml entity id", samlYAML("    entity_id: ssogate\n"),
+			[]string{`x.yaml:5: providers[0].entity_id: "ssogate" is not an absolute URI`}},
+
+		// ldap.
+		{"ldap url required", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    base_dn: dc=x\n",
+			[]string{`x.yaml:2: providers[0].url: required: the directory's address, e.g. ldaps://dc1.example.co.jp`}},
+		{"ldap url scheme", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: https://dc1\n    base_dn: dc=x\n",
+			[]string{`x.yaml:5: providers[0].url: "https://dc1" is not an ldaps:// or ldap:// URL with a host`}},
+		{"ldap url without host", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldaps://\n    base_dn: dc=x\n",
+			[]string{`x.yaml:5: providers[0].url: "ldaps://" is not an ldaps:// or ldap:// URL with a host`}},
+		{"ldap url with a DN", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldaps://dc1/dc=x\n    base_dn: dc=x\n",
+			[]string{`x.yaml:5: providers[0].url: "ldaps://dc1/dc=x" must be only scheme, host and port; put the search base in base_dn`}},
+		{"ldap url port", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldaps://dc1:70000\n    base_dn: dc=x\n",
+			[]string{`x.yaml:5: providers[0].url: "ldaps://dc1:70000" has port "70000"`}},
+		{"ldaps with start_tls", ldapYAML("    start_tls: true\n"),
+			[]string{`x.yaml:7: providers[0].start_tls: applies only to ldap:// URLs; ldaps://ldap.example.co.jp is TLS from the start`}},
+		{"ldap without tls", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldap://dc1\n    base_dn: dc=x\n",
+			[]string{`x.yaml:5: providers[0].url: ldap:// without TLS would send passwords across the network in clear; use ldaps://, or start_tls: true, or (for a test directory only) insecure_no_tls: true`}},
+		{"insecure_no_tls with ldaps", ldapYAML("    insecure_no_tls: true\n"),
+			[]string{`x.yaml:7: providers[0].insecure_no_tls: applies only to ldap:// without start_tls`}},
+		{"ldap base_dn required", "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldaps://dc1\n",
+			[]string{`x.yaml:2: providers[0].base_dn: required: where people are searched`}},
+		{"bind_dn without password", ldapYAML("    bind_dn: cn=ssogate,dc=example\n"),
+			[]string{`x.yaml:7: providers[0].bind_dn: is set but bind_password is not; set both`}},
+		{"bind_password without dn", ldapYAML("    bind_password: pw\n"),
+			[]string{`x.yaml:7: providers[0].bind_password: is set but bind_dn is not; set both`}},
+		{"ldap unknown preset", "providers:\n  - id: dir\n    type: ldap\n    preset: samba\n    url: ldaps://dc1\n    base_dn: dc=x\n",
+			[]string{`x.yaml:4: providers[0].preset: unknown preset "samba"; valid: active_directory, openldap, or leave it out`}},
+		{"ldap without preset", "providers:\n  - id: dir\n    type: ldap\n    url: ldaps://dc1\n    base_dn: dc=x\n",
+			[]string{
+				`x.yaml:2: providers[0].login_attributes: required without a preset; list what people sign in with, any of sAMAccountName, userPrincipalName, mail, uid`,
+				`x.yaml:2: providers[0].groups: required without a preset; valid: member_of, nested, group_of_names`,
+				`x.yaml:2: providers[0].attributes.subject: required without a preset: an attribute that never changes`,
+			}},
+		{"ldap login attribute", ldapYAML("    login_attributes: [uid, cn]\n"),
+			[]string{`x.yaml:7: providers[0].login_attributes[1]: unknown login attribute "cn"; valid: sAMAccountName, userPrincipalName, mail, uid`}},
+		{"ldap no login attributes", ldapYAML("    login_attributes: []\n"),
+			[]string{`x.yaml:7: providers[0].login_attributes: must not be empty`}},
+		{"ldap groups", ldapYAML("    groups: memberof\n"),
+			[]string{`x.yaml:7: providers[0].groups: unknown group lookup "memberof"; valid: member_of, nested, group_of_names`}},
+		{"ldap user filter", ldapYAML("    user_filter: objectClass=person\n"),
+			[]string{`x.yaml:7: providers[0].user_filter: "objectClass=person" is not an LDAP filter; write it in parentheses`}},
+		{"ldap pool size", ldapYAML("    pool_size: 0\n"),
+			[]string{`x.yaml:7: providers[0].pool_size: 0 is out of range; use 1 to 64`}},
+		{"ldap pool size too big", ldapYAML("    pool_size: 65\n"),
+			[]string{`x.yaml:7: providers[0].pool_size: 65 is out of range; use 1 to 64`}},
+		{"ldap timeouts", ldapYAML("    dial_timeout: 0s\n    timeout: 0s\n"),
+			[]string{`x.yaml:7: providers[0].dial_timeout: must be greater than 0, e.g. 5s`, `x.yaml:8: providers[0].timeout: must be greater than 0, e.g. 10s`}},
+
+		// Federation, the same for every type.
+		{"link domains", oidcYAML("    link_domains:\n      - \"\"\n      - \"@example.co.jp\"\n      - Example.co.jp\n      - example.co.jp/x\n      - example.co.jp\n"),
+			[]string{
+				`x.yaml:8: providers[0].link_domains[0]: must not be empty; write the part after '@', e.g. example.co.jp`,
+				`x.yaml:9: providers[0].link_domains[1]: "@example.co.jp" must be a domain without '@'; write example.co.jp`,
+				`x.yaml:10: providers[0].link_domains[2]: "Example.co.jp" must be lower-case; write example.co.jp`,
+				`x.yaml:11: providers[0].link_domains[3]: "example.co.jp/x" is not a domain`,
+			}},
+		{"provision domains", samlYAML("    provision: true\n    provision_domains: [Example.co.jp]\n"),
+			[]string{`x.yaml:6: providers[0].provision_domains[0]: "Example.co.jp" must be lower-case`}},
+		{"provision without domains", ldapYAML("    provision: true\n"),
+			[]string{`x.yaml:7: providers[0].provision: is true but provision_domains is empty; list the email domains`}},
+		{"provision groups", ldapYAML("    provision: true\n    provision_domains: [example.co.jp]\n    provision_groups: [\" \"]\n"),
+			[]string{`x.yaml:9: providers[0].provision_groups[0]: must not be empty`}},
+		{"group mapping", samlYAML(`    group_mapping:
+      - to: [staff]
+      - from: engineers
+      - from: admins
+        to: ["", "a,b", admins]
+`), []string{
+			`x.yaml:6: providers[0].group_mapping[0].from: required: the provider group, a name or an LDAP DN`,
+			`x.yaml:7: providers[0].group_mapping[1].to: required: the gateway groups it maps to, e.g. [staff]`,
+			`x.yaml:9: providers[0].group_mapping[2].to[0]: must not be empty; list group names`,
+			`x.yaml:9: providers[0].group_mapping[2].to[1]: "a,b" contains a comma`,
+		}},
+		{"owned fields", oidcYAML("    owned_fields:\n      - phone\n      - email\n      - phone\n"),
+			[]string{
+				`x.yaml:9: providers[0].owned_fields[1]: unknown profile field "email"; valid: display_name, phone, mobile, organization, department`,
+				`x.yaml:10: providers[0].owned_fields[2]: "phone" is listed twice; already at line 8`,
+			}},
+		{"owned field twice on one line", ldapYAML("    owned_fields: [phone, phone]\n"),
+			[]string{`x.yaml:7: providers[0].owned_fields[1]: "phone" is listed twice; drop one`}},
+
+		// Policy.
+		{"login method not configured", oidcYAML("policy:\n  login_methods: [sso, google]\n"),
+			[]string{`x.yaml:8: policy.login_methods[1]: "google" is not a configured provider; configured: sso`}},
+		{"hide password form with local only", "policy:\n  hide_password_form: true\n",
+			[]string{`x.yaml:2: policy.hide_password_form: would leave nobody a way to sign in: local is the only kind of provider configured`}},
+		{"hide password form with local allowed only", oidcYAML("  - id: local\n    type: local\npolicy:\n  login_methods: [local]\n  hide_password_form: true\n"),
+			[]string{`x.yaml:11: policy.hide_password_form: would leave nobody a way to sign in: login_methods allows no provider other than local`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseErr(t, tt.src)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("error does not contain\n  %s\ngot\n  %s", w, strings.ReplaceAll(got, "\n", "\n  "))
+				}
+			}
+			if n := strings.Count(got, "\n") + 1; n != len(tt.want) {
+				t.Errorf("got %d errors, want %d:\n  %s", n, len(tt.want), strings.ReplaceAll(got, "\n", "\n  "))
+			}
+		})
+	}
+}
+
+// TestProviderFiles checks the *_file keys of federated providers: secrets
+// are read, other files are resolved against the configuration's
+// directory and must be readable.
+func TestProviderFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"secrets/oidc": "oidc-secret\r\n",
+		"secrets/ldap": "ldap-password\n",
+		"empty":        "",
+		"idp.xml":      "<EntityDescriptor/>",
+		"ca.pem":       "ca",
+	})
+	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	oidc := "providers:\n  - id: sso\n    type: oidc\n    issuer: https://op.example.co.jp\n    client_id: ssogate\n"
+	ldap := "providers:\n  - id: dir\n    type: ldap\n    preset: openldap\n    url: ldaps://ldap.example.co.jp\n    base_dn: dc=x\n    bind_dn: cn=ssogate\n"
+	saml := "providers:\n  - id: idp\n    type: saml\n"
+
+	tests := []struct {
+		name    string
+		src     string
+		check   func(t *testing.T, p Provider)
+		wantErr string // "" for success
+	}{
+		{name: "relative client_secret_file", src: oidc + "    client_secret_file: secrets/oidc\n",
+			check: func(t *testing.T, p Provider) {
+				if p.OIDC.ClientSecret != "oidc-secret" || p.OIDC.ClientSecretFile != "secrets/oidc" {
+					t.Errorf("ClientSecret, ClientSecretFile = %q, %q", p.OIDC.ClientSecret, p.OIDC.ClientSecretFile)
+				}
+			}},
+		{name: "absolute bind_password_file", src: ldap + "    bind_password_file: " + filepath.Join(dir, "secrets/ldap") + "\n",
+			check: func(t *testing.T, p Provider) {
+				if p.LDAP.BindPassword != "ldap-password" {
+					t.Errorf("BindPassword = %q", p.LDAP.BindPassword)
+				}
+			}},
+		{name: "relative idp_metadata_file and ca_file", src: saml + "    idp_metadata_file: idp.xml\n",
+			check: func(t *testing.T, p Provider) {
+				if want := filepath.Join(dir, "idp.xml"); p.SAML.IDPMetadataFile != want {
+					t.Errorf("IDPMetadataFile = %q, want %q", p.SAML.IDPMetadataFile, want)
+				}
+			}},
+		{name: "relative ca_file", src: ldap + "    bind_password: pw\n    ca_file: ./ca.pem\n",
+			check: func(t *testing.T, p Provider) {
+				if want := filepath.Join(dir, "ca.pem"); p.LDAP.CAFile != want {
+					t.Errorf("CAFile = %q, want %q", p.LDAP.CAFile, want)
+				}
+			}},
+		{name: "both client_secret and client_secret_file", src: oidc + "    client_secret: x\n    client_secret_file: secrets/oidc\n",
+			wantErr: "ssogate.yaml:7: providers[0].client_secret_file: set either providers[0].client_secret or providers[0].client_secret_file, not both"},
+		{name: "both bind_password and bind_password_file", src: ldap + "    bind_password: x\n    bind_password_file: secrets/ldap\n",
+			wantErr: "ssogate.yaml:9: providers[0].bind_password_file: set either providers[0].bind_password or providers[0].bind_password_file, not both"},
+		{name: "missing client_secret_file", src: oidc + "    client_secret_file: secrets/nope\n",
+			wantErr: "ssogate.yaml:6: providers[0].client_secret_file: cannot read the file: open " + filepath.Join(dir, "secrets/nope")},
+		{name: "missing bind_password_file", src: ldap + "    bind_password_file: nope\n",
+			wantErr: "ssogate.yaml:8: providers[0].bind_password_file: cannot read the file: open " + filepath.Join(dir, "nope")},
+		{name: "empty client_secret_file", src: oidc + "    client_secret_file: empty\n",
+			wantErr: "ssogate.yaml:6: providers[0].client_secret_file: required: the client secret"},
+		{name: "empty bind_password_file", src: ldap + "    bind_password_file: empty\n",
+			wantErr: "ssogate.yaml:8: providers[0].bind_password_file: the file is empty; it must hold the password of bind_dn"},
+		{name: "missing idp_metadata_file", src: saml + "    idp_metadata_file: nope.xml\n",
+			wantErr: "ssogate.yaml:4: providers[0].idp_metadata_file: cannot read the file: open " + filepath.Join(dir, "nope.xml")},
+		{name: "missing key_file", src: saml + "    idp_metadata_file: idp.xml\n    certificate_file: ca.pem\n    key_file: sp.key\n",
+			wantErr: "ssogate.yaml:6: providers[0].key_file: cannot read the file: open " + filepath.Join(dir, "sp.key")},
+		{name: "certificate_file is a directory", src: saml + "    idp_metadata_file: idp.xml\n    certificate_file: certs\n    key_file: ca.pem\n",
+			wantErr: "ssogate.yaml:5: providers[0].certificate_file: " + filepath.Join(dir, "certs") + " is not a regular file"},
+		{name: "missing ca_file", src: ldap + "    bind_password: pw\n    ca_file: nope.pem\n",
+			wantErr: "ssogate.yaml:9: providers[0].ca_file: cannot read the file: open " + filepath.Join(dir, "nope.pem")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "ssogate.yaml")
+			writeFiles(t, dir, map[string]string{"ssogate.yaml": tt.src})
+			c, err := Load(path)
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("Load succeeded, want an error containing %q", tt.wantErr)
+				}
+				got := strings.ReplaceAll(err.Error(), path, "ssogate.yaml")
+				if !strings.Contains(got, tt.wantErr) {
+					t.Errorf("error =\n  %s\nwant it to contain\n  %s", got, tt.wantErr)
+				}
+				if n := strings.Count(got, "\n"); n != 0 {
+					t.Errorf("got %d errors, want 1:\n  %s", n+1, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c.Providers[0])
+		})
+	}
+}
+
+// uncommentExamples returns the example file with the regions between
+// "# --- begin example NAME ---" and "# --- end example NAME ---"
+// uncommented (the first "# " after the indentation removed), and the
+// names of the regions. Every line of a region must be a comment.
+func uncommentExamples(t *testing.T, src string) (string, []string) {
+	t.Helper()
+	lines := strings.Split(src, "\n")
+	var names []string
+	region := ""
+	for i, line := range lines {
+		text := strings.TrimLeft(line, " ")
+		indent := line[:len(line)-len(text)]
+		if name, ok := strings.CutPrefix(text, "# --- begin example "); ok {
+			if region != "" {
+				t.Fatalf("line %d: example %q begins inside example %q", i+1, name, region)
+			}
+			region = strings.TrimSuffix(name, " ---")
+			names = append(names, region)
+			continue
+		}
+		if text == "# --- end example "+region+" ---" && region != "" {
+			region = ""
+			continue
+		}
+		if region == "" {
+			continue
+		}
+		switch {
+		case text == "#":
+			lines[i] = ""
+		case strings.HasPrefix(text, "# "):
+			lines[i] = indent + text[2:]
+		default:
+			t.Errorf("line %d of example %q is not a comment, so `make run` would use it: %q", i+1, region, line)
+		}
+	}
+	if region != "" {
+		t.Fatalf("example %q has no end marker", region)
+	}
+	return strings.Join(lines, "\n"), names
+}
+
+// TestExampleProviders checks that the commented-out examples of
+// examples/ssogate.yaml load once uncommented, so that they stay right.
+func TestExampleProviders(t *testing.T) {
+	src, err := os.ReadFile("../examples/ssogate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, regions := uncommentExamples(t, string(src))
+	if got := strings.Join(regions, ","); got != "providers,policy" {
+		t.Fatalf("example regions = %s, want providers,policy", got)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"ssogate.yaml":                    text,
+		"secrets/google-client-secret":    "google-secret\n",
+		"secrets/microsoft-client-secret": "microsoft-secret\n",
+		"secrets/saml-sp.key":             "key",
+		"saml/sp.crt":                     "certificate",
+		"certs/ad-ca.pem":                 "ca",
+		"secrets/ad-bind-password":        "ad-password\n",
+	})
+	c, err := Load(filepath.Join(dir, "ssogate.yaml"))
+	if err != nil {
+		t.Fatalf("Load of the uncommented examples: %v", err)
+	}
+
+	byID := map[string]Provider{}
+	var ids []string
+	for _, p := range c.Providers {
+		ids = append(ids, p.ID)
+		byID[p.ID] = p
+	}
+	if got := strings.Join(ids, ","); got != "local,google,microsoft,adfs,ad" {
+		t.Fatalf("provider ids = %s, want local,google,microsoft,adfs,ad", got)
+	}
+	if g := byID["google"].OIDC; g == nil || g.ClientSecret != "google-secret" || g.HostedDomain != "example.co.jp" || len(g.LinkDomains) == 0 {
+		t.Errorf("google = %s", dump(byID["google"]))
+	}
+	if m := byID["microsoft"].OIDC; m == nil || m.Tenant != "organizations" || len(m.AllowedTenants) == 0 ||
+		m.Issuer != "https://login.microsoftonline.com/organizations/v2.0" || m.ClientSecret != "microsoft-secret" {
+		t.Errorf("microsoft = %s", dump(byID["microsoft"]))
+	}
+	if a := byID["adfs"].SAML; a == nil || a.Attributes != "adfs" || a.KeyFile != filepath.Join(dir, "secrets/saml-sp.key") {
+		t.Errorf("adfs = %s", dump(byID["adfs"]))
+	}
+	if d := byID["ad"].LDAP; d == nil || d.Preset != "active_directory" || !strings.HasPrefix(d.URL, "ldaps://") ||
+		d.CAFile != filepath.Join(dir, "certs/ad-ca.pem") || d.BindPassword != "ad-password" ||
+		len(d.GroupMapping) == 0 || len(d.OwnedFields) == 0 || !d.Provision {
+		t.Errorf("ad = %s", dump(byID["ad"]))
+	}
+	if len(c.Policy.LoginMethods) == 0 {
+		t.Errorf("policy = %+v, want login_methods set", c.Policy)
+	}
+}
+
+// TestValidateBuiltInProviders checks Validate on federated providers built
+// in code: no lines, and a type without its options is an error.
+func TestValidateBuiltInProviders(t *testing.T) {
+	c := mustParse(t, "")
+	built := *c
+	built.src = nil
+	built.Path = ""
+	built.Providers = []Provider{
+		{ID: "local", Type: "local", Local: c.Providers[0].Local},
+		{ID: "sso", Type: "oidc", OIDC: &OIDCProvider{Issuer: "https://op.example.co.jp", ClientID: "c", ClientSecret: "s", Scopes: []string{"openid"}}},
+	}
+	built.Policy = Policy{LoginMethods: []string{"sso"}, HidePasswordForm: true}
+	if err := built.Validate(); err != nil {
+		t.Errorf("Validate = %v, want nil", err)
+	}
+
+	built.Providers = append(built.Providers, Provider{ID: "idp", Type: "saml"})
+	err := built.Validate()
+	if err == nil || err.Error() != "providers[2]: type saml has no options (its field of Provider is nil)" {
+		t.Errorf("Validate = %v", err)
+	}
+}
+
+// TestExampleDocumentsEveryKey checks that every key of the schema, of
+// every provider type, is written in examples/ssogate.yaml (set, or in a
+// comment), so that a new key cannot go undocumented.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	src, err := os.ReadFile("../examples/ssogate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		for typ.Kind() == reflect.Slice || typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ == providerType || reflect.PointerTo(typ).Implements(unmarshalerType) || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for _, f := range yamlFields(typ) {
+			key := joinKey(path, f.name)
+			if !regexp.MustCompile(`(?m)^[ #]*(- )?` + regexp.QuoteMeta(f.name) + `:`).Match(src) {
+				t.Errorf("%s is not documented in examples/ssogate.yaml", key)
+			}
+			walk(key, typ.FieldByIndex(f.index).Type)
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
+	for _, name := range providerTypeNames() {
+		walk("providers[type "+name+"]", reflect.TypeOf(providerTypes[name]()))
 	}
 }

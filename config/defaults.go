@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -33,7 +34,77 @@ const (
 	defaultIterations        = 3
 	defaultParallelism       = 2
 	defaultMaxWaiting        = 256
+	defaultMetadataRefresh   = 24 * time.Hour
+	defaultBinding           = "redirect"
+	defaultClockSkew         = 90 * time.Second
+	defaultSAMLAttributes    = "plain"
+	defaultDialTimeout       = 5 * time.Second
+	defaultLDAPTimeout       = 10 * time.Second
+	defaultPoolSize          = 4
 )
+
+// Provider presets.
+const (
+	presetGoogle          = "google"
+	presetMicrosoft       = "microsoft"
+	presetActiveDirectory = "active_directory"
+	presetOpenLDAP        = "openldap"
+
+	googleIssuer = "https://accounts.google.com"
+)
+
+// microsoftIssuer is the Entra ID (v2.0 endpoint) issuer of tenant.
+func microsoftIssuer(tenant string) string {
+	return "https://login.microsoftonline.com/" + tenant + "/v2.0"
+}
+
+var defaultScopes = []string{"openid", "email", "profile"}
+
+// defaultOIDCClaims are the claim names of every preset but one: the
+// standard claims of OpenID Connect Core, plus "groups" as Entra ID and
+// most OPs name it.
+var defaultOIDCClaims = OIDCClaims{
+	Email: "email", EmailVerified: "email_verified", Name: "name",
+	Phone: "phone_number", Groups: "groups",
+}
+
+// microsoftEmailVerified is the email_verified of the microsoft preset:
+// Entra ID sends no email_verified, and its email claim is not verified
+// unless xms_edov (email domain owner verified) says so.
+const microsoftEmailVerified = "xms_edov"
+
+// ldapPreset is what an LDAP preset fills.
+type ldapPreset struct {
+	loginAttributes []string
+	userFilter      string
+	groups          string
+	attributes      LDAPAttributes
+}
+
+var ldapPresets = map[string]ldapPreset{
+	presetActiveDirectory: {
+		loginAttributes: []string{"sAMAccountName", "userPrincipalName", "mail"},
+		userFilter:      "(&(objectCategory=person)(objectClass=user))",
+		groups:          "nested",
+		attributes: LDAPAttributes{
+			Subject: "objectGUID", Email: "mail", Name: "displayName", Phone: "telephoneNumber",
+			Mobile: "mobile", Organization: "company", Department: "department",
+		},
+	},
+	presetOpenLDAP: {
+		loginAttributes: []string{"uid", "mail"},
+		userFilter:      "(objectClass=inetOrgPerson)",
+		groups:          "group_of_names",
+		attributes: LDAPAttributes{
+			Subject: "entryUUID", Email: "mail", Name: "cn", Phone: "telephoneNumber",
+			Mobile: "mobile", Organization: "o", Department: "ou",
+		},
+	},
+	// Without a preset only the attributes both schemas name alike are
+	// filled; login_attributes, groups and attributes.subject must be
+	// written.
+	"": {attributes: LDAPAttributes{Email: "mail", Phone: "telephoneNumber", Mobile: "mobile"}},
+}
 
 // setDefaults fills what the file left out. Strings default when empty;
 // numbers and durations only when the key is absent, so that an explicit
@@ -41,11 +112,6 @@ const (
 // reported rather than silently replaced.
 func (c *Config) setDefaults() {
 	s := c.src
-	setString := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
 	setDuration := func(key string, p *Duration, v time.Duration) {
 		if !s.present(key) && *p == 0 {
 			*p = Duration(v)
@@ -99,8 +165,16 @@ func (c *Config) setDefaults() {
 		if p.Type == "local" && p.Local == nil {
 			p.Local = &LocalProvider{}
 		}
-		if p.Local != nil {
-			p.Local.setDefaults(s, fmt.Sprintf("providers[%d]", i))
+		path := fmt.Sprintf("providers[%d]", i)
+		switch {
+		case p.Local != nil:
+			p.Local.setDefaults(s, path)
+		case p.OIDC != nil:
+			p.OIDC.setDefaults(s, path)
+		case p.SAML != nil:
+			p.SAML.setDefaults(s, path, c.Server.PublicURL, p.ID)
+		case p.LDAP != nil:
+			p.LDAP.setDefaults(s, path)
 		}
 	}
 
@@ -133,6 +207,90 @@ func (l *LocalProvider) setDefaults(s *source, path string) {
 	set("hashing.parallelism", h.Parallelism == 0, func() { h.Parallelism = defaultParallelism })
 	set("hashing.max_in_flight", h.MaxInFlight == 0, func() { h.MaxInFlight = runtime.NumCPU() })
 	set("hashing.max_waiting", h.MaxWaiting == 0, func() { h.MaxWaiting = defaultMaxWaiting })
+}
+
+func (o *OIDCProvider) setDefaults(s *source, path string) {
+	if len(o.Scopes) == 0 && !s.present(path+".scopes") {
+		o.Scopes = slices.Clone(defaultScopes)
+	}
+	if o.Issuer == "" {
+		switch o.Preset {
+		case presetGoogle:
+			o.Issuer = googleIssuer
+		case presetMicrosoft:
+			if o.Tenant != "" {
+				o.Issuer = microsoftIssuer(o.Tenant)
+			}
+		}
+	}
+	c, d := &o.Claims, defaultOIDCClaims
+	if o.Preset == presetMicrosoft {
+		d.EmailVerified = microsoftEmailVerified
+	}
+	setString(&c.Email, d.Email)
+	setString(&c.EmailVerified, d.EmailVerified)
+	setString(&c.Name, d.Name)
+	setString(&c.Phone, d.Phone)
+	setString(&c.Mobile, d.Mobile)
+	setString(&c.Organization, d.Organization)
+	setString(&c.Department, d.Department)
+	setString(&c.Groups, d.Groups)
+}
+
+func (p *SAMLProvider) setDefaults(s *source, path, publicURL, id string) {
+	if p.MetadataRefresh == 0 && !s.present(path+".metadata_refresh") {
+		p.MetadataRefresh = Duration(defaultMetadataRefresh)
+	}
+	if p.EntityID == "" {
+		// An invalid public_url is reported by Validate; the entity id then
+		// stays empty rather than be made from it.
+		if u, err := parsePublicURL(publicURL); err == nil {
+			p.EntityID = u.String() + "/saml/" + id + "/metadata"
+		}
+	}
+	setString(&p.Binding, defaultBinding)
+	if p.ClockSkew == 0 && !s.present(path+".clock_skew") {
+		p.ClockSkew = Duration(defaultClockSkew)
+	}
+	setString(&p.Attributes, defaultSAMLAttributes)
+}
+
+func (l *LDAPProvider) setDefaults(s *source, path string) {
+	// An unknown preset is reported by Validate and fills nothing.
+	if pre, ok := ldapPresets[l.Preset]; ok {
+		if len(l.LoginAttributes) == 0 && !s.present(path+".login_attributes") {
+			l.LoginAttributes = slices.Clone(pre.loginAttributes)
+		}
+		setString(&l.UserFilter, pre.userFilter)
+		setString(&l.Groups, pre.groups)
+		a, d := &l.Attributes, pre.attributes
+		setString(&a.Subject, d.Subject)
+		setString(&a.Email, d.Email)
+		setString(&a.Name, d.Name)
+		setString(&a.Phone, d.Phone)
+		setString(&a.Mobile, d.Mobile)
+		setString(&a.Organization, d.Organization)
+		setString(&a.Department, d.Department)
+	}
+	if l.Groups == "nested" || l.Groups == "group_of_names" {
+		setString(&l.GroupBaseDN, l.BaseDN)
+	}
+	if l.DialTimeout == 0 && !s.present(path+".dial_timeout") {
+		l.DialTimeout = Duration(defaultDialTimeout)
+	}
+	if l.Timeout == 0 && !s.present(path+".timeout") {
+		l.Timeout = Duration(defaultLDAPTimeout)
+	}
+	if l.PoolSize == 0 && !s.present(path+".pool_size") {
+		l.PoolSize = defaultPoolSize
+	}
+}
+
+// setString sets *p to v when *p is empty.
+func setString(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
 }
 
 // isSQLitePath reports whether dsn is a plain file path rather than

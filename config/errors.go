@@ -9,7 +9,7 @@ import (
 // Error is one problem in a configuration file: where it is and what would
 // be valid. Its text reads
 //
-//	ssogate.yaml:12: providers[0].type: unknown provider type "ldpa"; valid: local
+//	ssogate.yaml:12: providers[0].type: unknown provider type "ldpa"; valid: ldap, local, oidc, saml
 type Error struct {
 	// File is the name the configuration was read from ("" when unnamed).
 	File string

@@ -18,8 +18,8 @@ import (
 )
 
 // Load reads the configuration file at path and parses it as Parse does.
-// Relative paths inside it (*_file secrets, the sqlite database) are
-// resolved against the file's directory.
+// Relative paths inside it (*_file keys, the sqlite database) are resolved
+// against the file's directory.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -30,7 +30,8 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes data as an ssogate.yaml: strictly (a key that belongs to no
 // field is an error), with ${ENV} expansion in string values, *_file secrets
-// read, defaults applied and the result validated. name is used in error
+// read, the files named by other *_file keys resolved and checked to be
+// readable, defaults applied and the result validated. name is used in error
 // messages; when it names an existing file, relative paths are resolved
 // against that file's directory, otherwise against the working directory.
 //
@@ -67,6 +68,9 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 	}
 	d.readSecretFile(&c.Session.Secret, c.Session.SecretFile, "session.secret", "session.secret_file")
 	d.readSecretFile(&c.Store.DSN, c.Store.DSNFile, "store.dsn", "store.dsn_file")
+	for i := range c.Providers {
+		d.providerFiles(&c.Providers[i], fmt.Sprintf("providers[%d]", i))
+	}
 	c.setDefaults()
 	var verrs Errors
 	if err := c.Validate(); err != nil {
@@ -330,9 +334,45 @@ func (k *localProviderKeys) provider() Provider {
 	return p
 }
 
+type oidcProviderKeys struct {
+	Provider     `yaml:",inline"`
+	OIDCProvider `yaml:",inline"`
+}
+
+func (k *oidcProviderKeys) provider() Provider {
+	p := k.Provider
+	p.OIDC = &k.OIDCProvider
+	return p
+}
+
+type samlProviderKeys struct {
+	Provider     `yaml:",inline"`
+	SAMLProvider `yaml:",inline"`
+}
+
+func (k *samlProviderKeys) provider() Provider {
+	p := k.Provider
+	p.SAML = &k.SAMLProvider
+	return p
+}
+
+type ldapProviderKeys struct {
+	Provider     `yaml:",inline"`
+	LDAPProvider `yaml:",inline"`
+}
+
+func (k *ldapProviderKeys) provider() Provider {
+	p := k.Provider
+	p.LDAP = &k.LDAPProvider
+	return p
+}
+
 // providerTypes maps each provider type to the keys its entries accept.
 var providerTypes = map[string]func() providerKeys{
 	"local": func() providerKeys { return new(localProviderKeys) },
+	"oidc":  func() providerKeys { return new(oidcProviderKeys) },
+	"saml":  func() providerKeys { return new(samlProviderKeys) },
+	"ldap":  func() providerKeys { return new(ldapProviderKeys) },
 }
 
 func providerTypeNames() []string {
@@ -393,6 +433,48 @@ func (d *decoder) readSecretFile(dst *string, file, key, fileKey string) {
 	}
 	s := strings.TrimSuffix(string(data), "\n")
 	*dst = strings.TrimSuffix(s, "\r")
+}
+
+// providerFiles reads a provider's *_file secrets and resolves the paths of
+// the files it reads later (metadata, certificates), checking now that
+// they can be read so that a wrong path is reported with its line rather
+// than at the first sign-in.
+func (d *decoder) providerFiles(p *Provider, path string) {
+	switch {
+	case p.OIDC != nil:
+		o := p.OIDC
+		d.readSecretFile(&o.ClientSecret, o.ClientSecretFile, path+".client_secret", path+".client_secret_file")
+	case p.SAML != nil:
+		s := p.SAML
+		d.checkFile(&s.IDPMetadataFile, path+".idp_metadata_file")
+		d.checkFile(&s.CertificateFile, path+".certificate_file")
+		d.checkFile(&s.KeyFile, path+".key_file")
+	case p.LDAP != nil:
+		l := p.LDAP
+		d.readSecretFile(&l.BindPassword, l.BindPasswordFile, path+".bind_password", path+".bind_password_file")
+		d.checkFile(&l.CAFile, path+".ca_file")
+	}
+}
+
+// checkFile resolves the file path at *p against the configuration's
+// directory and reports it at key unless it names a readable file.
+func (d *decoder) checkFile(p *string, key string) {
+	if *p == "" {
+		return
+	}
+	*p = d.src.resolve(*p)
+	n := d.src.keys[key]
+	f, err := os.Open(*p)
+	if err != nil {
+		d.fail(n, key, "cannot read the file: %v", err)
+		return
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		d.fail(n, key, "cannot read the file: %v", err)
+	} else if !fi.Mode().IsRegular() {
+		d.fail(n, key, "%s is not a regular file; name the file itself", *p)
+	}
 }
 
 type field struct {

@@ -46,6 +46,7 @@ func (c *Config) Validate() error {
 	v.providers()
 	v.services()
 	v.assertion()
+	v.policy()
 	return v.errs.err()
 }
 
@@ -401,12 +402,17 @@ func (v *validator) providers() {
 			}
 			continue
 		}
-		if p.Type == "local" {
-			if p.Local == nil {
-				v.errorf(path, "type local has no options (Local is nil)")
-				continue
-			}
+		switch {
+		case p.Type == "local" && p.Local != nil:
 			v.local(path, p.Local)
+		case p.Type == "oidc" && p.OIDC != nil:
+			v.oidc(path, p.OIDC)
+		case p.Type == "saml" && p.SAML != nil:
+			v.saml(path, p.SAML)
+		case p.Type == "ldap" && p.LDAP != nil:
+			v.ldap(path, p.LDAP)
+		default:
+			v.errorf(path, "type %s has no options (its field of Provider is nil)", p.Type)
 		}
 	}
 }
@@ -456,13 +462,7 @@ func (v *validator) services() {
 		}
 		v.oneOf(path+".icon", "icon", s.Icon, IconNames)
 		for j, g := range s.AllowedGroups {
-			key := fmt.Sprintf("%s.allowed_groups[%d]", path, j)
-			switch {
-			case strings.TrimSpace(g) == "":
-				v.errorf(key, "must not be empty; list group names, e.g. [staff, admins]")
-			case strings.Contains(g, ","):
-				v.errorf(key, "%q contains a comma; group names cannot, since groups are passed on comma-separated (X-Forwarded-Groups)", g)
-			}
+			v.groupName(fmt.Sprintf("%s.allowed_groups[%d]", path, j), g)
 		}
 		v.serviceRouting(path, s, routes)
 		v.serviceHandOff(path, s)

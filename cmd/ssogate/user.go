@@ -25,6 +25,9 @@ const userUsage = `usage: ssogate user COMMAND [flags]
   set-password  --email E      (new password from stdin; ends the user's sessions)
   disable       --email E      (ends the user's sessions)
   enable        --email E
+  set-methods   --email E --methods id1,id2   (providers that may sign the user in; empty = any)
+  links         --email E      (the user's linked identities at federated providers)
+  unlink        --email E --provider ID
 
 Passwords are read from standard input (or asked for on a terminal), never
 taken from the command line.
@@ -46,6 +49,12 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		return c.userSetStatus(ctx, args[1:], store.StatusDisabled)
 	case "enable":
 		return c.userSetStatus(ctx, args[1:], store.StatusActive)
+	case "set-methods":
+		return c.userSetMethods(ctx, args[1:])
+	case "links":
+		return c.userLinks(ctx, args[1:])
+	case "unlink":
+		return c.userUnlink(ctx, args[1:])
 	default:
 		fmt.Fprintf(c.stderr, "ssogate user: unknown command %q\n\n%s", args[0], userUsage)
 		return exitCode(2)
@@ -72,6 +81,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	mobile := fs.String("mobile", "", "mobile number")
 	org := fs.String("organization", "", "organisation")
 	dept := fs.String("department", "", "department")
+	methods := fs.String("methods", "", "comma-separated provider ids that may sign the user in (default: any)")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	ifNotExists := fs.Bool("if-not-exists", false, "succeed without change if the email exists")
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +102,9 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := checkMethods(a, splitList(*methods)); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
 	if _, err := a.store.GetUserByEmail(ctx, e); err == nil {
 		if *ifNotExists {
 			fmt.Fprintf(c.stdout, "user %s exists; unchanged\n", e)
@@ -118,7 +131,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	u := &store.User{
 		Email: e, DisplayName: strings.TrimSpace(*name), Groups: splitList(*groups),
 		Phone: *phone, Mobile: *mobile, Organization: *org, Department: *dept,
-		Role: store.Role(*role), Status: store.StatusActive,
+		Role: store.Role(*role), Status: store.StatusActive, LoginMethods: splitList(*methods),
 	}
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return fmt.Errorf("user add: %w", err)
@@ -227,6 +240,122 @@ func (c *cli) userSetStatus(ctx context.Context, args []string, status store.Sta
 	}
 	audit(ctx, a.store, "user_"+string(status), u)
 	fmt.Fprintf(c.stdout, "%s is now %s; %d sessions ended\n", u.Email, status, n)
+	return nil
+}
+
+// checkMethods refuses provider ids the configuration does not have.
+func checkMethods(a *app, methods []string) error {
+	for _, m := range methods {
+		found := false
+		for _, p := range a.cfg.Providers {
+			found = found || p.ID == m
+		}
+		if !found {
+			var ids []string
+			for _, p := range a.cfg.Providers {
+				ids = append(ids, p.ID)
+			}
+			return fmt.Errorf("--methods: no provider %q; configured: %s", m, strings.Join(ids, ", "))
+		}
+	}
+	return nil
+}
+
+func (c *cli) userSetMethods(ctx context.Context, args []string) error {
+	fs := c.flags("user set-methods")
+	email := fs.String("email", "", "login id")
+	methods := fs.String("methods", "", "comma-separated provider ids; empty allows any")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	list := splitList(*methods)
+	if err := checkMethods(a, list); err != nil {
+		return fmt.Errorf("user set-methods: %w", err)
+	}
+	u, err := a.store.GetUserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("user: %s: %w", *email, err)
+	}
+	u.LoginMethods = list
+	if err := a.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	audit(ctx, a.store, "user_methods", u)
+	if len(list) == 0 {
+		fmt.Fprintf(c.stdout, "%s may sign in with any configured provider\n", u.Email)
+	} else {
+		fmt.Fprintf(c.stdout, "%s may sign in with: %s\n", u.Email, strings.Join(list, ", "))
+	}
+	return nil
+}
+
+func (c *cli) userLinks(ctx context.Context, args []string) error {
+	fs := c.flags("user links")
+	email := fs.String("email", "", "login id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.store.GetUserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("user: %s: %w", *email, err)
+	}
+	links, err := a.store.ListUserIdentities(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tSUBJECT\tEMAIL\tLINKED\tLAST USED")
+	for _, l := range links {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.ProviderID, l.Subject, l.Email,
+			l.CreatedAt.Format(time.RFC3339), l.LastUsedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) userUnlink(ctx context.Context, args []string) error {
+	fs := c.flags("user unlink")
+	email := fs.String("email", "", "login id")
+	provider := fs.String("provider", "", "provider id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.store.GetUserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("user: %s: %w", *email, err)
+	}
+	links, err := a.store.ListUserIdentities(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, l := range links {
+		if l.ProviderID == *provider {
+			if err := a.store.UnlinkIdentity(ctx, l.ProviderID, l.Subject); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("user unlink: %s has no identity at %q", u.Email, *provider)
+	}
+	audit(ctx, a.store, "identity_unlink", u)
+	fmt.Fprintf(c.stdout, "unlinked %d identity from %s\n", n, u.Email)
 	return nil
 }
 
