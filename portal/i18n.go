@@ -181,7 +181,7 @@ var catalog = map[string]map[string]string{
 		"login.error.account_expired":      "アカウントの有効期限が切れています。管理者にお問い合わせください。",
 		"login.error.password_expired":     "パスワードの有効期限が切れています。パスワードを変更してから、もう一度ログインしてください。",
 		"login.error.must_change_password": "初回ログインの前にパスワードの変更が必要です。パスワードを変更してから、もう一度ログインしてください。",
-		"profile.managed":                  "この項目は%sで管理されているため、ここでは変更できません。",
+		"profile.managed":                  "この項目はログイン元（%s）から自動で設定されるため、ここでは変更できません。",
 
 		"home.title":   "ホーム",
 		"home.heading": "ご利用いただけるサービス",
@@ -270,7 +270,7 @@ var catalog = map[string]map[string]string{
 		"login.error.account_expired":      "The account has expired. Please contact your administrator.",
 		"login.error.password_expired":     "Your password has expired. Change it, then sign in again.",
 		"login.error.must_change_password": "You must change your password before your first sign-in. Change it, then sign in again.",
-		"profile.managed":                  "This field is managed by %s and cannot be changed here.",
+		"profile.managed":                  "This field is set from your sign-in provider (%s) and cannot be changed here.",
 
 		"home.title":   "Home",
 		"home.heading": "Your services",

@@ -18,6 +18,7 @@ import (
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/local"
+	"github.com/ssogate/ssogate/providers/oidc"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
@@ -86,13 +87,38 @@ func localConfig(p config.Provider) local.Config {
 	}
 }
 
+// oidcConfig turns the YAML of an oidc provider into its Config.
+func oidcConfig(pc config.Provider) oidc.Config {
+	o := pc.OIDC
+	c := oidc.Config{
+		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
+		Preset: o.Preset, HostedDomain: o.HostedDomain, Tenant: o.Tenant, AllowedTenants: o.AllowedTenants,
+		UserInfo: o.UserInfo,
+		Claims: oidc.Claims{
+			Email: o.Claims.Email, EmailVerified: o.Claims.EmailVerified, Name: o.Claims.Name,
+			Phone: o.Claims.Phone, Mobile: o.Claims.Mobile, Organization: o.Claims.Organization,
+			Department: o.Claims.Department, Groups: o.Claims.Groups,
+		},
+	}
+	if o.Preset == oidc.PresetMicrosoft {
+		c.Issuer = "" // the provider derives it from the tenant
+	}
+	return c
+}
+
 // buildProviders opens every configured provider, in configuration order.
-func buildProviders(cfg *config.Config, st store.Store) (*providers.Registry, *local.Provider, error) {
+func buildProviders(ctx context.Context, cfg *config.Config, st store.Store) (*providers.Registry, *local.Provider, error) {
 	reg := providers.NewRegistry()
 	var first *local.Provider
 	for _, pc := range cfg.Providers {
 		var p providers.Provider
 		switch pc.Type {
+		case "oidc":
+			op, err := oidc.Open(ctx, pc.ID, oidcConfig(pc))
+			if err != nil {
+				return nil, nil, fmt.Errorf("provider %s: %w", pc.ID, err)
+			}
+			p = op
 		case "local":
 			lp, err := local.Open(pc.ID, localConfig(pc), accounts{st})
 			if err != nil {
@@ -134,7 +160,7 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 	if wrap != nil {
 		st = wrap(st)
 	}
-	reg, lp, err := buildProviders(cfg, st)
+	reg, lp, err := buildProviders(ctx, cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
