@@ -12,6 +12,12 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)   # cgo for mattn/go-sql
 # nginx lives in /usr/sbin, which is not on every user's PATH.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
+# Real directories for providers/ldap (scripts/ldap-peers/): OpenLDAP and a
+# Samba AD DC. Their daemons live in /usr/sbin.
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need+=(slapd)
+command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
+command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ] || need+=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -25,7 +31,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Never let a package start a system daemon (the tests start their own peers,
-# nginx and caddy among them, on loopback ports).
+# nginx and caddy among them, on loopback ports). A system slapd would also
+# hold port 389, which the test Samba AD DC needs.
 if [ ! -x /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
