@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,10 @@ import (
 	"github.com/ssogate/ssogate/gateway"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
+	"github.com/ssogate/ssogate/providers/ldap"
 	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/providers/oidc"
+	"github.com/ssogate/ssogate/providers/saml"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
@@ -87,6 +90,35 @@ func localConfig(p config.Provider) local.Config {
 	}
 }
 
+// ldapConfig turns the YAML of an ldap provider (presets already applied
+// by config) into its Config.
+func ldapConfig(pc config.Provider) (ldap.Config, error) {
+	l := pc.LDAP
+	c := ldap.Config{
+		URL: l.URL, StartTLS: l.StartTLS, InsecureNoTLS: l.InsecureNoTLS,
+		BindDN: l.BindDN, BindPassword: l.BindPassword, BaseDN: l.BaseDN,
+		LoginAttributes: l.LoginAttributes, UserFilter: l.UserFilter, Groups: l.Groups, GroupBaseDN: l.GroupBaseDN,
+		Attributes: ldap.Attributes{
+			Subject: l.Attributes.Subject, Email: l.Attributes.Email, Name: l.Attributes.Name,
+			Phone: l.Attributes.Phone, Mobile: l.Attributes.Mobile, Organization: l.Attributes.Organization,
+			Department: l.Attributes.Department,
+		},
+		DialTimeout: l.DialTimeout.D(), Timeout: l.Timeout.D(), PoolSize: l.PoolSize,
+	}
+	if l.CAFile != "" {
+		pemData, err := os.ReadFile(l.CAFile)
+		if err != nil {
+			return c, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemData) {
+			return c, fmt.Errorf("ca_file %s: no PEM certificate in it", l.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	return c, nil
+}
+
 // oidcConfig turns the YAML of an oidc provider into its Config.
 func oidcConfig(pc config.Provider) oidc.Config {
 	o := pc.OIDC
@@ -107,35 +139,66 @@ func oidcConfig(pc config.Provider) oidc.Config {
 }
 
 // buildProviders opens every configured provider, in configuration order.
-func buildProviders(ctx context.Context, cfg *config.Config, st store.Store) (*providers.Registry, *local.Provider, error) {
+// Providers with background work (metadata refresh, connection pools) are
+// also returned as closers.
+func buildProviders(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*providers.Registry, *local.Provider, []io.Closer, error) {
 	reg := providers.NewRegistry()
 	var first *local.Provider
+	var closers []io.Closer
+	fail := func(err error) (*providers.Registry, *local.Provider, []io.Closer, error) {
+		for _, c := range closers {
+			c.Close()
+		}
+		return nil, nil, nil, err
+	}
 	for _, pc := range cfg.Providers {
 		var p providers.Provider
 		switch pc.Type {
+		case "ldap":
+			lc, err := ldapConfig(pc)
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			dp, err := ldap.Open(pc.ID, lc)
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			closers = append(closers, dp)
+			p = dp
+		case "saml":
+			sc, err := samlConfig(ctx, cfg, st, pc, log)
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			sp, err := saml.Open(ctx, pc.ID, sc)
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			closers = append(closers, sp)
+			p = sp
 		case "oidc":
 			op, err := oidc.Open(ctx, pc.ID, oidcConfig(pc))
 			if err != nil {
-				return nil, nil, fmt.Errorf("provider %s: %w", pc.ID, err)
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
 			}
 			p = op
 		case "local":
 			lp, err := local.Open(pc.ID, localConfig(pc), accounts{st})
 			if err != nil {
-				return nil, nil, fmt.Errorf("provider %s: %w", pc.ID, err)
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
 			}
 			if first == nil {
 				first = lp
 			}
 			p = lp
 		default:
-			return nil, nil, fmt.Errorf("provider %s: type %q is not available", pc.ID, pc.Type)
+			return fail(fmt.Errorf("provider %s: type %q is not available", pc.ID, pc.Type))
 		}
 		if err := reg.Add(p); err != nil {
-			return nil, nil, err
+			return fail(err)
 		}
 	}
-	return reg, first, nil
+	return reg, first, closers, nil
 }
 
 // app is a fully wired gateway.
@@ -144,6 +207,7 @@ type app struct {
 	store   store.Store
 	gateway *gateway.Gateway
 	local   *local.Provider
+	closers []io.Closer
 }
 
 // newApp wires the store, providers, portal and gateway for cfg.
@@ -160,27 +224,36 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 	if wrap != nil {
 		st = wrap(st)
 	}
-	reg, lp, err := buildProviders(ctx, cfg, st)
+	reg, lp, closers, err := buildProviders(ctx, cfg, st, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	cleanup := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+		st.Close()
+	}
 	r, err := portal.New(portal.Options{SiteTitle: cfg.Portal.Title, DefaultLang: cfg.Portal.DefaultLanguage, Location: cfg.Portal.Location})
 	if err != nil {
-		st.Close()
+		cleanup()
 		return nil, err
 	}
 	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now})
 	if err != nil {
-		st.Close()
+		cleanup()
 		return nil, err
 	}
-	return &app{cfg: cfg, store: st, gateway: gw, local: lp}, nil
+	return &app{cfg: cfg, store: st, gateway: gw, local: lp, closers: closers}, nil
 }
 
-// Close stops the gateway and closes the store.
+// Close stops the gateway and the providers, and closes the store.
 func (a *app) Close() error {
 	a.gateway.Close()
+	for _, c := range a.closers {
+		c.Close()
+	}
 	return a.store.Close()
 }
 
