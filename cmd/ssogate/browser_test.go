@@ -257,3 +257,40 @@ func TestBrowserTileReachesServiceSignedIn(t *testing.T) {
 	}
 	verifyAssertion(t, h, got.Headers["X-Ssogate-Assertion"][0], "app")
 }
+
+// browserSignInVia clicks provider id's button on the login page, lets
+// act do what the person does at the provider, and checks the browser
+// lands on the launcher signed in as wantUser.
+func browserSignInVia(t *testing.T, ctx context.Context, h *harness, id string, act func() error, wantUser string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"/login"),
+		chromedp.WaitVisible(chromedp.ID("provider-"+id)),
+		chromedp.Click(chromedp.ID("provider-"+id)),
+	); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	if act != nil {
+		if err := act(); err != nil {
+			t.Fatalf("%s: at the provider: %v", id, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("user-id"))); err != nil {
+		t.Fatalf("%s: not signed in: %v", id, err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != h.url+"/" {
+		t.Fatalf("%s: landed on %s, want the launcher", id, loc)
+	}
+	if got := text(t, ctx, "#user-id"); got != wantUser {
+		t.Fatalf("%s: signed in as %q, want %q", id, got, wantUser)
+	}
+	screenshot(t, ctx, "federated-"+id)
+	// Sign out for the next provider.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url+"/logout"),
+		chromedp.Click(chromedp.ID("logout-submit")),
+		chromedp.WaitVisible(chromedp.ID("providers")),
+	); err != nil {
+		t.Fatalf("%s: sign out: %v", id, err)
+	}
+}
