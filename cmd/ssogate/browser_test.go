@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/oauth2-proxy/mockoidc"
 )
 
 // newChromium starts a headless Chromium for one test. Without a Chromium
@@ -266,8 +267,11 @@ func browserSignInVia(t *testing.T, ctx context.Context, h *harness, id string, 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(h.url+"/login"),
 		chromedp.WaitVisible(chromedp.ID("provider-"+id)),
-		chromedp.Click(chromedp.ID("provider-"+id)),
 	); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	screenshot(t, ctx, "login-providers")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("provider-"+id))); err != nil {
 		t.Fatalf("%s: %v", id, err)
 	}
 	if act != nil {
@@ -293,4 +297,36 @@ func browserSignInVia(t *testing.T, ctx context.Context, h *harness, id string, 
 	); err != nil {
 		t.Fatalf("%s: sign out: %v", id, err)
 	}
+}
+
+func TestBrowserFederatedSignIn(t *testing.T) {
+	m := newMockOIDC(t)
+	idp := newSAMLIdP(t)
+	opts := []harnessOption{
+		oidcProvider(m, "    link_domains: [example.co.jp]\n"),
+		samlProvider(idp, "    provision: true\n    provision_domains: [example.co.jp]\n"),
+	}
+	opts = append(opts, federatedBrowserExtras(t)...)
+	h := newHarness(t, opts...)
+	idp.register(t, h, "adfs")
+	h.addUser("taro@example.co.jp", "山田 太郎", alicePW, "staff")
+	ctx := newChromium(t)
+
+	t.Run("oidc", func(t *testing.T) {
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-taro", Email: "taro@example.co.jp", EmailVerified: true})
+		browserSignInVia(t, ctx, h, "mock", nil, "taro@example.co.jp")
+	})
+	t.Run("saml", func(t *testing.T) {
+		browserSignInVia(t, ctx, h, "adfs", func() error {
+			// At the IdP's own login page; it posts the response back to
+			// the gateway by itself.
+			return chromedp.Do(ctx,
+				chromedp.WaitVisible(chromedp.ID("idp-login")),
+				chromedp.SendKeys(chromedp.ID("idp-user"), "hanako"),
+				chromedp.SendKeys(chromedp.ID("idp-password"), "hanako-pw"),
+				chromedp.Click(chromedp.ID("idp-submit")),
+			)
+		}, "hanako@example.co.jp")
+	})
+	federatedBrowserLegs(t, ctx, h)
 }

@@ -16,15 +16,17 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/providers"
 )
 
 // directory describes one peer and the people scripts/ldap-peers put in it.
 type directory struct {
 	name              string
-	peer              *peer
-	ldaps, plain      string // host:port
-	config            Config // LDAPS, service account, the preset's values
+	peer              func(testing.TB) *testpeers.Directory
+	ca                *x509.CertPool // set once the peer runs
+	ldaps, plain      string         // host:port
+	config            Config         // LDAPS, service account, the preset's values
 	password          func(user string) string
 	aliceLogins       []string // each finds alice
 	victim            string   // takes wrong passwords
@@ -41,7 +43,7 @@ var (
 
 	openLDAP = &directory{
 		name:  "openldap",
-		peer:  slapdPeer,
+		peer:  testpeers.Slapd,
 		ldaps: "127.0.0.1:3636", plain: "127.0.0.1:3389",
 		config: Config{
 			BindDN:          "cn=ssogate,ou=services,dc=example,dc=org",
@@ -67,7 +69,7 @@ var (
 	}
 	sambaAD = &directory{
 		name:  "samba-ad",
-		peer:  sambaPeer,
+		peer:  testpeers.Samba,
 		ldaps: "127.0.0.1:636", plain: "127.0.0.1:389",
 		config: Config{
 			BindDN:          "CN=ssogate,CN=Users,DC=example,DC=test",
@@ -104,7 +106,7 @@ func init() {
 func forEachDirectory(t *testing.T, fn func(t *testing.T, d *directory)) {
 	for _, d := range directories {
 		t.Run(d.name, func(t *testing.T) {
-			d.peer.require(t)
+			d.ca = d.peer(t).RootCAs
 			fn(t, d)
 		})
 	}
@@ -115,7 +117,7 @@ func (d *directory) open(t *testing.T, change func(*Config)) *Provider {
 	t.Helper()
 	cfg := d.config
 	cfg.URL = "ldaps://" + d.ldaps
-	cfg.RootCAs = d.peer.ca
+	cfg.RootCAs = d.ca
 	cfg.DialTimeout = 3 * time.Second
 	cfg.Timeout = 5 * time.Second
 	if change != nil {
@@ -340,7 +342,7 @@ func subjectLookup(d *directory, subject string) (base, filter string) {
 // else BaseDN's subtree for filter.
 func (d *directory) search(t *testing.T, base, filter string) []*goldap.Entry {
 	t.Helper()
-	c, err := goldap.DialURL("ldaps://"+d.ldaps, goldap.DialWithTLSConfig(&tls.Config{RootCAs: d.peer.ca, ServerName: "127.0.0.1"}))
+	c, err := goldap.DialURL("ldaps://"+d.ldaps, goldap.DialWithTLSConfig(&tls.Config{RootCAs: d.ca, ServerName: "127.0.0.1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
