@@ -132,6 +132,12 @@ type Policy struct {
 	// no provider other than local would remain to sign in with. Default
 	// false.
 	HidePasswordForm bool `yaml:"hide_password_form"`
+	// AccessRoute is "line_and_internet" (default; "" in a Config built in
+	// code means the same) or "line_only": with line_only every request
+	// from outside the registered lines (network providers) is refused,
+	// whatever the credentials, and at least one network provider is
+	// required.
+	AccessRoute string `yaml:"access_route"`
 }
 
 // Log configures the structured log.
@@ -149,16 +155,19 @@ type Provider struct {
 	// ID names the provider in URLs, links and audit ("local", "google").
 	// Lower-case letters, digits and '-' only.
 	ID string `yaml:"id"`
-	// Type is the kind of provider: "local", "oidc", "saml" or "ldap".
+	// Type is the kind of provider: "local", "oidc", "saml", "ldap",
+	// "network" or "plugin".
 	Type string `yaml:"type"`
 	// Label is the button or form title on the login page.
 	Label string `yaml:"label"`
 
 	// Exactly one of these is set, the one of Type.
-	Local *LocalProvider `yaml:"-"`
-	OIDC  *OIDCProvider  `yaml:"-"`
-	SAML  *SAMLProvider  `yaml:"-"`
-	LDAP  *LDAPProvider  `yaml:"-"`
+	Local   *LocalProvider   `yaml:"-"`
+	OIDC    *OIDCProvider    `yaml:"-"`
+	SAML    *SAMLProvider    `yaml:"-"`
+	LDAP    *LDAPProvider    `yaml:"-"`
+	Network *NetworkProvider `yaml:"-"`
+	Plugin  *PluginProvider  `yaml:"-"`
 }
 
 // Federated returns the provider's federation settings, or nil for a
@@ -237,6 +246,16 @@ type Service struct {
 	// AllowedGroups limits the service to users in any of these groups;
 	// empty means every signed-in user.
 	AllowedGroups []string `yaml:"allowed_groups"`
+	// AllowedNetworks limits the service to requests from these lines (ids
+	// of network providers) or addresses (IPs, CIDR prefixes); empty means
+	// anywhere the access route allows.
+	AllowedNetworks []string `yaml:"allowed_networks"`
+
+	// AllowedPrefixes is AllowedNetworks resolved by Validate: the
+	// prefixes of each named network provider and each IP or prefix
+	// written, IPv4-mapped IPv6 written as IPv4. Empty when
+	// AllowedNetworks is.
+	AllowedPrefixes []netip.Prefix `yaml:"-"`
 
 	// Upstream makes the gateway a reverse proxy for this service: requests
 	// for URL — its host, or its path prefix on the gateway's own host —

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +184,7 @@ func TestParseFull(t *testing.T) {
 			},
 		},
 		Assertion: Assertion{TTL: Duration(2 * time.Minute)},
+		Policy:    Policy{AccessRoute: "line_and_internet"},
 		Path:      "x.yaml",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -216,6 +219,7 @@ func TestParseDefaults(t *testing.T) {
 			Log:       Log{Level: "info", Format: "text"},
 			Providers: []Provider{{ID: "local", Type: "local", Local: wantLocal}},
 			Assertion: Assertion{TTL: Duration(time.Minute)},
+			Policy:    Policy{AccessRoute: "line_and_internet"},
 			Path:      "x.yaml",
 		}
 	}
@@ -407,9 +411,9 @@ func TestParseErrors(t *testing.T) {
 
 		// Providers.
 		{"unknown provider type", "providers:\n  - id: ldap\n    type: ldpa\n    url: ldaps://dc1\n",
-			[]string{`x.yaml:3: providers[0].type: unknown provider type "ldpa"; valid: ldap, local, oidc, saml`}},
+			[]string{`x.yaml:3: providers[0].type: unknown provider type "ldpa"; valid: ldap, local, network, oidc, plugin, saml`}},
 		{"missing provider type", "providers:\n  - id: local\n",
-			[]string{`x.yaml:2: providers[0].type: required; valid: ldap, local, oidc, saml`}},
+			[]string{`x.yaml:2: providers[0].type: required; valid: ldap, local, network, oidc, plugin, saml`}},
 		{"missing provider id", "providers:\n  - type: local\n",
 			[]string{`x.yaml:2: providers[0].id: required; use 1 to 32 lower-case letters`}},
 		{"bad provider id", "providers:\n  - id: Local_1\n    type: local\n",
@@ -908,6 +912,17 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
+// writeExecutable creates an executable file at path (directories made),
+// a stand-in for a plugin, and returns path.
+func writeExecutable(t *testing.T, path string) string {
+	t.Helper()
+	writeFiles(t, filepath.Dir(path), map[string]string{filepath.Base(path): "#!/bin/sh\nexit 1\n"})
+	if err := os.Chmod(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // writeFiles creates each file (name relative to dir, directories made)
 // with its content.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -1087,7 +1102,7 @@ func TestParseFederation(t *testing.T) {
 			t.Errorf("providers[%d] =\n%s\nwant\n%s", i, dump(got), dump(want))
 		}
 	}
-	wantPolicy := Policy{LoginMethods: []string{"google", "adfs", "ldap"}, HidePasswordForm: true}
+	wantPolicy := Policy{LoginMethods: []string{"google", "adfs", "ldap"}, HidePasswordForm: true, AccessRoute: "line_and_internet"}
 	if !reflect.DeepEqual(c.Policy, wantPolicy) {
 		t.Errorf("Policy = %+v, want %+v", c.Policy, wantPolicy)
 	}
@@ -1109,6 +1124,10 @@ func dump(p Provider) string {
 		opts = *p.SAML
 	case p.LDAP != nil:
 		opts = *p.LDAP
+	case p.Network != nil:
+		opts = *p.Network
+	case p.Plugin != nil:
+		opts = *p.Plugin
 	}
 	return fmt.Sprintf("%s (%s) %+v", p.ID, p.Type, opts)
 }
@@ -1599,16 +1618,24 @@ func uncommentExamples(t *testing.T, src string) (string, []string) {
 
 // TestExampleProviders checks that the commented-out examples of
 // examples/ssogate.yaml load once uncommented, so that they stay right.
+//
+// The copy is laid out like the repository — examples/ssogate.yaml with
+// the files its examples name, relative to it, beside it — so that paths
+// resolve as they would in a checkout. The plugin example's command,
+// ../plugins/bin/httpjson, is a dummy executable there: loading checks
+// that the file is executable, not what it is (its sha256 is checked when
+// the plugin starts, and the example's is a placeholder).
 func TestExampleProviders(t *testing.T) {
 	src, err := os.ReadFile("../examples/ssogate.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text, regions := uncommentExamples(t, string(src))
-	if got := strings.Join(regions, ","); got != "providers,policy" {
-		t.Fatalf("example regions = %s, want providers,policy", got)
+	if got := strings.Join(regions, ","); got != "providers,policy,allowed-networks" {
+		t.Fatalf("example regions = %s, want providers,policy,allowed-networks", got)
 	}
-	dir := t.TempDir()
+	root := t.TempDir()
+	dir := filepath.Join(root, "examples")
 	writeFiles(t, dir, map[string]string{
 		"ssogate.yaml":                    text,
 		"secrets/google-client-secret":    "google-secret\n",
@@ -1618,6 +1645,7 @@ func TestExampleProviders(t *testing.T) {
 		"certs/ad-ca.pem":                 "ca",
 		"secrets/ad-bind-password":        "ad-password\n",
 	})
+	plugin := writeExecutable(t, filepath.Join(root, "plugins/bin/httpjson"))
 	c, err := Load(filepath.Join(dir, "ssogate.yaml"))
 	if err != nil {
 		t.Fatalf("Load of the uncommented examples: %v", err)
@@ -1629,8 +1657,8 @@ func TestExampleProviders(t *testing.T) {
 		ids = append(ids, p.ID)
 		byID[p.ID] = p
 	}
-	if got := strings.Join(ids, ","); got != "local,google,microsoft,adfs,ad" {
-		t.Fatalf("provider ids = %s, want local,google,microsoft,adfs,ad", got)
+	if got := strings.Join(ids, ","); got != "local,google,microsoft,adfs,ad,office,httpjson" {
+		t.Fatalf("provider ids = %s, want local,google,microsoft,adfs,ad,office,httpjson", got)
 	}
 	if g := byID["google"].OIDC; g == nil || g.ClientSecret != "google-secret" || g.HostedDomain != "example.co.jp" || len(g.LinkDomains) == 0 {
 		t.Errorf("google = %s", dump(byID["google"]))
@@ -1647,8 +1675,20 @@ func TestExampleProviders(t *testing.T) {
 		len(d.GroupMapping) == 0 || len(d.OwnedFields) == 0 || !d.Provision {
 		t.Errorf("ad = %s", dump(byID["ad"]))
 	}
-	if len(c.Policy.LoginMethods) == 0 {
-		t.Errorf("policy = %+v, want login_methods set", c.Policy)
+	office := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8:1234::/48")}
+	if n := byID["office"]; n.Network == nil || n.Label != "本社回線" || !reflect.DeepEqual(n.Network.Prefixes, office) {
+		t.Errorf("office = %s", dump(n))
+	}
+	if p := byID["httpjson"].Plugin; p == nil || p.Command != plugin || p.SHA256 != strings.Repeat("0", 64) ||
+		p.Config["url"] == nil || p.Config["timeout"] == nil {
+		t.Errorf("httpjson = %s", dump(byID["httpjson"]))
+	}
+	if len(c.Policy.LoginMethods) == 0 || c.Policy.AccessRoute != AccessLineAndInternet {
+		t.Errorf("policy = %+v, want login_methods set and access_route line_and_internet", c.Policy)
+	}
+	admin := c.Services[len(c.Services)-1]
+	if want := append(office, netip.MustParsePrefix("10.8.0.0/16")); admin.ID != "admin-console" || !reflect.DeepEqual(admin.AllowedPrefixes, want) {
+		t.Errorf("%s: AllowedPrefixes = %v, want %v", admin.ID, admin.AllowedPrefixes, want)
 	}
 }
 
@@ -1704,5 +1744,493 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	walk("", reflect.TypeFor[Config]())
 	for _, name := range providerTypeNames() {
 		walk("providers[type "+name+"]", reflect.TypeOf(providerTypes[name]()))
+	}
+}
+
+// linesYAML is a network and a plugin provider, a policy and services
+// using the line; the plugin's command is plugins/bin/kiosk next to it.
+const linesYAML = `providers:
+  - id: local
+    type: local
+  - id: office
+    type: network
+    label: 本社回線
+    networks:
+      - 203.0.113.0/24
+      - 2001:db8:1234::/48
+      - 198.51.100.7
+      - "::ffff:192.0.2.0/120"
+  - id: kiosk
+    type: plugin
+    label: 受付端末でログイン
+    command: plugins/bin/kiosk
+    args: [-log-level, info, 5]
+    sha256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
+    config:
+      url: https://auth.example.co.jp/check
+      timeout: 5s
+      retries: 3
+      ratio: 0.5
+      verify: true
+      proxy: null
+      since: 2024-04-01
+      headers:
+        X-Api-Key: "k"
+        accept: [application/json, text/plain]
+      backends:
+        - {host: a.example.co.jp, port: 8443}
+        - host: b.example.co.jp
+          weight: -2
+policy:
+  login_methods: [local, kiosk]
+  access_route: line_only
+services:
+  - id: payroll
+    name: 給与明細
+    url: http://payroll.example.co.jp/
+    allowed_networks: [office, 10.8.0.0/16, "::ffff:10.9.0.1", 203.0.113.0/25]
+  - id: wiki
+    name: 社内Wiki
+    url: http://wiki.example.co.jp/
+`
+
+// TestParseLines checks that network and plugin providers, access_route
+// and allowed_networks are decoded where they belong and resolved.
+func TestParseLines(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ssogate.yaml": linesYAML})
+	kiosk := writeExecutable(t, filepath.Join(dir, "plugins/bin/kiosk"))
+	c, err := Load(filepath.Join(dir, "ssogate.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+
+	mustPrefixes := func(ss ...string) []netip.Prefix {
+		var ps []netip.Prefix
+		for _, s := range ss {
+			ps = append(ps, netip.MustParsePrefix(s))
+		}
+		return ps
+	}
+	officePrefixes := mustPrefixes("203.0.113.0/24", "2001:db8:1234::/48", "198.51.100.7/32", "192.0.2.0/24")
+	wantProviders := []Provider{
+		{ID: "office", Type: "network", Label: "本社回線", Network: &NetworkProvider{
+			Networks: []string{"203.0.113.0/24", "2001:db8:1234::/48", "198.51.100.7", "::ffff:192.0.2.0/120"},
+			Prefixes: officePrefixes,
+		}},
+		{ID: "kiosk", Type: "plugin", Label: "受付端末でログイン", Plugin: &PluginProvider{
+			Command: kiosk,
+			Args:    []string{"-log-level", "info", "5"},
+			SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			Config: map[string]any{
+				"url":     "https://auth.example.co.jp/check",
+				"timeout": "5s",
+				"retries": 3,
+				"ratio":   0.5,
+				"verify":  true,
+				"proxy":   nil,
+				"since":   "2024-04-01",
+				"headers": map[string]any{"X-Api-Key": "k", "accept": []any{"application/json", "text/plain"}},
+				"backends": []any{
+					map[string]any{"host": "a.example.co.jp", "port": 8443},
+					map[string]any{"host": "b.example.co.jp", "weight": -2},
+				},
+			},
+		}},
+	}
+	for i, want := range wantProviders {
+		if got := c.Providers[i+1]; !reflect.DeepEqual(got, want) {
+			t.Errorf("providers[%d] =\n%s\nwant\n%s", i+1, dump(got), dump(want))
+		}
+	}
+
+	// The plugin receives its config as JSON: it must encode, and come
+	// back the same.
+	data, err := json.Marshal(c.Providers[2].Plugin.Config)
+	if err != nil {
+		t.Fatalf("json.Marshal(config): %v", err)
+	}
+	const wantJSON = `{"backends":[{"host":"a.example.co.jp","port":8443},{"host":"b.example.co.jp","weight":-2}],` +
+		`"headers":{"X-Api-Key":"k","accept":["application/json","text/plain"]},"proxy":null,"ratio":0.5,"retries":3,` +
+		`"since":"2024-04-01","timeout":"5s","url":"https://auth.example.co.jp/check","verify":true}`
+	if string(data) != wantJSON {
+		t.Errorf("config as JSON =\n  %s\nwant\n  %s", data, wantJSON)
+	}
+
+	wantPolicy := Policy{LoginMethods: []string{"local", "kiosk"}, AccessRoute: AccessLineOnly}
+	if !reflect.DeepEqual(c.Policy, wantPolicy) {
+		t.Errorf("Policy = %+v, want %+v", c.Policy, wantPolicy)
+	}
+	// The line's prefixes, then each written one; 203.0.113.0/25 is
+	// kept although the line's /24 holds it (each entry is one rule).
+	wantAllowed := append(slices.Clone(officePrefixes), mustPrefixes("10.8.0.0/16", "10.9.0.1/32", "203.0.113.0/25")...)
+	if got := c.Services[0].AllowedPrefixes; !reflect.DeepEqual(got, wantAllowed) {
+		t.Errorf("payroll AllowedPrefixes = %v, want %v", got, wantAllowed)
+	}
+	if got := c.Services[1].AllowedPrefixes; got != nil {
+		t.Errorf("wiki AllowedPrefixes = %v, want none", got)
+	}
+}
+
+// TestAllowedNetworks checks how services[].allowed_networks entries
+// resolve: a network provider's id to its prefixes, an IP or CIDR prefix
+// to itself, in order and each prefix once.
+func TestAllowedNetworks(t *testing.T) {
+	const providers = `providers:
+  - id: local
+    type: local
+  - id: office
+    type: network
+    networks: [203.0.113.0/24, "2001:db8::/48"]
+  - id: branch
+    type: network
+    networks: [198.51.100.0/28]
+services:
+  - id: app
+    name: App
+    url: http://app/
+`
+	tests := []struct {
+		allowed string
+		want    []string
+	}{
+		{"[office]", []string{"203.0.113.0/24", "2001:db8::/48"}},
+		{"[192.0.2.1]", []string{"192.0.2.1/32"}},
+		{"[\"2001:db8:1::1\"]", []string{"2001:db8:1::1/128"}},
+		{"[10.1.2.3/8]", []string{"10.0.0.0/8"}},
+		{"[\"::ffff:10.0.0.0/104\"]", []string{"10.0.0.0/8"}},
+		{"[branch, 10.0.0.0/8, office]", []string{"198.51.100.0/28", "10.0.0.0/8", "203.0.113.0/24", "2001:db8::/48"}},
+		{"[office, 203.0.113.0/24, office]", []string{"203.0.113.0/24", "2001:db8::/48"}},
+		{"[]", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.allowed, func(t *testing.T) {
+			c := mustParse(t, providers+"    allowed_networks: "+tt.allowed+"\n")
+			var want []netip.Prefix
+			for _, w := range tt.want {
+				want = append(want, netip.MustParsePrefix(w))
+			}
+			if got := c.Services[0].AllowedPrefixes; !reflect.DeepEqual(got, want) {
+				t.Errorf("AllowedPrefixes = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestLinesDefaults checks what network and plugin providers and
+// access_route default to.
+func TestLinesDefaults(t *testing.T) {
+	dir := t.TempDir()
+	cmd := writeExecutable(t, filepath.Join(dir, "kiosk"))
+	c := mustParse(t, `providers:
+  - id: local
+    type: local
+  - id: office
+    type: network
+    networks: [203.0.113.0/24]
+  - id: kiosk
+    type: plugin
+    command: `+cmd+`
+    sha256: `+strings.Repeat("ab", 32)+`
+`)
+	if c.Policy.AccessRoute != AccessLineAndInternet {
+		t.Errorf("AccessRoute = %q, want %q", c.Policy.AccessRoute, AccessLineAndInternet)
+	}
+	want := []Provider{
+		{ID: "office", Type: "network", Network: &NetworkProvider{
+			Networks: []string{"203.0.113.0/24"}, Prefixes: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}}},
+		{ID: "kiosk", Type: "plugin", Plugin: &PluginProvider{Command: cmd, SHA256: strings.Repeat("ab", 32)}},
+	}
+	for i, w := range want {
+		if got := c.Providers[i+1]; !reflect.DeepEqual(got, w) {
+			t.Errorf("providers[%d] =\n%s\nwant\n%s", i+1, dump(got), dump(w))
+		}
+	}
+}
+
+// TestPluginCommandPath checks that a relative plugin command is resolved
+// against the configuration file's directory, and made absolute when
+// there is none, so that it is never looked up in PATH.
+func TestPluginCommandPath(t *testing.T) {
+	dir := t.TempDir()
+	src := func(cmd string) string {
+		return "providers:\n  - id: local\n    type: local\n  - id: kiosk\n    type: plugin\n    command: " + cmd +
+			"\n    sha256: " + strings.Repeat("0", 64) + "\n"
+	}
+	abs := writeExecutable(t, filepath.Join(dir, "bin/kiosk"))
+
+	writeFiles(t, dir, map[string]string{"conf/ssogate.yaml": src("../bin/kiosk")})
+	c, err := Load(filepath.Join(dir, "conf/ssogate.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := c.Providers[1].Plugin.Command; got != abs {
+		t.Errorf("Command = %q, want %q", got, abs)
+	}
+
+	t.Chdir(filepath.Join(dir, "bin"))
+	c, err = Parse("", []byte(src("kiosk")))
+	if err != nil {
+		t.Fatalf("Parse without a file: %v", err)
+	}
+	if got := c.Providers[1].Plugin.Command; got != abs {
+		t.Errorf("Command without a file = %q, want %q", got, abs)
+	}
+}
+
+// lineYAML is a local provider and a network provider "office" whose
+// keys continue with extra, on line 6.
+func lineYAML(extra string) string {
+	return "providers:\n  - id: local\n    type: local\n  - id: office\n    type: network\n" + extra
+}
+
+// pluginYAML is a local provider and a plugin provider "kiosk" with
+// command cmd and a valid sha256; extra continues on line 8.
+func pluginYAML(cmd, extra string) string {
+	return "providers:\n  - id: local\n    type: local\n  - id: kiosk\n    type: plugin\n    command: " + cmd +
+		"\n    sha256: " + strings.Repeat("ab", 32) + "\n" + extra
+}
+
+// TestParseLineErrors checks each rule of network and plugin providers,
+// access_route and allowed_networks: every error in want is reported,
+// and nothing else.
+func TestParseLineErrors(t *testing.T) {
+	dir := t.TempDir()
+	exe := writeExecutable(t, filepath.Join(dir, "bin/kiosk"))
+	notExe := filepath.Join(dir, "bin/readme")
+	writeFiles(t, dir, map[string]string{"bin/readme": "not a program"})
+	const office = "    networks: [203.0.113.0/24]\n"
+	sha := strings.Repeat("ab", 32)
+
+	tests := []struct {
+		name string
+		src  string
+		want []string // every error, each a substring of one line
+	}{
+		// network.
+		{"networks required", lineYAML("    label: 本社回線\n"),
+			[]string{`x.yaml:4: providers[1].networks: required: the line's addresses, IPs or CIDR prefixes, e.g. [203.0.113.0/24, 2001:db8::/48]`}},
+		{"networks empty", lineYAML("    networks: []\n"),
+			[]string{`x.yaml:6: providers[1].networks: required: the line's addresses`}},
+		{"networks not a list", lineYAML("    networks: 203.0.113.0/24\n"),
+			[]string{`x.yaml:6: providers[1].networks: must be a list, not "203.0.113.0/24"`}},
+		{"network not an address", lineYAML("    networks:\n      - 203.0.113.0/33\n      - office.example.co.jp\n      - fe80::1%eth0\n      - 203.0.113.0/24\n"),
+			[]string{
+				`x.yaml:7: providers[1].networks[0]: "203.0.113.0/33" is not a CIDR prefix; use an IP address or CIDR prefix, e.g. 10.0.0.1, 10.0.0.0/8 or 2001:db8::/32`,
+				`x.yaml:8: providers[1].networks[1]: "office.example.co.jp" is not an IP address; use an IP address or CIDR prefix`,
+				`x.yaml:9: providers[1].networks[2]: "fe80::1%eth0" has a zone; use an IP address or CIDR prefix`,
+			}},
+		{"network twice", lineYAML("    networks:\n      - 203.0.113.0/24\n      - 203.0.113.7/24\n      - \"::ffff:203.0.113.0/120\"\n"),
+			[]string{
+				`x.yaml:8: providers[1].networks[1]: "203.0.113.7/24" is 203.0.113.0/24, already listed at line 7; drop one`,
+				`x.yaml:9: providers[1].networks[2]: "::ffff:203.0.113.0/120" is 203.0.113.0/24, already listed at line 7; drop one`,
+			}},
+		{"network twice on one line", lineYAML("    networks: [192.0.2.1, 192.0.2.1/32]\n"),
+			[]string{`x.yaml:6: providers[1].networks[1]: "192.0.2.1/32" is 192.0.2.1/32, listed twice; drop one`}},
+		{"network of every address", lineYAML("    networks: [0.0.0.0/0, \"::/0\"]\n"),
+			[]string{
+				`x.yaml:6: providers[1].networks[0]: 0.0.0.0/0 is every address: everyone would count as on this line (and skip 2-step verification); list the line's own addresses`,
+				`x.yaml:6: providers[1].networks[1]: ::/0 is every address`,
+			}},
+		{"network misspelt key", lineYAML(office + "    network: 192.0.2.0/24\n"),
+			[]string{`x.yaml:7: providers[1].network: unknown key; did you mean "networks"? valid: id, type, label, networks`}},
+		{"network with a plugin key", lineYAML(office + "    command: ./x\n"),
+			[]string{`x.yaml:7: providers[1].command: unknown key; valid: id, type, label, networks`}},
+		{"only network providers", "providers:\n  - id: office\n    type: network\n" + office,
+			[]string{`x.yaml:1: providers: has only network providers, which prove a line, not a person, so nobody could sign in; add one people sign in with`}},
+
+		// plugin.
+		{"plugin command required", "providers:\n  - id: local\n    type: local\n  - id: kiosk\n    type: plugin\n    sha256: " + sha + "\n",
+			[]string{`x.yaml:4: providers[1].command: required: the plugin's executable, e.g. ./plugins/bin/httpjson (relative paths are resolved against the configuration file's directory)`}},
+		{"plugin command missing", pluginYAML(filepath.Join(dir, "bin/nope"), ""),
+			[]string{`x.yaml:6: providers[1].command: ` + filepath.Join(dir, "bin/nope") + ` does not exist; build the plugin or correct the path`}},
+		{"plugin command is a directory", pluginYAML(filepath.Join(dir, "bin"), ""),
+			[]string{`x.yaml:6: providers[1].command: ` + filepath.Join(dir, "bin") + ` is a directory; name the plugin's executable file in it`}},
+		{"plugin command not executable", pluginYAML(notExe, ""),
+			[]string{`x.yaml:6: providers[1].command: ` + notExe + ` is not executable; make it so (chmod +x ` + notExe + `)`}},
+		{"plugin sha256 required", "providers:\n  - id: local\n    type: local\n  - id: kiosk\n    type: plugin\n    command: " + exe + "\n",
+			[]string{"x.yaml:4: providers[1].sha256: required: the command file's SHA-256 as 64 hex digits: the first field of `sha256sum " + exe + "`; the file is checked against it before every start"}},
+		{"plugin sha256 too short", "providers:\n  - id: local\n    type: local\n  - id: kiosk\n    type: plugin\n    command: " + exe + "\n    sha256: abc123\n",
+			[]string{`x.yaml:7: providers[1].sha256: "abc123" is not a SHA-256 (6 characters); write the command file's SHA-256 as 64 hex digits`}},
+		{"plugin sha256 not hex", "providers:\n  - id: local\n    type: local\n  - id: kiosk\n    type: plugin\n    command: " + exe + "\n    sha256: " + strings.Repeat("g", 64) + "\n",
+			[]string{`x.yaml:7: providers[1].sha256: "` + strings.Repeat("g", 64) + `" is not a SHA-256 (64 characters)`}},
+		{"plugin args not strings", pluginYAML(exe, "    args:\n      - -v\n      - [a, b]\n      - {k: v}\n      -\n"),
+			[]string{
+				`x.yaml:10: providers[1].args[1]: must be a single value, not a list`,
+				`x.yaml:11: providers[1].args[2]: must be a single value, not a mapping`,
+				`x.yaml:12: providers[1].args[3]: is empty (null); write "" for an empty argument, or drop the item`,
+			}},
+		{"plugin args not a list", pluginYAML(exe, "    args: -v\n"),
+			[]string{`x.yaml:8: providers[1].args: must be a list, not "-v"`}},
+		{"plugin misspelt key", pluginYAML(exe, "    confg: {}\n"),
+			[]string{`x.yaml:8: providers[1].confg: unknown key; did you mean "config"? valid: id, type, label, command, args, sha256, config`}},
+		{"plugin config not a mapping", pluginYAML(exe, "    config: [url]\n"),
+			[]string{`x.yaml:8: providers[1].config: must be a mapping of keys to values (the plugin receives it as a JSON object), not a list`}},
+		{"plugin config scalar", pluginYAML(exe, "    config: https://x\n"),
+			[]string{`x.yaml:8: providers[1].config: must be a mapping of keys to values (the plugin receives it as a JSON object), not "https://x"`}},
+		{"plugin config keys not strings", pluginYAML(exe, "    config:\n      1: a\n      true: b\n      ~: c\n      2024-04-01: d\n      ok: e\n      nested:\n        - 0.5: x\n      ? [a, b]\n      : f\n"),
+			[]string{
+				`x.yaml:9: providers[1].config.1: key 1 is a number, not a string; JSON keys are strings, so quote it: "1"`,
+				`x.yaml:10: providers[1].config.true: key true is true/false, not a string; JSON keys are strings, so quote it: "true"`,
+				`x.yaml:11: providers[1].config.~: key ~ is null, not a string; JSON keys are strings, so quote it: "~"`,
+				`x.yaml:12: providers[1].config.2024-04-01: key 2024-04-01 is a date, not a string; JSON keys are strings, so quote it: "2024-04-01"`,
+				`x.yaml:15: providers[1].config.nested[0].0.5: key 0.5 is a number, not a string`,
+				`x.yaml:16: providers[1].config: has a list as a key; keys must be strings (the plugin receives JSON)`,
+			}},
+		{"plugin config duplicate and merge keys", pluginYAML(exe, "    config:\n      base: &b {x: 1}\n      url: a\n      url: b\n      sub:\n        <<: *b\n"),
+			[]string{
+				`x.yaml:11: providers[1].config.url: duplicate key; already set at line 10`,
+				`x.yaml:13: providers[1].config.sub.<<: merge keys (<<) are not supported; write the keys out`,
+			}},
+		{"plugin config values JSON cannot carry", pluginYAML(exe, "    config:\n      a: .inf\n      b: [-.inf, .nan]\n      c: !!binary aGVsbG8=\n      d: !custom x\n      e: 9223372036854775808\n"),
+			[]string{
+				`x.yaml:9: providers[1].config.a: .inf is not a number JSON can carry; write a finite number, or quote it to pass it as a string`,
+				`x.yaml:10: providers[1].config.b[0]: -.inf is not a number JSON can carry`,
+				`x.yaml:10: providers[1].config.b[1]: .nan is not a number JSON can carry`,
+				`x.yaml:11: providers[1].config.c: !!binary values are not supported (the plugin receives JSON); write a string, number, true/false, list or mapping, or quote the value`,
+				`x.yaml:12: providers[1].config.d: !custom values are not supported`,
+				`x.yaml:13: providers[1].config.e: 9223372036854775808 is out of range for a whole number (-9223372036854775808 to 9223372036854775807); quote it to pass it as a string`,
+			}},
+
+		// policy.
+		{"access route unknown", "policy:\n  access_route: lines_only\n",
+			[]string{`x.yaml:2: policy.access_route: unknown access route "lines_only"; valid: line_and_internet, line_only`}},
+		{"line_only without a line", "policy:\n  access_route: line_only\n",
+			[]string{`x.yaml:2: policy.access_route: line_only serves only requests from the lines of network providers, and none is configured, so nobody could reach anything; add a provider of type: network, or use line_and_internet`}},
+		{"login method is a line", lineYAML(office + "policy:\n  login_methods: [local, office]\n"),
+			[]string{`x.yaml:8: policy.login_methods[1]: "office" is a network provider: it proves a line, not a person, so nobody can sign in with it; list the providers people sign in with (local)`}},
+		{"hide password form with local and a line", lineYAML(office + "policy:\n  hide_password_form: true\n"),
+			[]string{`x.yaml:8: policy.hide_password_form: would leave nobody a way to sign in: local is the only kind of provider configured to sign in with; add an oidc, saml, ldap or plugin provider`}},
+
+		// services.
+		{"allowed networks neither line nor address", lineYAML(office + "services:\n  - id: wiki\n    name: Wiki\n    url: http://w/\n    allowed_networks:\n      - offce\n      - local\n      - \"\"\n      - 10.0.0.0/33\n      - office\n"),
+			[]string{
+				`x.yaml:12: services[0].allowed_networks[0]: "offce" is neither a network provider (configured: office) nor an IP address or CIDR prefix, e.g. 203.0.113.0/24 or 2001:db8::/48`,
+				`x.yaml:13: services[0].allowed_networks[1]: "local" is a local provider, not a network provider; name a line (configured: office) or write an IP or CIDR prefix, e.g. 203.0.113.0/24`,
+				`x.yaml:14: services[0].allowed_networks[2]: must not be empty; name a line (configured: office) or write an IP or CIDR prefix`,
+				`x.yaml:15: services[0].allowed_networks[3]: "10.0.0.0/33" is neither a network provider (configured: office) nor an IP address or CIDR prefix`,
+			}},
+		{"allowed networks without lines", "services:\n  - id: wiki\n    name: Wiki\n    url: http://w/\n    allowed_networks: [office]\n",
+			[]string{`x.yaml:5: services[0].allowed_networks[0]: "office" is neither a network provider (none is configured) nor an IP address or CIDR prefix`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseErr(t, tt.src)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("error does not contain\n  %s\ngot\n  %s", w, strings.ReplaceAll(got, "\n", "\n  "))
+				}
+			}
+			if n := strings.Count(got, "\n") + 1; n != len(tt.want) {
+				t.Errorf("got %d errors, want %d:\n  %s", n, len(tt.want), strings.ReplaceAll(got, "\n", "\n  "))
+			}
+		})
+	}
+
+	t.Run("plugin command not a regular file", func(t *testing.T) {
+		if runtime.GOOS == "windows" {
+			t.Skip("no /dev/null")
+		}
+		got := parseErr(t, pluginYAML(os.DevNull, ""))
+		if want := `x.yaml:6: providers[1].command: /dev/null is not a regular file; name the plugin's executable file`; got != want {
+			t.Errorf("error =\n  %s\nwant\n  %s", got, want)
+		}
+	})
+}
+
+// TestLinesAccepted checks combinations the rules allow.
+func TestLinesAccepted(t *testing.T) {
+	tests := []struct{ name, src string }{
+		{"line_only with a line in allowed_networks", lineYAML("    networks: [203.0.113.0/24]\npolicy:\n  access_route: line_only\nservices:\n  - id: wiki\n    name: Wiki\n    url: http://w/\n    allowed_networks: [office]\n")},
+		{"line_and_internet written", "policy:\n  access_route: line_and_internet\n"},
+		{"network beside a plugin only", "providers:\n  - id: office\n    type: network\n    networks: [203.0.113.0/24]\n  - id: oidc\n    type: oidc\n    issuer: https://op.example.co.jp\n    client_id: c\n    client_secret: s\npolicy:\n  login_methods: [oidc]\n  hide_password_form: true\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mustParse(t, tt.src)
+		})
+	}
+}
+
+// TestPluginConfigEnv checks ${ENV} expansion inside a plugin's free-form
+// config: values only, retyped as elsewhere when unquoted.
+func TestPluginConfigEnv(t *testing.T) {
+	dir := t.TempDir()
+	exe := writeExecutable(t, filepath.Join(dir, "kiosk"))
+	t.Setenv("SSOGATE_TEST_URL", "https://auth.example.co.jp")
+	t.Setenv("SSOGATE_TEST_PORT", "8443")
+	t.Setenv("SSOGATE_TEST_ON", "true")
+	t.Setenv("SSOGATE_TEST_EMPTY", "")
+	t.Setenv("SSOGATE_TEST_KEY", "not-a-key")
+
+	c := mustParse(t, pluginYAML(exe, `    config:
+      url: ${SSOGATE_TEST_URL}/check
+      port: ${SSOGATE_TEST_PORT}
+      port_text: "${SSOGATE_TEST_PORT}"
+      verify: ${SSOGATE_TEST_ON}
+      token: ${SSOGATE_TEST_EMPTY}
+      level: ${SSOGATE_TEST_UNSET:-info}
+      ${SSOGATE_TEST_KEY}: kept
+      hosts: ["${SSOGATE_TEST_URL}", {port: "${SSOGATE_TEST_PORT}"}]
+`))
+	want := map[string]any{
+		"url":                 "https://auth.example.co.jp/check",
+		"port":                8443,
+		"port_text":           "8443",
+		"verify":              true,
+		"token":               "",
+		"level":               "info",
+		"${SSOGATE_TEST_KEY}": "kept",
+		"hosts":               []any{"https://auth.example.co.jp", map[string]any{"port": "8443"}},
+	}
+	if got := c.Providers[1].Plugin.Config; !reflect.DeepEqual(got, want) {
+		t.Errorf("Config = %#v\nwant %#v", got, want)
+	}
+
+	got := parseErr(t, pluginYAML(exe, "    config:\n      nested:\n        token: ${SSOGATE_TEST_MISSING}\n"))
+	if want := "x.yaml:10: providers[1].config.nested.token: environment variable SSOGATE_TEST_MISSING is not set; set it or write ${SSOGATE_TEST_MISSING:-default}"; got != want {
+		t.Errorf("error =\n  %s\nwant\n  %s", got, want)
+	}
+}
+
+// TestValidateBuiltInLines checks Validate on network and plugin
+// providers built in code: derived fields are filled, "" access_route is
+// the default, and errors have no line.
+func TestValidateBuiltInLines(t *testing.T) {
+	exe := writeExecutable(t, filepath.Join(t.TempDir(), "kiosk"))
+	c := mustParse(t, "")
+	built := *c
+	built.src = nil
+	built.Path = ""
+	built.Providers = []Provider{
+		c.Providers[0],
+		{ID: "office", Type: "network", Network: &NetworkProvider{Networks: []string{"203.0.113.0/24", "::ffff:192.0.2.1"}}},
+		{ID: "kiosk", Type: "plugin", Plugin: &PluginProvider{Command: exe, SHA256: strings.Repeat("AB", 32)}},
+	}
+	built.Services = []Service{{ID: "app", Name: "App", URL: "http://app/", Icon: "app", AllowedNetworks: []string{"office", "10.0.0.0/8"}}}
+	built.Policy = Policy{}
+	if err := built.Validate(); err != nil {
+		t.Fatalf("Validate = %v, want nil", err)
+	}
+	office := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("192.0.2.1/32")}
+	if got := built.Providers[1].Network.Prefixes; !reflect.DeepEqual(got, office) {
+		t.Errorf("Prefixes = %v, want %v", got, office)
+	}
+	if got := built.Providers[2].Plugin.SHA256; got != strings.Repeat("ab", 32) {
+		t.Errorf("SHA256 = %q, want it lower-cased", got)
+	}
+	if got, want := built.Services[0].AllowedPrefixes, append(office, netip.MustParsePrefix("10.0.0.0/8")); !reflect.DeepEqual(got, want) {
+		t.Errorf("AllowedPrefixes = %v, want %v", got, want)
+	}
+	// Validating again gives the same, not twice as much.
+	if err := built.Validate(); err != nil || len(built.Services[0].AllowedPrefixes) != 3 || len(built.Providers[1].Network.Prefixes) != 2 {
+		t.Errorf("second Validate = %v, AllowedPrefixes %v", err, built.Services[0].AllowedPrefixes)
+	}
+
+	built.Policy.AccessRoute = AccessLineOnly
+	built.Providers[1].Network.Networks = []string{"office"}
+	err := built.Validate()
+	if want := `providers[1].networks[0]: "office" is not an IP address; use an IP address or CIDR prefix, e.g. 10.0.0.1, 10.0.0.0/8 or 2001:db8::/32`; err == nil || err.Error() != want {
+		t.Errorf("Validate = %v, want %s", err, want)
 	}
 }

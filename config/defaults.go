@@ -178,6 +178,8 @@ func (c *Config) setDefaults() {
 		}
 	}
 
+	setString(&c.Policy.AccessRoute, AccessLineAndInternet)
+
 	setDuration("assertion.ttl", &c.Assertion.TTL, defaultAssertionTTL)
 	for i := range c.Services {
 		sv := &c.Services[i]

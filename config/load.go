@@ -18,8 +18,8 @@ import (
 )
 
 // Load reads the configuration file at path and parses it as Parse does.
-// Relative paths inside it (*_file keys, the sqlite database) are resolved
-// against the file's directory.
+// Relative paths inside it (*_file keys, the sqlite database, plugin
+// commands) are resolved against the file's directory.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -219,6 +219,7 @@ func (d *decoder) syntaxError(err error) {
 var (
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 	providerType    = reflect.TypeFor[Provider]()
+	jsonObjectType  = reflect.TypeFor[map[string]any]()
 )
 
 // decodeValue decodes n into v, which is addressable.
@@ -236,6 +237,8 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeScalar(n, v, path)
 	case t == providerType:
 		d.decodeProvider(n, v, path)
+	case t == jsonObjectType:
+		d.decodeJSONObject(n, v, path)
 	case t.Kind() == reflect.Struct:
 		d.decodeMapping(n, v, path)
 	case t.Kind() == reflect.Slice:
@@ -367,12 +370,36 @@ func (k *ldapProviderKeys) provider() Provider {
 	return p
 }
 
+type networkProviderKeys struct {
+	Provider        `yaml:",inline"`
+	NetworkProvider `yaml:",inline"`
+}
+
+func (k *networkProviderKeys) provider() Provider {
+	p := k.Provider
+	p.Network = &k.NetworkProvider
+	return p
+}
+
+type pluginProviderKeys struct {
+	Provider       `yaml:",inline"`
+	PluginProvider `yaml:",inline"`
+}
+
+func (k *pluginProviderKeys) provider() Provider {
+	p := k.Provider
+	p.Plugin = &k.PluginProvider
+	return p
+}
+
 // providerTypes maps each provider type to the keys its entries accept.
 var providerTypes = map[string]func() providerKeys{
-	"local": func() providerKeys { return new(localProviderKeys) },
-	"oidc":  func() providerKeys { return new(oidcProviderKeys) },
-	"saml":  func() providerKeys { return new(samlProviderKeys) },
-	"ldap":  func() providerKeys { return new(ldapProviderKeys) },
+	"local":   func() providerKeys { return new(localProviderKeys) },
+	"oidc":    func() providerKeys { return new(oidcProviderKeys) },
+	"saml":    func() providerKeys { return new(samlProviderKeys) },
+	"ldap":    func() providerKeys { return new(ldapProviderKeys) },
+	"network": func() providerKeys { return new(networkProviderKeys) },
+	"plugin":  func() providerKeys { return new(pluginProviderKeys) },
 }
 
 func providerTypeNames() []string {
@@ -436,9 +463,10 @@ func (d *decoder) readSecretFile(dst *string, file, key, fileKey string) {
 }
 
 // providerFiles reads a provider's *_file secrets and resolves the paths of
-// the files it reads later (metadata, certificates), checking now that
-// they can be read so that a wrong path is reported with its line rather
-// than at the first sign-in.
+// the files it reads later (metadata, certificates, a plugin's command),
+// checking now that they can be read so that a wrong path is reported with
+// its line rather than at the first sign-in. (Validate checks the plugin
+// command, so that a Config built in code is checked too.)
 func (d *decoder) providerFiles(p *Provider, path string) {
 	switch {
 	case p.OIDC != nil:
@@ -453,6 +481,15 @@ func (d *decoder) providerFiles(p *Provider, path string) {
 		l := p.LDAP
 		d.readSecretFile(&l.BindPassword, l.BindPasswordFile, path+".bind_password", path+".bind_password_file")
 		d.checkFile(&l.CAFile, path+".ca_file")
+	case p.Plugin != nil && p.Plugin.Command != "":
+		// Absolute even without a directory: a bare name would otherwise
+		// be looked up in PATH when the plugin is started, and run a
+		// different file from the one Validate checked.
+		cmd := d.src.resolve(p.Plugin.Command)
+		if abs, err := filepath.Abs(cmd); err == nil {
+			cmd = abs
+		}
+		p.Plugin.Command = cmd
 	}
 }
 

@@ -33,9 +33,12 @@ const (
 
 // Validate checks c against the rules stated on its fields and fills the
 // fields derived from them: Server.PublicURLParsed, Server.TrustedPrefixes,
-// Portal.Location and each Service.URLParsed. It reports every problem at
-// once as Errors; for a Config from Load or Parse each Error names the line
-// of the key. Validate does not apply defaults.
+// Portal.Location, each network provider's Prefixes and each Service's
+// URLParsed, UpstreamParsed and AllowedPrefixes (a plugin's SHA256 is
+// lower-cased). It checks that each plugin's command is an executable
+// file. It reports every problem at once as Errors; for a Config from
+// Load or Parse each Error names the line of the key. Validate does not
+// apply defaults.
 func (c *Config) Validate() error {
 	v := &validator{c: c}
 	v.server()
@@ -411,10 +414,29 @@ func (v *validator) providers() {
 			v.saml(path, p.SAML)
 		case p.Type == "ldap" && p.LDAP != nil:
 			v.ldap(path, p.LDAP)
+		case p.Type == "network" && p.Network != nil:
+			v.network(path, p.Network)
+		case p.Type == "plugin" && p.Plugin != nil:
+			v.plugin(path, p.Plugin)
 		default:
 			v.errorf(path, "type %s has no options (its field of Provider is nil)", p.Type)
 		}
 	}
+	v.signInProvider()
+}
+
+// signInProvider reports a providers list with nothing a person can sign
+// in with: network providers prove a line, not a person.
+func (v *validator) signInProvider() {
+	if len(v.c.Providers) == 0 {
+		return
+	}
+	for _, p := range v.c.Providers {
+		if p.Type != "network" {
+			return
+		}
+	}
+	v.errorf("providers", "has only network providers, which prove a line, not a person, so nobody could sign in; add one people sign in with, e.g. - id: local, type: local")
 }
 
 func (v *validator) local(path string, l *LocalProvider) {
@@ -464,6 +486,7 @@ func (v *validator) services() {
 		for j, g := range s.AllowedGroups {
 			v.groupName(fmt.Sprintf("%s.allowed_groups[%d]", path, j), g)
 		}
+		v.allowedNetworks(path, s)
 		v.serviceRouting(path, s, routes)
 		v.serviceHandOff(path, s)
 	}

@@ -365,16 +365,22 @@ func (v *validator) policy() {
 		}
 	}
 	for j, id := range p.LoginMethods {
-		if _, ok := types[id]; !ok {
-			v.errorf(fmt.Sprintf("policy.login_methods[%d]", j), "%q is not a configured provider; configured: %s", id, strings.Join(ids, ", "))
+		key := fmt.Sprintf("policy.login_methods[%d]", j)
+		switch typ, ok := types[id]; {
+		case !ok:
+			v.errorf(key, "%q is not a configured provider; configured: %s", id, strings.Join(ids, ", "))
+		case typ == "network":
+			v.errorf(key, "%q is a network provider: it proves a line, not a person, so nobody can sign in with it; list the providers people sign in with (%s)",
+				id, strings.Join(signInIDs(ids, types), ", "))
 		}
 	}
+	v.accessRoute()
 	if !p.HidePasswordForm {
 		return
 	}
 	usable := false
 	for _, id := range ids {
-		if types[id] != "local" && (len(p.LoginMethods) == 0 || slices.Contains(p.LoginMethods, id)) {
+		if typ := types[id]; typ != "local" && typ != "network" && (len(p.LoginMethods) == 0 || slices.Contains(p.LoginMethods, id)) {
 			usable = true
 		}
 	}
@@ -383,6 +389,18 @@ func (v *validator) policy() {
 	case len(p.LoginMethods) > 0:
 		v.errorf("policy.hide_password_form", "would leave nobody a way to sign in: login_methods allows no provider other than local; allow one, or drop hide_password_form")
 	default:
-		v.errorf("policy.hide_password_form", "would leave nobody a way to sign in: local is the only kind of provider configured; add an oidc, saml or ldap provider, or drop hide_password_form")
+		v.errorf("policy.hide_password_form", "would leave nobody a way to sign in: local is the only kind of provider configured to sign in with; add an oidc, saml, ldap or plugin provider, or drop hide_password_form")
 	}
+}
+
+// signInIDs are the ids of the providers a person signs in with: all but
+// network providers.
+func signInIDs(ids []string, types map[string]string) []string {
+	var out []string
+	for _, id := range ids {
+		if types[id] != "network" {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -35,6 +35,77 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to check expiry.
 	Now func() time.Time
+	// Shared is the state kept across configuration reloads; nil makes a
+	// new one that the Gateway owns (and Close closes).
+	Shared *Shared
+}
+
+// Shared is what outlives a configuration reload: server-side sessions and
+// their cache, the CSRF key, the assertion signing keys, cached hand-offs
+// and the background sweeper. Settings it is built from (session and
+// assertion settings, the public URL's scheme) take effect at restart.
+type Shared struct {
+	sessions     *sessionManager
+	csrf         *csrf
+	langCk       string
+	secure       bool
+	keys         *keyring
+	handoffs     *handoffCache
+	assertionTTL time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// NewShared builds the lasting state from o.Config, o.Store, o.Logger and
+// o.Now, and starts the sweeper; Close stops it.
+func NewShared(ctx context.Context, o Options) (*Shared, error) {
+	if o.Config == nil || o.Store == nil {
+		return nil, errors.New("gateway: Config and Store are required")
+	}
+	cfg := o.Config
+	sh := &Shared{log: o.Logger, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}), handoffs: &handoffCache{}}
+	if sh.log == nil {
+		sh.log = slog.Default()
+	}
+	if sh.now == nil {
+		sh.now = time.Now
+	}
+	sh.secure = strings.HasPrefix(strings.ToLower(cfg.Server.PublicURL), "https://")
+	master, err := masterSecret(ctx, cfg, o.Store)
+	if err != nil {
+		return nil, err
+	}
+	keys, csrfKey, err := deriveKeys(master)
+	if err != nil {
+		return nil, err
+	}
+	sh.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, cfg.Session.CookieDomain, sh.secure,
+		cfg.Session.IdleTimeout.D(), cfg.Session.AbsoluteTimeout.D(), cfg.Session.CacheTTL.D(), sh.now)
+	sh.csrf = &csrf{key: csrfKey, cookie: "ssogate_csrf", secure: sh.secure}
+	sh.langCk = "ssogate_lang"
+	if sh.secure {
+		sh.csrf.cookie = "__Host-ssogate_csrf"
+		sh.langCk = "__Host-ssogate_lang"
+	}
+	sh.assertionTTL = cfg.Assertion.TTL.D()
+	if sh.assertionTTL <= 0 {
+		sh.assertionTTL = time.Minute
+	}
+	if sh.keys, err = newKeyring(ctx, o.Store, master, sh.assertionTTL, sh.now); err != nil {
+		return nil, err
+	}
+	go sh.sweeper()
+	return sh, nil
+}
+
+// Close stops the sweeper. It does not close the store.
+func (sh *Shared) Close() {
+	sh.stopOnce.Do(func() { close(sh.stop) })
+	<-sh.done
 }
 
 // Gateway serves every route of ssogate.
@@ -60,18 +131,17 @@ type Gateway struct {
 	handler     http.Handler
 	pages       http.Handler
 
+	shared    *Shared
+	ownShared bool
+
 	// Hand-off to downstream services.
 	keys            *keyring
-	handoffs        handoffCache
+	handoffs        *handoffCache
 	identityHeaders *headerSet
 	assertionTTL    time.Duration
 	issuer          string // the public URL, iss of every assertion
 	publicURL       string // scheme://host[:port], no trailing slash
 	publicHost      string // normalizeHost of the public URL's host
-
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
 }
 
 // service is a configured service, ready to route and hand off to.
@@ -93,7 +163,6 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg, store: o.Store, providers: o.Providers, render: o.Renderer,
 		log: o.Logger, now: o.Now,
-		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -111,33 +180,22 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	}
 	g.secure = pub.Scheme == "https"
 
-	master, err := masterSecret(ctx, cfg, o.Store)
-	if err != nil {
-		return nil, err
+	sh := o.Shared
+	if sh == nil {
+		var err error
+		if sh, err = NewShared(ctx, o); err != nil {
+			return nil, err
+		}
+		g.ownShared = true
+	} else {
+		sh.handoffs.reset() // header names and services may have changed
 	}
-	keys, csrfKey, err := deriveKeys(master)
-	if err != nil {
-		return nil, err
-	}
-	g.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, cfg.Session.CookieDomain, g.secure,
-		cfg.Session.IdleTimeout.D(), cfg.Session.AbsoluteTimeout.D(), cfg.Session.CacheTTL.D(), g.now)
-	g.csrf = &csrf{key: csrfKey, cookie: "ssogate_csrf", secure: g.secure}
-	g.langCk = "ssogate_lang"
-	if g.secure {
-		g.csrf.cookie = "__Host-ssogate_csrf"
-		g.langCk = "__Host-ssogate_lang"
-	}
-
+	g.shared = sh
+	g.sessions, g.csrf, g.langCk, g.keys, g.handoffs = sh.sessions, sh.csrf, sh.langCk, sh.keys, sh.handoffs
+	g.assertionTTL = sh.assertionTTL
 	g.publicURL = strings.TrimSuffix(pub.String(), "/")
 	g.issuer = g.publicURL
 	g.publicHost = normalizeHost(pub.Host)
-	g.assertionTTL = cfg.Assertion.TTL.D()
-	if g.assertionTTL <= 0 {
-		g.assertionTTL = time.Minute
-	}
-	if g.keys, err = newKeyring(ctx, o.Store, master, g.assertionTTL, g.now); err != nil {
-		return nil, err
-	}
 	g.clientIPs = NewClientIPs(cfg.Server.TrustedPrefixes)
 
 	var svcURLs []*url.URL
@@ -175,7 +233,6 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.pages = g.withSecurityHeaders(cop.Handler(g.routes()))
 	g.handler = g.withRequest(http.HandlerFunc(g.dispatch))
 
-	go g.sweeper()
 	return g, nil
 }
 
@@ -186,6 +243,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	if hasDotSegment(r.URL.Path) {
 		g.pageError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if g.refuseOffLine(w, r) {
 		return
 	}
 	if s := g.router.match(r.Host, r.URL.Path); s != nil && s.proxy != nil {
@@ -202,36 +262,42 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 // Handler returns the gateway's HTTP handler.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
-// Close stops background work. It does not close the store.
+// Close stops background work the Gateway owns. It does not close the
+// store, nor a Shared passed in Options.
 func (g *Gateway) Close() error {
-	g.stopOnce.Do(func() { close(g.stop) })
-	<-g.done
+	if g.ownShared {
+		g.shared.Close()
+	}
 	return nil
 }
+
+// Shared returns the lasting state, for the Gateway that replaces this one
+// at a configuration reload.
+func (g *Gateway) Shared() *Shared { return g.shared }
 
 // sweeper rereads the signing keys (so a rotation made by the CLI or
 // another replica is picked up) and deletes expired sessions and cached
 // hand-offs, every keyReload.
-func (g *Gateway) sweeper() {
-	defer close(g.done)
+func (sh *Shared) sweeper() {
+	defer close(sh.done)
 	t := time.NewTicker(keyReload)
 	defer t.Stop()
 	for {
 		select {
-		case <-g.stop:
+		case <-sh.stop:
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			if err := g.keys.load(ctx); err != nil {
-				g.log.Error("signing keys reload failed", "err", err)
+			if err := sh.keys.load(ctx); err != nil {
+				sh.log.Error("signing keys reload failed", "err", err)
 			}
-			g.handoffs.sweep(g.now(), g.assertionTTL)
-			n, err := g.sessions.sweep(ctx)
+			sh.handoffs.sweep(sh.now(), sh.assertionTTL)
+			n, err := sh.sessions.sweep(ctx)
 			cancel()
 			if err != nil {
-				g.log.Warn("session sweep failed", "err", err)
+				sh.log.Warn("session sweep failed", "err", err)
 			} else if n > 0 {
-				g.log.Debug("expired sessions deleted", "count", n)
+				sh.log.Debug("expired sessions deleted", "count", n)
 			}
 		}
 	}

@@ -180,7 +180,9 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 		page.ShowPasswordForm, page.PasswordLabel = true, label
 	}
 	for _, p := range g.providers.All() {
-		if p.Type() == "local" || !g.policyAllows(p.ID()) {
+		_, redirect := p.(providers.RedirectAuthenticator)
+		_, password := p.(providers.PasswordAuthenticator)
+		if p.Type() == "local" || !(redirect || password) || !g.policyAllows(p.ID()) {
 			continue
 		}
 		u := "/login/" + p.ID()
@@ -381,7 +383,13 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	if len(amr) == 0 {
 		amr = []string{"pwd"}
 	}
-	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), ""); err != nil {
+	// The line the sign-in came through is a factor of its own (amr
+	// "net"): 2-step verification is not asked from a registered line.
+	line := g.lineFor(ctx, clientIP(ctx))
+	if line != "" && !slices.Contains(amr, "net") {
+		amr = append(slices.Clone(amr), "net")
+	}
+	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), line); err != nil {
 		g.log.Error("create session failed", "request_id", requestID(ctx), "err", err)
 		return http.StatusInternalServerError, "error.internal"
 	}

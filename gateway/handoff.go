@@ -163,6 +163,13 @@ func (c *handoffCache) put(sid, svc string, h *handoff) {
 	c.mu.Unlock()
 }
 
+// reset drops every cached hand-off.
+func (c *handoffCache) reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
 func (c *handoffCache) forget(sid string) {
 	c.mu.Lock()
 	delete(c.m, sid)

@@ -22,6 +22,9 @@ type reqInfo struct {
 	ip netip.Addr // client address after trusted proxies
 	// handoff is set by serveProxy for the proxy's Rewrite to read.
 	handoff *handoff
+	// line is the registered line ip comes through, once lineChecked.
+	line        string
+	lineChecked bool
 }
 
 func info(ctx context.Context) *reqInfo {

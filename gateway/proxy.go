@@ -278,7 +278,7 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*
 		g.log.Error("session lookup failed", "request_id", requestID(ctx), "err", err)
 		return nil, nil, verdictError
 	}
-	if !s.allows(user) {
+	if !s.allows(user) || !s.networkAllowed(clientIP(ctx)) {
 		return sess, user, verdictForbidden
 	}
 	if t := s.cfg.SessionTimeout.D(); t > 0 && g.now().Sub(sess.AuthTime) > t {

@@ -174,7 +174,7 @@ func startHarness(t *testing.T, tls bool, wrap func(store.Store) store.Store, op
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: h.app.gateway.Handler()}}
+	h.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: h.app.Handler()}}
 	if tls {
 		h.srv.StartTLS()
 	} else {
@@ -213,6 +213,7 @@ type browser struct {
 	jar  *cookiejar.Jar
 	csrf string // token from the last page fetched
 	lang string
+	xff  string // X-Forwarded-For to send, as if through a proxy
 }
 
 func (h *harness) browser() *browser {
@@ -237,6 +238,9 @@ func (b *browser) do(req *http.Request) *page {
 	b.h.t.Helper()
 	if b.lang != "" {
 		req.Header.Set("Accept-Language", b.lang)
+	}
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ssogate/ssogate/config"
@@ -20,6 +24,7 @@ import (
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/ldap"
 	"github.com/ssogate/ssogate/providers/local"
+	"github.com/ssogate/ssogate/providers/network"
 	"github.com/ssogate/ssogate/providers/oidc"
 	"github.com/ssogate/ssogate/providers/saml"
 	"github.com/ssogate/ssogate/store"
@@ -90,6 +95,14 @@ func localConfig(p config.Provider) local.Config {
 	}
 }
 
+// orLabel is a provider's label, or its id.
+func orLabel(pc config.Provider) string {
+	if pc.Label != "" {
+		return pc.Label
+	}
+	return pc.ID
+}
+
 // ldapConfig turns the YAML of an ldap provider (presets already applied
 // by config) into its Config.
 func ldapConfig(pc config.Provider) (ldap.Config, error) {
@@ -139,9 +152,16 @@ func oidcConfig(pc config.Provider) oidc.Config {
 }
 
 // buildProviders opens every configured provider, in configuration order.
-// Providers with background work (metadata refresh, connection pools) are
-// also returned as closers.
+// Providers with background work (metadata refresh, connection pools,
+// plugin processes) are also returned as closers.
 func buildProviders(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*providers.Registry, *local.Provider, []io.Closer, error) {
+	return buildProvidersReusing(ctx, cfg, st, log, nil)
+}
+
+// buildProvidersReusing is buildProviders that takes the providers in
+// reuse as they are (a reload keeps unchanged providers running); only
+// providers it opens are returned as closers.
+func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, reuse map[string]providers.Provider) (*providers.Registry, *local.Provider, []io.Closer, error) {
 	reg := providers.NewRegistry()
 	var first *local.Provider
 	var closers []io.Closer
@@ -152,8 +172,37 @@ func buildProviders(ctx context.Context, cfg *config.Config, st store.Store, log
 		return nil, nil, nil, err
 	}
 	for _, pc := range cfg.Providers {
+		if p, ok := reuse[pc.ID]; ok {
+			if lp, isLocal := p.(*local.Provider); isLocal && first == nil {
+				first = lp
+			}
+			if err := reg.Add(p); err != nil {
+				return fail(err)
+			}
+			continue
+		}
 		var p providers.Provider
 		switch pc.Type {
+		case "network":
+			prefixes := pc.Network.Prefixes
+			if len(prefixes) == 0 { // a Config built in code, not validated
+				for _, n := range pc.Network.Networks {
+					pre, err := netip.ParsePrefix(n)
+					if err != nil {
+						a, aerr := netip.ParseAddr(n)
+						if aerr != nil {
+							return fail(fmt.Errorf("provider %s: network %q: %w", pc.ID, n, err))
+						}
+						pre = netip.PrefixFrom(a, a.BitLen())
+					}
+					prefixes = append(prefixes, pre)
+				}
+			}
+			np, err := network.Open(pc.ID, network.Config{Name: orLabel(pc), Networks: prefixes})
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			p = np
 		case "ldap":
 			lc, err := ldapConfig(pc)
 			if err != nil {
@@ -201,13 +250,32 @@ func buildProviders(ctx context.Context, cfg *config.Config, st store.Store, log
 	return reg, first, closers, nil
 }
 
-// app is a fully wired gateway.
+// app is a fully wired gateway; Reload replaces its configuration live.
 type app struct {
-	cfg     *config.Config
-	store   store.Store
-	gateway *gateway.Gateway
-	local   *local.Provider
-	closers []io.Closer
+	mu         sync.Mutex // serialises reloads
+	cfg        *config.Config
+	store      store.Store
+	providers  *providers.Registry
+	gateway    *gateway.Gateway
+	local      *local.Provider
+	closerByID map[string]io.Closer
+	handler    liveHandler
+	log        *slog.Logger
+	now        func() time.Time
+}
+
+// Handler serves the current configuration's gateway.
+func (a *app) Handler() http.Handler { return &a.handler }
+
+// closersOf returns the registry's providers that hold resources, by id.
+func closersOf(reg *providers.Registry) map[string]io.Closer {
+	byID := map[string]io.Closer{}
+	for _, p := range reg.All() {
+		if c, ok := p.(io.Closer); ok {
+			byID[p.ID()] = c
+		}
+	}
+	return byID
 }
 
 // newApp wires the store, providers, portal and gateway for cfg.
@@ -245,13 +313,20 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 		cleanup()
 		return nil, err
 	}
-	return &app{cfg: cfg, store: st, gateway: gw, local: lp, closers: closers}, nil
+	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg), log: log, now: now}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	a.handler.set(gw.Handler())
+	return a, nil
 }
 
 // Close stops the gateway and the providers, and closes the store.
 func (a *app) Close() error {
-	a.gateway.Close()
-	for _, c := range a.closers {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gateway.Shared().Close()
+	for _, c := range a.closerByID {
 		c.Close()
 	}
 	return a.store.Close()
@@ -280,8 +355,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := a.watchConfig(ctx, cfg.Path, hup); err != nil {
+		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
+	}
 	srv := &http.Server{
-		Handler:           a.gateway.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
