@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/portal"
+	"github.com/ssogate/ssogate/providers"
+)
+
+// liveHandler serves whichever gateway is current; a reload swaps it
+// atomically, and requests already in flight finish on the old one.
+type liveHandler struct {
+	h atomic.Pointer[http.Handler]
+}
+
+func (l *liveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*l.h.Load()).ServeHTTP(w, r)
+}
+
+func (l *liveHandler) set(h http.Handler) { l.h.Store(&h) }
+
+// restartOnly lists the settings a reload cannot change: they belong to
+// the listener, the store or the lasting session state.
+func restartOnly(old, new *config.Config) []string {
+	var keys []string
+	check := func(key string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			keys = append(keys, key)
+		}
+	}
+	check("server.listen", old.Server.Listen, new.Server.Listen)
+	check("server.public_url", old.Server.PublicURL, new.Server.PublicURL)
+	check("store", old.Store, new.Store)
+	check("session", old.Session, new.Session)
+	check("assertion", old.Assertion, new.Assertion)
+	check("log", old.Log, new.Log)
+	return keys
+}
+
+// Reload applies cfg: providers whose configuration did not change are
+// kept (a plugin is not restarted), others are opened anew, and a new
+// gateway sharing the sessions and keys replaces the current one at once.
+// An error leaves the running configuration untouched.
+func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if keys := restartOnly(a.cfg, cfg); len(keys) > 0 {
+		a.log.Warn("reload: these settings take effect at restart; the running values stay", "keys", keys)
+		cfg.Server, cfg.Store, cfg.Session, cfg.Assertion, cfg.Log = a.cfg.Server, a.cfg.Store, a.cfg.Session, a.cfg.Assertion, a.cfg.Log
+	}
+	old := map[string]config.Provider{}
+	for _, pc := range a.cfg.Providers {
+		old[pc.ID] = pc
+	}
+	reuse := map[string]providers.Provider{}
+	for _, pc := range cfg.Providers {
+		if prev, ok := old[pc.ID]; ok && reflect.DeepEqual(prev, pc) {
+			if p, ok := a.providers.Get(pc.ID); ok {
+				reuse[pc.ID] = p
+			}
+		}
+	}
+	reg, lp, closers, err := buildProvidersReusing(ctx, cfg, a.store, a.log, reuse)
+	if err != nil {
+		return err
+	}
+	r, err := portal.New(portal.Options{SiteTitle: cfg.Portal.Title, DefaultLang: cfg.Portal.DefaultLanguage, Location: cfg.Portal.Location})
+	if err != nil {
+		closeAll(closers)
+		return err
+	}
+	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
+		Logger: a.log, Now: a.now, Shared: a.gateway.Shared()})
+	if err != nil {
+		closeAll(closers)
+		return err
+	}
+	// Providers of the old configuration that the new one does not keep
+	// are closed once the swap is done.
+	var retired []io.Closer
+	for id, c := range a.closerByID {
+		if _, kept := reuse[id]; !kept {
+			retired = append(retired, c)
+		}
+	}
+	byID := closersOf(reg)
+	// The old gateway holds nothing of its own: its Shared lives on in gw.
+	a.cfg, a.providers, a.gateway, a.local, a.closerByID = cfg, reg, gw, lp, byID
+	a.handler.set(gw.Handler())
+	go func() {
+		// Let requests still on the old gateway finish their provider calls.
+		time.Sleep(30 * time.Second)
+		closeAll(retired)
+	}()
+	a.log.Info("configuration reloaded", "providers", len(cfg.Providers), "services", len(cfg.Services),
+		"providers_kept", len(reuse))
+	return nil
+}
+
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// reloadFromFile reads and validates path, then applies it; an invalid file
+// is refused with the same errors as check-config.
+func (a *app) reloadFromFile(ctx context.Context, path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		a.log.Error("reload refused: the running configuration stays", "config", path, "err", err)
+		return err
+	}
+	if err := a.Reload(ctx, cfg); err != nil {
+		a.log.Error("reload failed: the running configuration stays", "config", path, "err", err)
+		return err
+	}
+	return nil
+}
+
+// watchConfig reloads on SIGHUP (sent on hup) and when the file changes.
+// It watches the file's directory, since editors replace files by rename,
+// and waits for writes to settle. SSOGATE_WATCH_CONFIG=0 turns the file
+// watch off (where inotify is unreliable); without it SIGHUP still works.
+func (a *app) watchConfig(ctx context.Context, path string, hup <-chan os.Signal) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	var w *fsnotify.Watcher
+	var werr error
+	if os.Getenv("SSOGATE_WATCH_CONFIG") != "0" {
+		w, werr = fsnotify.NewWatcher()
+	}
+	if w != nil && werr == nil {
+		if werr = w.Add(filepath.Dir(abs)); werr == nil {
+			events, errs = w.Events, w.Errors
+		} else {
+			w.Close()
+			w = nil
+		}
+	}
+	go func() {
+		if w != nil {
+			defer w.Close()
+		}
+		var settle <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				a.log.Info("SIGHUP: reloading the configuration", "config", path)
+				_ = a.reloadFromFile(ctx, path)
+			case ev := <-events:
+				if filepath.Clean(ev.Name) == abs && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+					settle = time.After(200 * time.Millisecond)
+				}
+			case <-settle:
+				settle = nil
+				a.log.Info("configuration file changed: reloading", "config", path)
+				_ = a.reloadFromFile(ctx, path)
+			case err := <-errs:
+				a.log.Warn("config watch", "err", err)
+			}
+		}
+	}()
+	return werr
+}
