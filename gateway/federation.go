@@ -77,6 +77,11 @@ func (g *Gateway) providerLogin(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusForbidden, "login.error.method")
 		return
 	}
+	if err := g.providerHealthy(id); err != nil {
+		g.log.Warn("provider temporarily unavailable", "request_id", requestID(ctx), "provider", id, "err", err)
+		refuse(http.StatusServiceUnavailable, "login.error.unavailable")
+		return
+	}
 	switch p := p.(type) {
 	case providers.RedirectAuthenticator:
 		res, err := p.Begin(ctx, providers.BeginRequest{

@@ -38,6 +38,10 @@ type Options struct {
 	// Shared is the state kept across configuration reloads; nil makes a
 	// new one that the Gateway owns (and Close closes).
 	Shared *Shared
+	// ProviderHealth reports whether provider id can answer now (nil), or
+	// why not: an out-of-process plugin that crashed and is restarting.
+	// Nil means every provider is always healthy.
+	ProviderHealth func(id string) error
 }
 
 // Shared is what outlives a configuration reload: server-side sessions and
@@ -133,6 +137,7 @@ type Gateway struct {
 
 	shared    *Shared
 	ownShared bool
+	health    func(id string) error
 
 	// Hand-off to downstream services.
 	keys            *keyring
@@ -162,7 +167,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	cfg := o.Config
 	g := &Gateway{
 		cfg: cfg, store: o.Store, providers: o.Providers, render: o.Renderer,
-		log: o.Logger, now: o.Now,
+		log: o.Logger, now: o.Now, health: o.ProviderHealth,
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -257,6 +262,14 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.pages.ServeHTTP(w, r)
+}
+
+// providerHealthy reports why provider id cannot answer now, or nil.
+func (g *Gateway) providerHealthy(id string) error {
+	if g.health == nil {
+		return nil
+	}
+	return g.health(id)
 }
 
 // Handler returns the gateway's HTTP handler.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -189,7 +190,8 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 		if returnTo != "" {
 			u += "?return_to=" + url.QueryEscape(returnTo)
 		}
-		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID()), URL: u})
+		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID()), URL: u,
+			Unavailable: g.providerHealthy(p.ID()) != nil})
 	}
 	return page
 }
@@ -582,7 +584,15 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("store: unreachable\n"))
 		return
 	}
-	_, _ = w.Write([]byte("ok\n"))
+	// A provider that cannot answer (a plugin restarting) does not make
+	// the gateway unready — every other provider works — but is reported.
+	var detail strings.Builder
+	for _, p := range g.providers.All() {
+		if err := g.providerHealthy(p.ID()); err != nil {
+			fmt.Fprintf(&detail, "provider %s: unavailable: %v\n", p.ID(), err)
+		}
+	}
+	_, _ = w.Write([]byte("ok\n" + detail.String()))
 }
 
 func orDefault(s, def string) string {

@@ -72,6 +72,8 @@ type ProviderButton struct {
 	ID    string
 	Label string
 	URL   string
+	// Unavailable shows the button disabled, "temporarily unavailable".
+	Unavailable bool
 }
 
 // Tile is one service on the launcher.

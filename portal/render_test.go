@@ -637,6 +637,8 @@ func TestLoginPageVariants(t *testing.T) {
 			{ID: "google", Label: "Googleアカウントでログイン", URL: "/login/google"},
 			{ID: "ad", Label: "Active Directoryアカウントでログイン", URL: "/login/ad"}}},
 			[]string{`id="login-form"`, `id="provider-google"`, `id="provider-ad"`, "または"}, nil},
+		{"unavailable provider disabled", LoginPage{Base: Base{Lang: "ja"}, Providers: []ProviderButton{{ID: "kiosk", Label: "受付端末", URL: "/login/kiosk", Unavailable: true}}},
+			[]string{`id="provider-kiosk"`, `aria-disabled="true"`, "一時的に利用できません"}, []string{`href="/login/kiosk"`}},
 		{"password form hidden", LoginPage{Base: Base{Lang: "ja"}, Providers: []ProviderButton{{ID: "google", Label: "G", URL: "/login/google"}}},
 			[]string{`id="provider-google"`}, []string{`id="login-form"`, "または"}},
 		{"directory form", LoginPage{Base: Base{Lang: "en"}, ShowPasswordForm: true, DirectoryLogin: true, FormAction: "/login/ad", OtherMethods: true, PasswordLabel: "Active Directory"},
