@@ -6,7 +6,9 @@ CONFIG  ?= examples/ssogate.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-deps check vet fmt clean bench
+PLUGINS := httpjson
+
+.PHONY: all build run test test-deps check vet fmt clean bench plugins proto
 
 all: build
 
@@ -16,8 +18,17 @@ build:
 
 ## run: build, create the demo user if missing, start the demo app (whoami)
 ## and serve the demo config in front of it.
-run: build
+run: build plugins
 	CONFIG=$(CONFIG) ./scripts/run-demo.sh
+
+## plugins: build the provider plugins into plugins/bin and print their sha256.
+plugins:
+	@for p in $(PLUGINS); do $(GO) build -o plugins/bin/$$p ./plugins/examples/$$p || exit 1; done
+	@cd plugins/bin && sha256sum $(PLUGINS)
+
+## proto: regenerate plugins/proto after editing provider.proto (needs protoc).
+proto:
+	./scripts/generate-plugin-proto.sh
 
 ## test: install what the tests need (Debian packages, Go modules) and run them all.
 test: test-deps check
@@ -43,4 +54,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf bin
+	rm -rf bin plugins/bin

@@ -1,0 +1,33 @@
+package plugins
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImports keeps plugins/... to what DESIGN.md allows: of this module,
+// only providers and plugins/... themselves; the wiring of config onto
+// Spec belongs to cmd/ssogate.
+func TestImports(t *testing.T) {
+	const mod = "github.com/ssogate/ssogate"
+	out, err := exec.Command("go", "list", "-test", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("go list listed only %d packages", len(lines))
+	}
+	for _, line := range lines {
+		pkg, imps, _ := strings.Cut(line, ":")
+		for _, imp := range strings.Fields(imps) {
+			if !strings.HasPrefix(imp, mod+"/") {
+				continue
+			}
+			if imp != mod+"/providers" && !strings.HasPrefix(imp, mod+"/plugins") {
+				t.Errorf("%s imports %s; plugins may import only providers", pkg, imp)
+			}
+		}
+	}
+}
