@@ -71,7 +71,7 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 			}
 		}
 	}
-	reg, lp, closers, err := buildProvidersReusing(ctx, cfg, a.store, a.log, reuse)
+	reg, lp, closers, plugs, err := buildProvidersReusing(ctx, cfg, a.store, a.log, reuse, a.plugins)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
-		Logger: a.log, Now: a.now, Shared: a.gateway.Shared()})
+		Logger: a.log, Now: a.now, Shared: a.gateway.Shared(), ProviderHealth: pluginHealth(plugs)})
 	if err != nil {
 		closeAll(closers)
 		return err
@@ -94,9 +94,9 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 			retired = append(retired, c)
 		}
 	}
-	byID := closersOf(reg)
+	byID := closersOf(reg, plugs)
 	// The old gateway holds nothing of its own: its Shared lives on in gw.
-	a.cfg, a.providers, a.gateway, a.local, a.closerByID = cfg, reg, gw, lp, byID
+	a.cfg, a.providers, a.gateway, a.local, a.closerByID, a.plugins = cfg, reg, gw, lp, byID, plugs
 	a.handler.set(gw.Handler())
 	go func() {
 		// Let requests still on the old gateway finish their provider calls.

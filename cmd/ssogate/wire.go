@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/plugins"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/ldap"
@@ -154,27 +156,33 @@ func oidcConfig(pc config.Provider) oidc.Config {
 // buildProviders opens every configured provider, in configuration order.
 // Providers with background work (metadata refresh, connection pools,
 // plugin processes) are also returned as closers.
-func buildProviders(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*providers.Registry, *local.Provider, []io.Closer, error) {
-	return buildProvidersReusing(ctx, cfg, st, log, nil)
+func buildProviders(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*providers.Registry, *local.Provider, []io.Closer, map[string]*plugins.Plugin, error) {
+	return buildProvidersReusing(ctx, cfg, st, log, nil, nil)
 }
 
 // buildProvidersReusing is buildProviders that takes the providers in
 // reuse as they are (a reload keeps unchanged providers running); only
 // providers it opens are returned as closers.
-func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, reuse map[string]providers.Provider) (*providers.Registry, *local.Provider, []io.Closer, error) {
+// Plugins (kept or opened) are returned by id, for their health and Close.
+func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger,
+	reuse map[string]providers.Provider, reusePlugins map[string]*plugins.Plugin) (*providers.Registry, *local.Provider, []io.Closer, map[string]*plugins.Plugin, error) {
 	reg := providers.NewRegistry()
 	var first *local.Provider
 	var closers []io.Closer
-	fail := func(err error) (*providers.Registry, *local.Provider, []io.Closer, error) {
+	plugs := map[string]*plugins.Plugin{}
+	fail := func(err error) (*providers.Registry, *local.Provider, []io.Closer, map[string]*plugins.Plugin, error) {
 		for _, c := range closers {
 			c.Close()
 		}
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	for _, pc := range cfg.Providers {
 		if p, ok := reuse[pc.ID]; ok {
 			if lp, isLocal := p.(*local.Provider); isLocal && first == nil {
 				first = lp
+			}
+			if pl := reusePlugins[pc.ID]; pl != nil {
+				plugs[pc.ID] = pl
 			}
 			if err := reg.Add(p); err != nil {
 				return fail(err)
@@ -183,6 +191,19 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 		}
 		var p providers.Provider
 		switch pc.Type {
+		case "plugin":
+			conf, err := json.Marshal(pc.Plugin.Config)
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: config: %w", pc.ID, err))
+			}
+			pl, err := plugins.Open(ctx, plugins.Spec{ID: pc.ID, Label: pc.Label, Command: pc.Plugin.Command,
+				Args: pc.Plugin.Args, SHA256: pc.Plugin.SHA256, Config: conf, Logger: log})
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			closers = append(closers, pl)
+			plugs[pc.ID] = pl
+			p = pl.Provider()
 		case "network":
 			prefixes := pc.Network.Prefixes
 			if len(prefixes) == 0 { // a Config built in code, not validated
@@ -247,7 +268,17 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 			return fail(err)
 		}
 	}
-	return reg, first, closers, nil
+	return reg, first, closers, plugs, nil
+}
+
+// pluginHealth reports a plugin's health by provider id (nil for others).
+func pluginHealth(plugs map[string]*plugins.Plugin) func(string) error {
+	return func(id string) error {
+		if p := plugs[id]; p != nil {
+			return p.Err()
+		}
+		return nil
+	}
 }
 
 // app is a fully wired gateway; Reload replaces its configuration live.
@@ -259,6 +290,7 @@ type app struct {
 	gateway    *gateway.Gateway
 	local      *local.Provider
 	closerByID map[string]io.Closer
+	plugins    map[string]*plugins.Plugin
 	handler    liveHandler
 	log        *slog.Logger
 	now        func() time.Time
@@ -267,13 +299,17 @@ type app struct {
 // Handler serves the current configuration's gateway.
 func (a *app) Handler() http.Handler { return &a.handler }
 
-// closersOf returns the registry's providers that hold resources, by id.
-func closersOf(reg *providers.Registry) map[string]io.Closer {
+// closersOf returns the registry's providers that hold resources (and the
+// plugins' processes), by id.
+func closersOf(reg *providers.Registry, plugs map[string]*plugins.Plugin) map[string]io.Closer {
 	byID := map[string]io.Closer{}
 	for _, p := range reg.All() {
 		if c, ok := p.(io.Closer); ok {
 			byID[p.ID()] = c
 		}
+	}
+	for id, pl := range plugs {
+		byID[id] = pl
 	}
 	return byID
 }
@@ -292,7 +328,7 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 	if wrap != nil {
 		st = wrap(st)
 	}
-	reg, lp, closers, err := buildProviders(ctx, cfg, st, log)
+	reg, lp, closers, plugs, err := buildProviders(ctx, cfg, st, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -308,12 +344,13 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 		cleanup()
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now})
+	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now,
+		ProviderHealth: pluginHealth(plugs)})
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg), log: log, now: now}
+	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs, log: log, now: now}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
