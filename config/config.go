@@ -180,6 +180,8 @@ func (p *Provider) Federated() *Federation {
 		return &p.SAML.Federation
 	case p.LDAP != nil:
 		return &p.LDAP.Federation
+	case p.Plugin != nil:
+		return &p.Plugin.Federation
 	}
 	return nil
 }

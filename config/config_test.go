@@ -2063,7 +2063,7 @@ func TestParseLineErrors(t *testing.T) {
 		{"plugin args not a list", pluginYAML(exe, "    args: -v\n"),
 			[]string{`x.yaml:8: providers[1].args: must be a list, not "-v"`}},
 		{"plugin misspelt key", pluginYAML(exe, "    confg: {}\n"),
-			[]string{`x.yaml:8: providers[1].confg: unknown key; did you mean "config"? valid: id, type, label, command, args, sha256, config`}},
+			[]string{`x.yaml:8: providers[1].confg: unknown key; did you mean "config"? valid: id, type, label, link_domains, provision, provision_domains, provision_groups, group_mapping, owned_fields, command, args, sha256, config`}},
 		{"plugin config not a mapping", pluginYAML(exe, "    config: [url]\n"),
 			[]string{`x.yaml:8: providers[1].config: must be a mapping of keys to values (the plugin receives it as a JSON object), not a list`}},
 		{"plugin config scalar", pluginYAML(exe, "    config: https://x\n"),

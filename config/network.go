@@ -36,6 +36,9 @@ type NetworkProvider struct {
 //	      url: https://auth.example.co.jp/check
 //	      timeout: 5s
 type PluginProvider struct {
+	// Federation links the plugin's identities to users, as for any
+	// federated provider.
+	Federation `yaml:",inline"`
 	// Command is the plugin's executable: required, an executable regular
 	// file. A relative path is resolved against the configuration file's
 	// directory (never looked up in PATH); after Load or Parse it is
