@@ -15,10 +15,11 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ssogate
 	$(GO) build -o bin/whoami ./examples/whoami
+	@for p in $(PLUGINS); do $(GO) build -o plugins/bin/$$p ./plugins/examples/$$p || exit 1; done
 
 ## run: build, create the demo user if missing, start the demo app (whoami)
 ## and serve the demo config in front of it.
-run: build plugins
+run: build
 	CONFIG=$(CONFIG) ./scripts/run-demo.sh
 
 ## plugins: build the provider plugins into plugins/bin and print their sha256.
