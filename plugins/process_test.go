@@ -3,6 +3,8 @@
 package plugins
 
 import (
+	"github.com/ssogate/ssogate/internal/testpeers"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -40,7 +42,7 @@ var bins struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testpeers.Run(m) // the conformance suite runs ldap against slapd
 	if bins.dir != "" {
 		os.RemoveAll(bins.dir)
 	}

@@ -120,6 +120,12 @@ var mainCalled atomic.Bool
 // one no other test binary still uses) and exits with the result. Call it
 // from TestMain in every package whose tests call Slapd or Samba.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain with cleanup of its own: it runs the tests,
+// releases the servers and returns the exit code instead of exiting.
+func Run(m *testing.M) int {
 	mainCalled.Store(true)
 	code := m.Run()
 	for _, p := range peers {
@@ -128,7 +134,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Slapd returns the OpenLDAP directory, starting it if no test process on
