@@ -61,6 +61,21 @@ func (c *cli) user(ctx context.Context, args []string) error {
 	}
 }
 
+// openUser opens the store and providers and finds the user with email;
+// what names the command in the error.
+func (c *cli) openUser(ctx context.Context, what, email string) (*app, *store.User, error) {
+	a, err := c.openForAdmin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := a.store.GetUserByEmail(ctx, email)
+	if err != nil {
+		a.Close()
+		return nil, nil, fmt.Errorf("%s: %s: %w", what, email, err)
+	}
+	return a, u, nil
+}
+
 // openForAdmin loads the configuration and opens the store and providers.
 func (c *cli) openForAdmin(ctx context.Context) (*app, error) {
 	cfg, err := c.loadConfig()
@@ -178,17 +193,13 @@ func (c *cli) userSetPassword(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := c.openForAdmin(ctx)
+	a, u, err := c.openUser(ctx, "user set-password", *email)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	if a.local == nil {
 		return errors.New("user set-password: no local provider is configured")
-	}
-	u, err := a.store.GetUserByEmail(ctx, *email)
-	if err != nil {
-		return fmt.Errorf("user set-password: %s: %w", *email, err)
 	}
 	pw, err := c.readPassword(true)
 	if err != nil {
@@ -219,15 +230,11 @@ func (c *cli) userSetStatus(ctx context.Context, args []string, status store.Sta
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := c.openForAdmin(ctx)
+	a, u, err := c.openUser(ctx, "user", *email)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	u, err := a.store.GetUserByEmail(ctx, *email)
-	if err != nil {
-		return fmt.Errorf("user: %s: %w", *email, err)
-	}
 	u.Status = status
 	if err := a.store.UpdateUser(ctx, u); err != nil {
 		return err
@@ -268,7 +275,7 @@ func (c *cli) userSetMethods(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := c.openForAdmin(ctx)
+	a, u, err := c.openUser(ctx, "user", *email)
 	if err != nil {
 		return err
 	}
@@ -276,10 +283,6 @@ func (c *cli) userSetMethods(ctx context.Context, args []string) error {
 	list := splitList(*methods)
 	if err := checkMethods(a, list); err != nil {
 		return fmt.Errorf("user set-methods: %w", err)
-	}
-	u, err := a.store.GetUserByEmail(ctx, *email)
-	if err != nil {
-		return fmt.Errorf("user: %s: %w", *email, err)
 	}
 	u.LoginMethods = list
 	if err := a.store.UpdateUser(ctx, u); err != nil {
@@ -300,15 +303,11 @@ func (c *cli) userLinks(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := c.openForAdmin(ctx)
+	a, u, err := c.openUser(ctx, "user", *email)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	u, err := a.store.GetUserByEmail(ctx, *email)
-	if err != nil {
-		return fmt.Errorf("user: %s: %w", *email, err)
-	}
 	links, err := a.store.ListUserIdentities(ctx, u.ID)
 	if err != nil {
 		return err
@@ -329,15 +328,11 @@ func (c *cli) userUnlink(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := c.openForAdmin(ctx)
+	a, u, err := c.openUser(ctx, "user", *email)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	u, err := a.store.GetUserByEmail(ctx, *email)
-	if err != nil {
-		return fmt.Errorf("user: %s: %w", *email, err)
-	}
 	links, err := a.store.ListUserIdentities(ctx, u.ID)
 	if err != nil {
 		return err
