@@ -120,17 +120,22 @@ func (p *peer) release(code int) error {
 		}
 		return reap(baseDir, p.name, stop)
 	}
-	stopped, err := p.held.release(stop)
-	p.held = nil
-	switch {
-	case err != nil:
-		return err
-	case stopped && code == 0:
-		return os.RemoveAll(dataDir)
-	case stopped:
+	// The data directory goes inside stop, which runs under the
+	// machine-wide lock: once the lock is released another test binary may
+	// start a fresh server in the same directory.
+	stopAndClean := func() error {
+		if err := stop(); err != nil {
+			return err
+		}
+		if code == 0 {
+			return removeData(dataDir)
+		}
 		fmt.Fprintf(os.Stderr, "testpeers: %s: logs kept in %s\n", p.name, dataDir)
+		return nil
 	}
-	return nil
+	_, err := p.held.release(stopAndClean)
+	p.held = nil
+	return err
 }
 
 // findBinaries says what p needs and this machine lacks, or "".
@@ -226,4 +231,20 @@ func scriptDir() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// removeData deletes a stopped server's data directory. A server can still
+// be flushing files for a moment after its stop returns, so it retries; a
+// directory that will not go is reported but does not fail the run (the
+// next start replaces it).
+func removeData(dir string) error {
+	var err error
+	for range 30 {
+		if err = os.RemoveAll(dir); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintf(os.Stderr, "testpeers: could not remove %s (the next start replaces it): %v\n", dir, err)
+	return nil
 }
