@@ -69,6 +69,22 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	_ = os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
 }
 
+// waitLocation waits until the browser has navigated to want: waiting for
+// an element is not enough when the page before has the same one.
+func waitLocation(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	var loc string
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(25 * time.Millisecond) {
+		if loc, _ = chromedp.Run(ctx, chromedp.Location()); loc == want {
+			if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("the browser is at %s, want %s", loc, want)
+}
+
 // clearInput empties a form field the way select-all + delete would.
 func clearInput(id string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](`document.getElementById(` + strconv.Quote(id) + `).value = ""`)
@@ -222,13 +238,10 @@ func TestBrowserTileReachesServiceSignedIn(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), "alice@example.co.jp"),
 		chromedp.SendKeys(chromedp.ID("password"), alicePW),
 		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.CSS("body pre, body")),
 	); err != nil {
 		t.Fatal(err)
 	}
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != h.url+"/app/start" {
-		t.Fatalf("after sign-in the browser is at %s, want the service", loc)
-	}
+	waitLocation(t, ctx, h.url+"/app/start")
 
 	// From the launcher, a click on the tile reaches the service signed in.
 	if err := chromedp.Do(ctx,
@@ -238,16 +251,10 @@ func TestBrowserTileReachesServiceSignedIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "5-launcher-services")
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`a.tile[data-service="app"]`)),
-		chromedp.WaitVisible(chromedp.CSS("body")),
-	); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.tile[data-service="app"]`))); err != nil {
 		t.Fatal(err)
 	}
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	if loc != h.url+"/app/" {
-		t.Fatalf("tile led to %s", loc)
-	}
+	waitLocation(t, ctx, h.url+"/app/")
 	body := text(t, ctx, "body")
 	var got echoed
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
