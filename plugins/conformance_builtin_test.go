@@ -5,22 +5,14 @@ package plugins
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
-	"html/template"
 	"io"
-	"log"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -28,10 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beevik/etree"
-	"github.com/crewjam/saml/samlidp"
 	"github.com/oauth2-proxy/mockoidc"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/providers"
@@ -175,45 +164,10 @@ func (p fedSAMLSerial) Complete(ctx context.Context, req providers.CompleteReque
 	return p.Provider.Complete(ctx, req)
 }
 
-// fedSAMLLoginForm is the IdP's login page. samlidp's default form posts
-// to /login, which only answers with session JSON; this one continues the
-// SAML flow at /sso.
-var fedSAMLLoginForm = template.Must(template.New("login").Parse(`<html><p>{{.Toast}}</p>` +
-	`<form method="post" action="/sso">` +
-	`<input type="text" name="user" /><input type="password" name="password" />` +
-	`<input type="hidden" name="SAMLRequest" value="{{.SAMLRequest}}" />` +
-	`<input type="hidden" name="RelayState" value="{{.RelayState}}" />` +
-	`</form></html>`))
-
 var (
 	fedFormRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
 	fedInputRE = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"`)
 )
-
-// fedRSA is a 2048-bit RSA key and its self-signed certificate.
-func fedRSA(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-24 * time.Hour),
-		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
-}
 
 // fedReplay is an in-memory providers.ReplayCache.
 type fedReplay struct {
@@ -233,61 +187,16 @@ func (r *fedReplay) Remember(_ context.Context, id string, until time.Time) (boo
 
 // fedIDP is a samlidp identity provider on loopback, serving under
 // fedSAMLMu, with the users alice and bob.
-type fedIDP struct{ srv *httptest.Server }
+type fedIDP struct{ *testpeers.SAMLIdP }
 
 func newFedIDP(t *testing.T) *fedIDP {
 	t.Helper()
-	key, cert := fedRSA(t, "idp.example.test")
-	var s *samlidp.Server
-	h := &fedIDP{srv: httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fedSAMLMu.Lock()
-		defer fedSAMLMu.Unlock()
-		s.ServeHTTP(w, r)
-	}))}
-	t.Cleanup(h.srv.Close)
-	u, err := url.Parse(h.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fedSAMLMu.Lock()
-	s, err = samlidp.New(samlidp.Options{
-		URL:               *u,
-		Key:               key,
-		Certificate:       cert,
-		Store:             &samlidp.MemoryStore{},
-		LoginFormTemplate: fedSAMLLoginForm,
-		Logger:            log.New(io.Discard, "", 0),
-	})
-	if err == nil {
-		s.IDP.SignatureMethod = dsig.RSASHA256SignatureMethod
-	}
-	fedSAMLMu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.put(t, "/users/alice", "application/json", `{"password":"alice-pw","email":"Alice@Example.test",
+	h := &fedIDP{testpeers.NewSAMLIdP(t, testpeers.SAMLSerialize(&fedSAMLMu))}
+	h.PutUser(t, "alice", `{"password":"alice-pw","email":"Alice@Example.test",
 		"groups":["staff","admins","staff"],"given_name":"太郎","surname":"山田"}`)
-	h.put(t, "/users/bob", "application/json", `{"password":"bob-pw","email":"bob@example.test",
+	h.PutUser(t, "bob", `{"password":"bob-pw","email":"bob@example.test",
 		"groups":["staff"],"given_name":"Bob","surname":"Example","common_name":"Bob Example"}`)
 	return h
-}
-
-func (h *fedIDP) put(t *testing.T, path, contentType, body string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, h.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("PUT %s: %s %s", path, resp.Status, b)
-	}
 }
 
 // register tells the IdP about the provider p from the SP metadata it
@@ -304,18 +213,9 @@ func (h *fedIDP) register(t *testing.T, p providers.Provider, encrypt bool) {
 		t.Fatalf("Metadata through gRPC: %v", err)
 	}
 	if !encrypt {
-		doc := etree.NewDocument()
-		if err := doc.ReadFromBytes(md); err != nil {
-			t.Fatal(err)
-		}
-		for _, kd := range doc.FindElements("//KeyDescriptor[@use='encryption']") {
-			kd.Parent().RemoveChild(kd)
-		}
-		if md, err = doc.WriteToBytes(); err != nil {
-			t.Fatal(err)
-		}
+		md = testpeers.WithoutEncryptionKey(t, md)
 	}
-	h.put(t, "/services/"+url.PathEscape(p.ID()), "application/samlmetadata+xml", string(md))
+	h.RegisterSP(t, p.ID(), md)
 }
 
 // browser returns a providertest browser that signs in at h as user with
@@ -330,7 +230,7 @@ func (h *fedIDP) browser(user, password, acs string) func(context.Context, *prov
 			return providers.CompleteRequest{}, err
 		}
 		if fields.Get("SAMLResponse") == "" {
-			action, fields, err = fedFetchForm(ctx, c, h.srv.URL+action, url.Values{
+			action, fields, err = fedFetchForm(ctx, c, h.URL()+action, url.Values{
 				"user":        {user},
 				"password":    {password},
 				"SAMLRequest": {fields.Get("SAMLRequest")},
@@ -389,7 +289,7 @@ func fedFetchForm(ctx context.Context, c *http.Client, u string, form url.Values
 
 func testFederatedSAML(t *testing.T) {
 	idp := newFedIDP(t)
-	spKey, spCert := fedRSA(t, "gw.example.test")
+	spKey, spCert := testpeers.RSAKeyPair(t, "gw.example.test")
 	replay := &fedReplay{seen: map[string]time.Time{}}
 	for _, tc := range []struct {
 		name, id, binding string
@@ -422,7 +322,7 @@ func testFederatedSAML(t *testing.T) {
 				p, err := saml.Open(context.Background(), id, saml.Config{
 					MetadataURL:    "https://gw.example.test/saml/" + id + "/metadata",
 					ACSURL:         acs,
-					IDPMetadataURL: idp.srv.URL + "/metadata",
+					IDPMetadataURL: idp.MetadataURL(),
 					Key:            spKey,
 					Certificate:    spCert,
 					Binding:        tc.binding,

@@ -2,80 +2,30 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"fmt"
 	"html"
-	"html/template"
 	"io"
-	"log"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/crewjam/saml/samlidp"
-	dsig "github.com/russellhaering/goxmldsig"
-
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
 
-// samlIdPLoginForm is the IdP's login page: samlidp's default form posts
-// to /login (session JSON only); this one continues the flow at /sso.
-var samlIdPLoginForm = template.Must(template.New("login").Parse(`<html><body>` +
-	`<form method="post" action="/sso" id="idp-login">` +
-	`<input type="text" name="user" id="idp-user"><input type="password" name="password" id="idp-password">` +
-	`<input type="hidden" name="SAMLRequest" value="{{.SAMLRequest}}">` +
-	`<input type="hidden" name="RelayState" value="{{.RelayState}}">` +
-	`<button type="submit" id="idp-submit">Sign in</button></form></body></html>`))
-
-// samlIdP is a real SAML identity provider (crewjam's samlidp) on loopback.
-type samlIdP struct {
-	srv *httptest.Server
-}
+// samlIdP is a real SAML identity provider (crewjam's samlidp) on
+// loopback, with the user hanako.
+type samlIdP struct{ *testpeers.SAMLIdP }
 
 func newSAMLIdP(t *testing.T) *samlIdP {
 	t.Helper()
-	pemBundle, err := newSPKeyPair("test-idp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, cert, err := parseKeyPair(pemBundle, pemBundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idp := &samlIdP{}
-	var handler http.Handler
-	idp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(idp.srv.Close)
-	u, _ := url.Parse(idp.srv.URL)
-	s, err := samlidp.New(samlidp.Options{URL: *u, Key: key.(*rsa.PrivateKey), Certificate: cert,
-		Store: &samlidp.MemoryStore{}, LoginFormTemplate: samlIdPLoginForm, Logger: log.New(io.Discard, "", 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.IDP.SignatureMethod = dsig.RSASHA256SignatureMethod // SHA-1 is refused by default
-	handler = s
-	idp.put(t, "/users/hanako", "application/json",
+	idp := &samlIdP{testpeers.NewSAMLIdP(t)}
+	idp.PutUser(t, "hanako",
 		`{"password":"hanako-pw","email":"hanako@example.co.jp","groups":["sso-staff"],"given_name":"花子","surname":"佐藤"}`)
 	return idp
-}
-
-func (idp *samlIdP) put(t *testing.T, path, ct, body string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, idp.srv.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", ct)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("PUT %s: %s %s", path, resp.Status, b)
-	}
 }
 
 // register tells the IdP about the gateway's SP, from the metadata the
@@ -87,7 +37,7 @@ func (idp *samlIdP) register(t *testing.T, h *harness, id string) {
 	if !strings.Contains(p.body, "EntityDescriptor") || !strings.Contains(p.body, h.url+"/callback/"+id) {
 		t.Fatalf("SP metadata:\n%s", snippet(p.body))
 	}
-	idp.put(t, "/services/"+id, "application/samlmetadata+xml", p.body)
+	idp.RegisterSP(t, id, []byte(p.body))
 }
 
 func samlProvider(idp *samlIdP, extra string) harnessOption {
@@ -95,8 +45,8 @@ func samlProvider(idp *samlIdP, extra string) harnessOption {
   - id: adfs
     type: saml
     label: Active Directoryアカウントでログイン (SAML)
-    idp_metadata_url: %s/metadata
-%s`, idp.srv.URL, extra))
+    idp_metadata_url: %s
+%s`, idp.MetadataURL(), extra))
 }
 
 var formFieldRe = regexp.MustCompile(`name="([A-Za-z]+)" value="([^"]*)"`)
@@ -167,7 +117,7 @@ func TestSAMLSignIn(t *testing.T) {
 		t.Fatalf("IdP answers to %s with %v", action, resp)
 	}
 	saved := url.Values{"SAMLResponse": {resp.Get("SAMLResponse")}, "RelayState": {resp.Get("RelayState")}}
-	if p := postFromIdP(b, action, resp, idp.srv.URL); p.StatusCode != http.StatusSeeOther {
+	if p := postFromIdP(b, action, resp, idp.URL()); p.StatusCode != http.StatusSeeOther {
 		t.Logf("gateway log:\n%s", h.logs.String())
 		expectRedirect(t, p, "/")
 	}
@@ -186,7 +136,7 @@ func TestSAMLSignIn(t *testing.T) {
 		// The same SAMLResponse in another browser, with a flow of its own.
 		b2 := h.browser()
 		expectStatus(t, b2.get("/login/adfs"), http.StatusFound)
-		p := postFromIdP(b2, action, saved, idp.srv.URL)
+		p := postFromIdP(b2, action, saved, idp.URL())
 		if p.StatusCode == http.StatusSeeOther {
 			t.Fatal("a replayed SAML response signed in")
 		}
@@ -197,7 +147,7 @@ func TestSAMLSignIn(t *testing.T) {
 
 	t.Run("response without the browser's flow refused", func(t *testing.T) {
 		_, resp := samlSignIn(t, h.browser(), "hanako", "hanako-pw")
-		p := postFromIdP(h.browser(), action, resp, idp.srv.URL) // no flow cookie: unsolicited
+		p := postFromIdP(h.browser(), action, resp, idp.URL()) // no flow cookie: unsolicited
 		expectStatus(t, p, http.StatusBadRequest)
 	})
 
@@ -207,7 +157,7 @@ func TestSAMLSignIn(t *testing.T) {
 		raw := []byte(resp.Get("SAMLResponse"))
 		raw[len(raw)/2] ^= 1
 		resp.Set("SAMLResponse", string(raw))
-		p := postFromIdP(b3, action, resp, idp.srv.URL)
+		p := postFromIdP(b3, action, resp, idp.URL())
 		expectStatus(t, p, http.StatusBadRequest)
 		if !strings.Contains(p.body, "応答を確認できませんでした") {
 			t.Fatalf("tampered response page:\n%s", snippet(p.body))

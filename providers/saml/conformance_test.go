@@ -1,21 +1,17 @@
 package saml
 
 import (
+	"github.com/ssogate/ssogate/internal/testpeers"
+
 	"context"
 	"fmt"
 	"html"
 	"io"
-	"log"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/crewjam/saml/samlidp"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/providertest"
@@ -97,39 +93,7 @@ func fetchForm(ctx context.Context, c *http.Client, u string, form url.Values) (
 // concurrent sign-ins race (a real IdP runs in its own process).
 func newSerialIDP(t *testing.T) *testIDP {
 	t.Helper()
-	idpKP, _, _ := testKeys(t)
-	h := &testIDP{keys: idpKP}
-	h.metadataMode.Store("")
-	var handler atomic.Pointer[samlidp.Server]
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		crewjamMu.Lock()
-		defer crewjamMu.Unlock()
-		handler.Load().ServeHTTP(w, r)
-	}))
-	t.Cleanup(h.srv.Close)
-	u, err := url.Parse(h.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := samlidp.New(samlidp.Options{
-		URL:               *u,
-		Key:               idpKP.key,
-		Certificate:       idpKP.cert,
-		Store:             &samlidp.MemoryStore{},
-		LoginFormTemplate: loginForm,
-		Logger:            log.New(io.Discard, "", 0),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.IDP.SignatureMethod = dsig.RSASHA256SignatureMethod
-	h.server = s
-	handler.Store(s)
-	h.put(t, "/users/alice", "application/json", `{"password":"alice-pw","email":"Alice@Example.test",
-		"groups":["staff","admins","staff"],"given_name":"太郎","surname":"山田"}`)
-	h.put(t, "/users/bob", "application/json", `{"password":"bob-pw","email":"bob@example.test",
-		"groups":["staff"],"given_name":"Bob","surname":"Example","common_name":"Bob Example"}`)
-	return h
+	return newIDP(t, testpeers.SAMLSerialize(&crewjamMu))
 }
 
 func TestConformance(t *testing.T) {

@@ -9,21 +9,16 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"html"
-	"html/template"
 	"io"
-	"log"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +29,7 @@ import (
 	"github.com/crewjam/saml/samlidp"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -75,22 +71,7 @@ func mustRSA(t *testing.T, bits int) *rsa.PrivateKey {
 
 func newKeyPair(t *testing.T, cn string, key crypto.Signer) keyPair {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-24 * time.Hour),
-		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyPair{key: key, cert: cert}
+	return keyPair{key: key, cert: testpeers.SelfSigned(t, cn, key)}
 }
 
 // testClock is real time moved by an offset.
@@ -141,15 +122,8 @@ func (m *memReplay) entries() map[string]time.Time {
 	return out
 }
 
-// loginForm is the IdP's login page. samlidp's default form posts to
-// /login, which only answers with session JSON; this one continues the
-// SAML flow at /sso.
-var loginForm = template.Must(template.New("login").Parse(`<html><p>{{.Toast}}</p>` +
-	`<form method="post" action="/sso">` +
-	`<input type="text" name="user" /><input type="password" name="password" />` +
-	`<input type="hidden" name="SAMLRequest" value="{{.SAMLRequest}}" />` +
-	`<input type="hidden" name="RelayState" value="{{.RelayState}}" />` +
-	`</form></html>`))
+// loginForm is the IdP's login page.
+var loginForm = testpeers.SAMLLoginForm
 
 // testIDP is a crewjam/saml samlidp identity provider on loopback.
 type testIDP struct {
@@ -163,48 +137,15 @@ type testIDP struct {
 	metadataHits atomic.Int32
 }
 
-func newIDP(t *testing.T) *testIDP {
+func newIDP(t *testing.T, extra ...testpeers.SAMLOption) *testIDP {
 	t.Helper()
 	idpKP, _, _ := testKeys(t)
 	h := &testIDP{keys: idpKP}
 	h.metadataMode.Store("")
-	var handler atomic.Pointer[samlidp.Server]
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metadata" {
-			h.metadataHits.Add(1)
-			switch h.metadataMode.Load() {
-			case "down":
-				http.Error(w, "maintenance", http.StatusServiceUnavailable)
-				return
-			case "garbage":
-				io.WriteString(w, "<html><body>sign in to continue</body></html>")
-				return
-			case "hang":
-				<-r.Context().Done()
-				return
-			}
-		}
-		handler.Load().ServeHTTP(w, r)
-	}))
-	t.Cleanup(h.srv.Close)
-	u, err := url.Parse(h.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := samlidp.New(samlidp.Options{
-		URL:               *u,
-		Key:               idpKP.key,
-		Certificate:       idpKP.cert,
-		Store:             &samlidp.MemoryStore{},
-		LoginFormTemplate: loginForm,
-		Logger:            log.New(io.Discard, "", 0),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.IDP.SignatureMethod = dsig.RSASHA256SignatureMethod
-	h.server = s
-	handler.Store(s)
+	opts := append([]testpeers.SAMLOption{testpeers.SAMLKeyPair(idpKP.key, idpKP.cert),
+		testpeers.SAMLMetadataFaults(func() string { return h.metadataMode.Load().(string) }, &h.metadataHits)}, extra...)
+	idp := testpeers.NewSAMLIdP(t, opts...)
+	h.srv, h.server = idp.Server, idp.IdP
 
 	h.put(t, "/users/alice", "application/json", `{"password":"alice-pw","email":"Alice@Example.test",
 		"groups":["staff","admins","staff"],"given_name":"太郎","surname":"山田"}`)
@@ -216,22 +157,15 @@ func newIDP(t *testing.T) *testIDP {
 func (h *testIDP) entityID() string    { return h.srv.URL + "/metadata" }
 func (h *testIDP) metadataURL() string { return h.srv.URL + "/metadata" }
 
+// peer is h as a testpeers.SAMLIdP (newSerialIDP fills in only srv and
+// server).
+func (h *testIDP) peer() *testpeers.SAMLIdP {
+	return &testpeers.SAMLIdP{Server: h.srv, IdP: h.server, Key: h.keys.key, Certificate: h.keys.cert}
+}
+
 func (h *testIDP) put(t *testing.T, path, contentType, body string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, h.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("PUT %s: %s %s", path, resp.Status, b)
-	}
+	h.peer().Put(t, path, contentType, body)
 }
 
 // register tells the IdP about p from its SP metadata. Without encrypt
@@ -244,18 +178,9 @@ func (h *testIDP) register(t *testing.T, p *Provider, encrypt bool) {
 		t.Fatal(err)
 	}
 	if !encrypt {
-		doc := etree.NewDocument()
-		if err := doc.ReadFromBytes(md); err != nil {
-			t.Fatal(err)
-		}
-		for _, kd := range doc.FindElements("//KeyDescriptor[@use='encryption']") {
-			kd.Parent().RemoveChild(kd)
-		}
-		if md, err = doc.WriteToBytes(); err != nil {
-			t.Fatal(err)
-		}
+		md = testpeers.WithoutEncryptionKey(t, md)
 	}
-	h.put(t, "/services/"+url.PathEscape(p.ID()), "application/samlmetadata+xml", string(md))
+	h.peer().RegisterSP(t, p.ID(), md)
 }
 
 // env is one IdP with the SP key, clock and replay cache its providers
