@@ -57,7 +57,10 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 	defer a.mu.Unlock()
 	if keys := restartOnly(a.cfg, cfg); len(keys) > 0 {
 		a.log.Warn("reload: these settings take effect at restart; the running values stay", "keys", keys)
-		cfg.Server, cfg.Store, cfg.Session, cfg.Assertion, cfg.Log = a.cfg.Server, a.cfg.Store, a.cfg.Session, a.cfg.Assertion, a.cfg.Log
+		// Only the listener's own keys wait; trusted proxies and timeouts
+		// in the same section still apply.
+		cfg.Server.Listen, cfg.Server.PublicURL, cfg.Server.PublicURLParsed = a.cfg.Server.Listen, a.cfg.Server.PublicURL, a.cfg.Server.PublicURLParsed
+		cfg.Store, cfg.Session, cfg.Assertion, cfg.Log = a.cfg.Store, a.cfg.Session, a.cfg.Assertion, a.cfg.Log
 	}
 	old := map[string]config.Provider{}
 	for _, pc := range a.cfg.Providers {

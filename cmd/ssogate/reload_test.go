@@ -135,6 +135,19 @@ func TestReloadUnderTraffic(t *testing.T) {
 	if p := b.get("/"); !strings.Contains(p.body, "新サービス") || strings.Contains(p.body, "Broken") {
 		t.Fatal("the running configuration changed after a refused reload")
 	}
+	// A listen change waits for a restart, but a trusted-proxy change made
+	// in the same edit applies now.
+	moved := strings.Replace(next, "  listen: ", "  trusted_proxies: [192.0.2.1]\n  listen: 127.0.0.1:1\n  #", 1)
+	if err := os.WriteFile(h.configPath, []byte(moved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.reloadFromFile(context.Background(), h.configPath); err != nil {
+		t.Fatalf("reload with a listen change: %v", err)
+	}
+	if h.app.cfg.Server.Listen == "127.0.0.1:1" || len(h.app.cfg.Server.TrustedPrefixes) != 1 {
+		t.Fatalf("server after reload: listen %s (must wait for a restart), trusted %v (must apply)",
+			h.app.cfg.Server.Listen, h.app.cfg.Server.TrustedPrefixes)
+	}
 	tr.finish(t)
 	if !strings.Contains(h.logs.String(), "reload refused") {
 		t.Error("a refused reload was not logged")
