@@ -718,7 +718,9 @@ func TestSecretFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, "ssogate.yaml")
-			write("ssogate.yaml", tt.src)
+			// Load refuses a file that configures nothing; one service
+			// after the keys under test keeps their line numbers.
+			write("ssogate.yaml", tt.src+oneService)
 			c, err := Load(path)
 			if tt.wantErr != "" {
 				if err == nil {
@@ -2232,5 +2234,51 @@ func TestValidateBuiltInLines(t *testing.T) {
 	err := built.Validate()
 	if want := `providers[1].networks[0]: "office" is not an IP address; use an IP address or CIDR prefix, e.g. 10.0.0.1, 10.0.0.0/8 or 2001:db8::/32`; err == nil || err.Error() != want {
 		t.Errorf("Validate = %v, want %s", err, want)
+	}
+}
+
+// oneService is a services list to append to a document that Load must
+// accept: a file with neither providers nor services is refused.
+const oneService = "services:\n  - id: wiki\n    name: Wiki\n    url: https://wiki.example.co.jp/\n"
+
+func TestLoadRefusesADocumentThatConfiguresNothing(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, src, want string
+	}{
+		{"empty", "", "ssogate.yaml: the configuration is empty (nothing but comments or blank lines)"},
+		{"comments only", "# ssogate.yaml\n\n  # nothing yet\n", "ssogate.yaml: the configuration is empty"},
+		{"null document", "---\n~\n", "ssogate.yaml: the configuration is empty"},
+		{"neither providers nor services", "server:\n  listen: 127.0.0.1:8080\n", "ssogate.yaml: neither providers nor services are configured"},
+		{"both emptied", "server:\n  listen: 127.0.0.1:8080\nproviders: []\nservices: []\n", "ssogate.yaml:4: neither providers nor services are configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "ssogate.yaml")
+			if err := os.WriteFile(path, []byte(tt.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load accepted %q: %d providers, %d services", tt.src, len(c.Providers), len(c.Services))
+			}
+			if got := strings.ReplaceAll(err.Error(), path, "ssogate.yaml"); !strings.HasPrefix(got, tt.want) {
+				t.Fatalf("error = %s\nwant it to start with %s", got, tt.want)
+			}
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 {
+				t.Fatalf("error %v: want exactly one Error", err)
+			}
+		})
+	}
+	// Only providers, or only services, is a configuration.
+	for _, src := range []string{"providers:\n  - id: local\n    type: local\n", oneService} {
+		path := filepath.Join(dir, "ssogate.yaml")
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err != nil {
+			t.Errorf("Load(%q): %v", src, err)
+		}
 	}
 }

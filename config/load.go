@@ -20,12 +20,18 @@ import (
 // Load reads the configuration file at path and parses it as Parse does.
 // Relative paths inside it (*_file keys, the sqlite database, plugin
 // commands) are resolved against the file's directory.
+//
+// Unlike Parse, Load takes the file as the whole configuration and refuses
+// one that configures nothing: an empty file (or one of only comments),
+// which is also what a reader sees of a file being saved in place, and one
+// with neither providers nor services. Either would silently replace a
+// running configuration with the defaults.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return parse(path, data, filepath.Dir(path))
+	return parse(path, data, filepath.Dir(path), true)
 }
 
 // Parse decodes data as an ssogate.yaml: strictly (a key that belongs to no
@@ -42,10 +48,11 @@ func Parse(name string, data []byte) (*Config, error) {
 	if fi, err := os.Stat(name); name != "" && err == nil && fi.Mode().IsRegular() {
 		dir = filepath.Dir(name)
 	}
-	return parse(name, data, dir)
+	return parse(name, data, dir, false)
 }
 
-func parse(name string, data []byte, dir string) (*Config, error) {
+// parse decodes data; whole refuses a document that configures nothing.
+func parse(name string, data []byte, dir string, whole bool) (*Config, error) {
 	if dir != "" {
 		if abs, err := filepath.Abs(dir); err == nil {
 			dir = abs
@@ -62,9 +69,13 @@ func parse(name string, data []byte, dir string) (*Config, error) {
 		expanded: map[*yaml.Node]bool{},
 	}
 	c := &Config{Path: name, src: d.src}
-	if root := d.parse(data); root != nil {
+	root := d.parse(data)
+	if root != nil {
 		d.expandEnv(root, "")
 		d.decodeMapping(root, reflect.ValueOf(c).Elem(), "")
+	}
+	if whole {
+		d.wholeDocument(root, c)
 	}
 	d.readSecretFile(&c.Session.Secret, c.Session.SecretFile, "session.secret", "session.secret_file")
 	d.readSecretFile(&c.Store.DSN, c.Store.DSNFile, "store.dsn", "store.dsn_file")
@@ -204,6 +215,28 @@ func (d *decoder) parse(data []byte) *yaml.Node {
 		return nil
 	}
 	return root
+}
+
+// wholeDocument refuses a document that configures nothing: an empty file
+// (or one of only comments) is what a reader sees of a file being saved in
+// place, and one with neither providers nor services serves nothing. Either
+// would replace a running configuration with the defaults.
+func (d *decoder) wholeDocument(root *yaml.Node, c *Config) {
+	switch {
+	case len(d.errs) > 0:
+		// A syntax error or a key that did not decode says more.
+	case root == nil:
+		d.errs = append(d.errs, &Error{File: d.src.file, Msg: "the configuration is empty (nothing but comments or blank lines); " +
+			"it needs at least services or providers. A file being saved in place is empty for a moment: " +
+			"save by writing a temporary file and renaming it over this one"})
+	case len(c.Providers) == 0 && len(c.Services) == 0:
+		key := "services"
+		if d.src.keys[key] == nil && d.src.keys["providers"] != nil {
+			key = "providers"
+		}
+		d.errorAt(d.src.keys[key], "", "neither providers nor services are configured, so the gateway would serve nothing; "+
+			"add at least one service, e.g. services: [{id: wiki, name: 社内Wiki, url: https://wiki.example.co.jp/}]")
+	}
 }
 
 func (d *decoder) syntaxError(err error) {

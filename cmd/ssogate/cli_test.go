@@ -129,7 +129,7 @@ func TestCLIUserLifecycle(t *testing.T) {
 func TestCLICheckConfig(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
-	os.WriteFile(good, []byte("server:\n  listen: 127.0.0.1:18080\nstore:\n  dsn: ./x.db\n"), 0o600)
+	os.WriteFile(good, []byte("server:\n  listen: 127.0.0.1:18080\nstore:\n  dsn: ./x.db\nservices:\n  - id: wiki\n    name: Wiki\n    url: https://wiki.example.co.jp/\n"), 0o600)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("server:\n  listen: 127.0.0.1:18080\n  lisen: x\nservices:\n  - id: wiki\n    name: Wiki\n    url: ftp://x\n"), 0o600)
 
@@ -157,6 +157,16 @@ func TestCLICheckConfig(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "", "--config", filepath.Join(dir, "missing.yaml"), "check-config"); err == nil {
 		t.Fatal("a missing file passed")
+	}
+	// A file that configures nothing (empty, as when caught mid-save, or
+	// without providers and services) is refused.
+	for name, src := range map[string]string{"empty.yaml": "", "comments.yaml": "# later\n", "nothing.yaml": "server:\n  listen: 127.0.0.1:18080\n"} {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(src), 0o600)
+		_, errOut, err := runCLI(t, "", "--config", path, "check-config")
+		if !errors.As(err, &code) || code != 1 || !strings.Contains(errOut, path+": ") {
+			t.Errorf("%s: err = %v, stderr %q; want exit 1 with the file named", name, err, errOut)
+		}
 	}
 }
 

@@ -132,10 +132,35 @@ func (a *app) reloadFromFile(ctx context.Context, path string) error {
 	return nil
 }
 
+// configSettle is how long the configuration file must stay still — no
+// event, the same size and modification time — before it is read. An
+// editor that saves in place truncates the file first and writes it a
+// moment later; reading in between would see an empty file. (Load refuses
+// an empty file anyway, so a slower save is refused and logged, and its
+// final write then applies.)
+const configSettle = 500 * time.Millisecond
+
+// fileState is what tells whether a file is still being written.
+type fileState struct {
+	size  int64
+	mtime int64
+	err   bool
+}
+
+func statFile(path string) fileState {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileState{err: true}
+	}
+	return fileState{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+}
+
 // watchConfig reloads on SIGHUP (sent on hup) and when the file changes.
 // It watches the file's directory, since editors replace files by rename,
-// and waits for writes to settle. SSOGATE_WATCH_CONFIG=0 turns the file
-// watch off (where inotify is unreliable); without it SIGHUP still works.
+// and reads the file only once it has settled (configSettle); a file that
+// does not load and validate whole is refused and the running
+// configuration stays. SSOGATE_WATCH_CONFIG=0 turns the file watch off
+// (where inotify is unreliable); without it SIGHUP still works.
 func (a *app) watchConfig(ctx context.Context, path string, hup <-chan os.Signal) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -161,6 +186,7 @@ func (a *app) watchConfig(ctx context.Context, path string, hup <-chan os.Signal
 			defer w.Close()
 		}
 		var settle <-chan time.Time
+		var armed fileState // the file when settle was last armed
 		for {
 			select {
 			case <-ctx.Done():
@@ -170,9 +196,17 @@ func (a *app) watchConfig(ctx context.Context, path string, hup <-chan os.Signal
 				_ = a.reloadFromFile(ctx, path)
 			case ev := <-events:
 				if filepath.Clean(ev.Name) == abs && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-					settle = time.After(200 * time.Millisecond)
+					armed = statFile(abs)
+					settle = time.After(configSettle)
 				}
 			case <-settle:
+				// Events can be coalesced or lost; the file itself must
+				// also have stood still for the whole period.
+				if now := statFile(abs); now != armed {
+					armed = now
+					settle = time.After(configSettle)
+					continue
+				}
 				settle = nil
 				a.log.Info("configuration file changed: reloading", "config", path)
 				_ = a.reloadFromFile(ctx, path)

@@ -29,10 +29,8 @@ type traffic struct {
 }
 
 func startTraffic(t *testing.T, h *harness, b *browser) *traffic {
-	tr := &traffic{stop: make(chan struct{})}
 	cookie := b.cookie(h.app.cfg.Session.CookieName)
-	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	reqs := []func() (*http.Request, int){
+	return startTrafficWith([]func() (*http.Request, int){
 		func() (*http.Request, int) { r, _ := http.NewRequest("GET", h.url+"/healthz", nil); return r, 200 },
 		func() (*http.Request, int) { r, _ := http.NewRequest("GET", h.url+"/login", nil); return r, 200 },
 		func() (*http.Request, int) {
@@ -44,7 +42,14 @@ func startTraffic(t *testing.T, h *harness, b *browser) *traffic {
 			r, _ := http.NewRequest("GET", h.url+"/.well-known/jwks.json", nil)
 			return r, 200
 		},
-	}
+	})
+}
+
+// startTrafficWith sends reqs round-robin from four workers until finish;
+// each request comes with the status a healthy gateway answers.
+func startTrafficWith(reqs []func() (*http.Request, int)) *traffic {
+	tr := &traffic{stop: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for w := range 4 {
 		tr.wg.Add(1)
 		go func() {
@@ -61,7 +66,11 @@ func startTraffic(t *testing.T, h *harness, b *browser) *traffic {
 				if err != nil || resp.StatusCode != want {
 					tr.failed.Add(1)
 					tr.mu.Lock()
-					tr.errors = append(tr.errors, fmt.Sprintf("%s: %v %v", req.URL.Path, err, resp))
+					if err != nil {
+						tr.errors = append(tr.errors, fmt.Sprintf("%s: %v", req.URL.Path, err))
+					} else {
+						tr.errors = append(tr.errors, fmt.Sprintf("%s: %s", req.URL.Path, resp.Status))
+					}
 					tr.mu.Unlock()
 				}
 				if resp != nil {
@@ -158,6 +167,27 @@ func TestReloadUnderTraffic(t *testing.T) {
 // a browser in; the returned function rewrites the config's services.
 func startServe(t *testing.T) (b *browser, write func(services string)) {
 	t.Helper()
+	base := "server:\n  listen: %LISTEN%\nstore:\n  dsn: %DIR%/db\nlog:\n  level: warn\nservices:\n  - id: a\n    name: サービスA\n    url: http://127.0.0.1:9001/\n"
+	var fill func(string) string
+	var path string
+	b, path, fill = serveConfig(t, base, io.Discard)
+	write = func(services string) {
+		tmp := path + ".tmp" // replace by rename, as editors do
+		if err := os.WriteFile(tmp, []byte(fill(base+services)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b, write
+}
+
+// serveConfig writes yaml (with %LISTEN% and %DIR% filled in by the
+// returned fill) to a fresh directory, runs `ssogate serve` on it
+// in-process with its log going to logs, and signs a browser in as taro.
+func serveConfig(t *testing.T, yaml string, logs io.Writer) (b *browser, path string, fill func(string) string) {
+	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -165,26 +195,18 @@ func startServe(t *testing.T) (b *browser, write func(services string)) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	path := filepath.Join(dir, "ssogate.yaml")
-	base := fmt.Sprintf("server:\n  listen: %s\nstore:\n  dsn: %s\nlog:\n  level: warn\nservices:\n  - id: a\n    name: サービスA\n    url: http://127.0.0.1:9001/\n",
-		addr, filepath.Join(dir, "db"))
-	write = func(services string) {
-		tmp := path + ".tmp" // replace by rename, as editors do
-		if err := os.WriteFile(tmp, []byte(base+services), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			t.Fatal(err)
-		}
+	path = filepath.Join(dir, "ssogate.yaml")
+	fill = strings.NewReplacer("%LISTEN%", addr, "%DIR%", dir).Replace
+	if err := os.WriteFile(path, []byte(fill(yaml)), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	write("")
-	if _, _, err := runCLI(t, "Sakura-Passw0rd!\n", "--config", path, "user", "add", "--email", "taro@example.co.jp", "--name", "Taro", "--password-stdin"); err != nil {
+	if _, _, err := runCLI(t, "Sakura-Passw0rd!\n", "--config", path, "user", "add", "--email", "taro@example.co.jp", "--name", "Taro", "--groups", "staff", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--config", path, "serve"}, strings.NewReader(""), io.Discard, io.Discard)
+		done <- run(ctx, []string{"--config", path, "serve"}, strings.NewReader(""), io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -206,7 +228,7 @@ func startServe(t *testing.T) (b *browser, write func(services string)) {
 	b = &browser{h: h, jar: jar, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	expectRedirect(t, b.login("taro@example.co.jp", "Sakura-Passw0rd!", ""), "/")
-	return b, write
+	return b, path, fill
 }
 
 func (b *browser) launcherHas(s string) func() bool {
@@ -243,4 +265,120 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("condition not met within 10 s")
+}
+
+// saveTestConfig is served by the non-atomic save tests: a forward-auth
+// service and a proxied one on the gateway's host; %UP% is the upstream
+// and %VERSION% marks which write the gateway runs.
+const saveTestConfig = `server:
+  listen: %LISTEN%
+store:
+  dsn: %DIR%/db
+log:
+  level: warn
+providers:
+  - id: local
+    type: local
+services:
+  - id: fwd
+    name: Forward %VERSION%
+    url: http://fwd.example.test:8081/
+    allowed_groups: [staff]
+  - id: app
+    name: App
+    url: http://%LISTEN%/app/
+    upstream: %UP%
+`
+
+// saveTraffic asks /auth for the forward-auth service and fetches the
+// proxied one, as taro, until finish.
+func saveTraffic(b *browser, cookie *http.Cookie) *traffic {
+	return startTrafficWith([]func() (*http.Request, int){
+		func() (*http.Request, int) {
+			r, _ := http.NewRequest("GET", b.h.url+"/auth", nil)
+			r.Header.Set("X-Forwarded-Host", "fwd.example.test:8081")
+			r.Header.Set("X-Forwarded-Uri", "/x")
+			r.AddCookie(cookie)
+			return r, 200
+		},
+		func() (*http.Request, int) {
+			r, _ := http.NewRequest("GET", b.h.url+"/app/x", nil)
+			r.AddCookie(cookie)
+			return r, 200
+		},
+	})
+}
+
+// truncateFile empties path in place, as an editor that saves without a
+// rename does first.
+func truncateFile(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// TestServeNonAtomicSaveUnderTraffic saves the config the way an editor
+// without rename does — truncate, pause, write — while /auth and proxied
+// traffic runs over TCP: no request may see the empty file.
+func TestServeNonAtomicSaveUnderTraffic(t *testing.T) {
+	up := newUpstream(t)
+	logs := &syncBuffer{}
+	tmpl := strings.ReplaceAll(saveTestConfig, "%UP%", up.URL)
+	b, path, fill := serveConfig(t, strings.ReplaceAll(tmpl, "%VERSION%", "v0"), logs)
+	tr := saveTraffic(b, b.cookie("ssogate"))
+	// 300 ms outlasts a 200 ms settle; 1.2 s outlasts any settle period,
+	// so the empty file itself is read and must be refused. The file is
+	// then written in two parts 300 ms apart: the first part alone is a
+	// valid configuration without the proxied service, and must not apply.
+	for i, pause := range []time.Duration{300 * time.Millisecond, 1200 * time.Millisecond, 300 * time.Millisecond, 1200 * time.Millisecond} {
+		version := fmt.Sprintf("v%d", i+1)
+		content := fill(strings.ReplaceAll(tmpl, "%VERSION%", version))
+		cut := strings.Index(content, "  - id: app")
+		truncateFile(t, path)
+		time.Sleep(pause)
+		f, err := os.OpenFile(path, os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(content[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := f.WriteString(content[cut:]); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		waitFor(t, b.launcherHas("Forward "+version))
+	}
+	tr.finish(t)
+	if !strings.Contains(logs.String(), "reload refused") {
+		t.Errorf("the empty file was not refused in the log:\n%s", logs.String())
+	}
+}
+
+// TestServeKeepsConfigWhenFileLeftEmpty leaves the file truncated: the
+// running configuration stays, the refusal is logged, and the next good
+// write applies.
+func TestServeKeepsConfigWhenFileLeftEmpty(t *testing.T) {
+	up := newUpstream(t)
+	logs := &syncBuffer{}
+	tmpl := strings.ReplaceAll(saveTestConfig, "%UP%", up.URL)
+	b, path, fill := serveConfig(t, strings.ReplaceAll(tmpl, "%VERSION%", "v0"), logs)
+	tr := saveTraffic(b, b.cookie("ssogate"))
+	truncateFile(t, path)
+	time.Sleep(2 * time.Second)
+	tr.finish(t)
+	if !b.launcherHas("Forward v0")() {
+		t.Fatal("the launcher changed after the file was emptied")
+	}
+	if log := logs.String(); !strings.Contains(log, "reload refused") || !strings.Contains(log, "empty") {
+		t.Fatalf("the empty file's refusal is not logged with its reason:\n%s", log)
+	}
+	if err := os.WriteFile(path, []byte(fill(strings.ReplaceAll(tmpl, "%VERSION%", "v1"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b.launcherHas("Forward v1"))
 }
