@@ -445,7 +445,7 @@ func TestParseErrors(t *testing.T) {
 
 		// Services.
 		{"service icon", "services:\n  - id: wiki\n    name: 社内Wiki\n    url: http://w/\n    icon: bok\n",
-			[]string{`x.yaml:5: services[0].icon: unknown icon "bok"; valid: app, book, calendar`}},
+			[]string{`x.yaml:5: services[0].icon: unknown icon "bok"; did you mean "book"? valid: app, book, calendar`}},
 		{"service name required", "services:\n  - id: wiki\n    url: http://w/\n",
 			[]string{`x.yaml:2: services[0].name: required`}},
 		{"service url required", "services:\n  - id: wiki\n    name: Wiki\n",
@@ -859,9 +859,9 @@ func TestValidateBuiltInCode(t *testing.T) {
 	built.src = nil
 	built.Path = ""
 	built.Server.PublicURL = "http://127.0.0.1:8080/"
-	built.Services = []Service{{ID: "wiki", Name: "Wiki", URL: "http://w/", Icon: "nope"}}
+	built.Services = []Service{{ID: "wiki", Name: "Wiki", URL: "http://w/", Icon: "sparkles"}}
 	err := built.Validate()
-	if err == nil || err.Error() != `services[0].icon: unknown icon "nope"; valid: `+strings.Join(IconNames, ", ") {
+	if err == nil || err.Error() != `services[0].icon: unknown icon "sparkles"; valid: `+strings.Join(IconNames, ", ") {
 		t.Errorf("Validate = %v", err)
 	}
 	if built.Server.PublicURLParsed == nil || built.Server.PublicURL != "http://127.0.0.1:8080" {
@@ -2280,5 +2280,28 @@ func TestLoadRefusesADocumentThatConfiguresNothing(t *testing.T) {
 		if _, err := Load(path); err != nil {
 			t.Errorf("Load(%q): %v", src, err)
 		}
+	}
+}
+
+// TestUnknownIconSuggests checks the message README shows: a near miss
+// names the icon meant, then lists every valid one.
+func TestUnknownIconSuggests(t *testing.T) {
+	_, err := Parse("bad.yaml", []byte(`services:
+  - id: wiki
+    name: Wiki
+    url: https://wiki.example.co.jp/
+  - id: manual
+    name: マニュアル
+    icon: bok
+    url: https://manual.example.co.jp/
+  - id: odd
+    name: Odd
+    icon: sparkles
+    url: https://odd.example.co.jp/
+`))
+	want := `bad.yaml:7: services[1].icon: unknown icon "bok"; did you mean "book"? valid: app, book, calendar, chart, chat, cloud, code, database, doc, folder, globe, mail, money, people, phone, search, settings, shield, ticket, video` + "\n" +
+		`bad.yaml:11: services[2].icon: unknown icon "sparkles"; valid: app, book, calendar, chart, chat, cloud, code, database, doc, folder, globe, mail, money, people, phone, search, settings, shield, ticket, video`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error =\n%v\nwant\n%s", err, want)
 	}
 }

@@ -482,7 +482,9 @@ func (v *validator) services() {
 		} else {
 			s.URLParsed = u
 		}
-		v.oneOf(path+".icon", "icon", s.Icon, IconNames)
+		if !slices.Contains(IconNames, s.Icon) {
+			v.errorf(path+".icon", "unknown icon %q%s", s.Icon, suggest(s.Icon, IconNames))
+		}
 		for j, g := range s.AllowedGroups {
 			v.groupName(fmt.Sprintf("%s.allowed_groups[%d]", path, j), g)
 		}

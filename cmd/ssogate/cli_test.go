@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
@@ -187,5 +189,13 @@ func TestCLIMigrateVersionUsage(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, ""); err == nil {
 		t.Fatal("no command succeeded")
+	}
+}
+
+// TestIconNamesMatchPortal keeps the icons the configuration accepts (and
+// lists in its errors) the icons the portal can draw.
+func TestIconNamesMatchPortal(t *testing.T) {
+	if got, want := strings.Join(config.IconNames, ","), strings.Join(portal.Icons(), ","); got != want {
+		t.Fatalf("config.IconNames = %s\nportal.Icons() = %s", got, want)
 	}
 }
