@@ -199,3 +199,62 @@ func TestIconNamesMatchPortal(t *testing.T) {
 		t.Fatalf("config.IconNames = %s\nportal.Icons() = %s", got, want)
 	}
 }
+
+// TestCLIHelp runs every command with --help (stdout, exit 0, the usage
+// naming that command) and with a flag it does not have (stderr, exit 2).
+func TestCLIHelp(t *testing.T) {
+	tests := []struct {
+		args  []string
+		usage string // the usage line's start
+	}{
+		{nil, "usage: ssogate [--config FILE] COMMAND"},
+		{[]string{"serve"}, "usage: ssogate serve"},
+		{[]string{"check-config"}, "usage: ssogate check-config"},
+		{[]string{"migrate"}, "usage: ssogate migrate"},
+		{[]string{"version"}, "usage: ssogate version"},
+		{[]string{"user"}, "usage: ssogate user COMMAND"},
+		{[]string{"user", "add"}, "usage: ssogate user add --email E --name N"},
+		{[]string{"user", "list"}, "usage: ssogate user list"},
+		{[]string{"user", "set-password"}, "usage: ssogate user set-password --email E"},
+		{[]string{"user", "disable"}, "usage: ssogate user disable --email E"},
+		{[]string{"user", "enable"}, "usage: ssogate user enable --email E"},
+		{[]string{"user", "set-methods"}, "usage: ssogate user set-methods --email E --methods"},
+		{[]string{"user", "links"}, "usage: ssogate user links --email E"},
+		{[]string{"user", "unlink"}, "usage: ssogate user unlink --email E --provider ID"},
+		{[]string{"keys"}, "usage: ssogate keys COMMAND"},
+		{[]string{"keys", "list"}, "usage: ssogate keys list"},
+		{[]string{"keys", "rotate"}, "usage: ssogate keys rotate"},
+	}
+	// No configuration file exists: asking for help must not need one.
+	t.Setenv("SSOGATE_CONFIG", filepath.Join(t.TempDir(), "missing.yaml"))
+	for _, tt := range tests {
+		name := strings.Join(append([]string{"ssogate"}, tt.args...), " ")
+		for _, help := range []string{"--help", "-h"} {
+			t.Run(name+" "+help, func(t *testing.T) {
+				out, errOut, err := runCLI(t, "", append(append([]string{}, tt.args...), help)...)
+				if err != nil || errOut != "" {
+					t.Fatalf("err = %v, stderr %q; want exit 0 and nothing on stderr", err, errOut)
+				}
+				if !strings.HasPrefix(out, tt.usage+" ") && !strings.HasPrefix(out, tt.usage+"\n") {
+					t.Fatalf("stdout does not start with %q:\n%s", tt.usage, out)
+				}
+			})
+		}
+		t.Run(name+" --bogus", func(t *testing.T) {
+			out, errOut, err := runCLI(t, "", append(append([]string{}, tt.args...), "--bogus")...)
+			var code exitCode
+			if !errors.As(err, &code) || code != 2 {
+				t.Fatalf("err = %v, want exit 2", err)
+			}
+			if out != "" || !strings.Contains(errOut, tt.usage) || !strings.Contains(errOut, "bogus") {
+				t.Fatalf("stdout %q, stderr %q; want the problem and the usage on stderr only", out, errOut)
+			}
+		})
+	}
+	// help as a command word, as git and go accept it.
+	for _, args := range [][]string{{"help"}, {"user", "help"}, {"keys", "help"}} {
+		if out, _, err := runCLI(t, "", args...); err != nil || !strings.HasPrefix(out, "usage: ssogate ") {
+			t.Errorf("ssogate %s: err = %v, stdout %q", strings.Join(args, " "), err, out)
+		}
+	}
+}

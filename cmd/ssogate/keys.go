@@ -26,6 +26,10 @@ func (c *cli) keys(ctx context.Context, args []string) error {
 		fmt.Fprint(c.stderr, keysUsage)
 		return exitCode(2)
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(c.stdout, keysUsage)
+		return nil
+	}
 	switch args[0] {
 	case "list":
 		return c.keysList(ctx, args[1:])
@@ -40,7 +44,7 @@ func (c *cli) keys(ctx context.Context, args []string) error {
 func (c *cli) keysRotate(ctx context.Context, args []string) error {
 	fs := c.flags("keys rotate")
 	activateIn := fs.Duration("activate-in", gateway.DefaultKeyActivation, "publish now, sign from this long from now")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *activateIn < 0 {
@@ -66,7 +70,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 
 func (c *cli) keysList(ctx context.Context, args []string) error {
 	fs := c.flags("keys list")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig()

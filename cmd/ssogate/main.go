@@ -6,6 +6,7 @@
 //	ssogate [--config FILE] check-config
 //	ssogate [--config FILE] user add --email E --name N [--groups g1,g2] [--password-stdin]
 //	ssogate [--config FILE] user list | set-password --email E | disable --email E | enable --email E
+//	ssogate [--config FILE] user set-methods --email E --methods id1,id2 | links --email E | unlink --email E --provider ID
 //	ssogate [--config FILE] keys list | rotate [--activate-in 1m]
 //	ssogate [--config FILE] migrate
 //	ssogate version
@@ -14,6 +15,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -41,8 +43,6 @@ func main() {
 	case err == nil:
 	case errors.As(err, &code):
 		os.Exit(int(code))
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, "ssogate:", err)
 		os.Exit(1)
@@ -54,52 +54,77 @@ const usage = `usage: ssogate [--config FILE] COMMAND [flags]
 commands:
   serve          run the gateway
   check-config   validate the configuration file and exit
-  user           manage local users: add, list, set-password, disable, enable
+  user           manage users: add, list, set-password, disable, enable,
+                 set-methods, links, unlink
   keys           list or rotate the assertion signing keys
   migrate        apply store migrations and exit
   version        print the version
 
 The configuration file is --config, else $SSOGATE_CONFIG, else ./ssogate.yaml.
+ssogate COMMAND --help (or ssogate user add --help) shows a command's flags.
 `
 
 // run executes one CLI invocation; main is a thin shell around it so tests
-// can call it.
+// can call it. --help anywhere prints that command's usage on stdout and
+// succeeds; a wrong flag prints the problem and the usage on stderr and
+// returns exitCode(2).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	env := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
 	global := flag.NewFlagSet("ssogate", flag.ContinueOnError)
-	global.SetOutput(stderr)
-	global.Usage = func() { fmt.Fprint(stderr, usage) }
+	global.Usage = func() { fmt.Fprint(global.Output(), usage) }
 	configPath := global.String("config", defaultConfigPath(), "configuration `file`")
-	if err := global.Parse(args); err != nil {
-		return err
+	err := env.parse(global, args)
+	if err == nil {
+		env.configPath = *configPath
+		err = env.command(ctx, global.Args())
 	}
-	rest := global.Args()
-	if len(rest) == 0 {
-		global.Usage()
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+// command runs the command named by args[0].
+func (c *cli) command(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, usage)
 		return exitCode(2)
 	}
-	cmd, rest := rest[0], rest[1:]
-	env := &cli{configPath: *configPath, stdin: stdin, stdout: stdout, stderr: stderr}
+	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return env.serve(ctx, rest)
+		return c.serve(ctx, rest)
 	case "check-config":
-		return env.checkConfig(rest)
+		return c.checkConfig(rest)
 	case "user":
-		return env.user(ctx, rest)
+		return c.user(ctx, rest)
 	case "migrate":
-		return env.migrate(ctx, rest)
+		return c.migrate(ctx, rest)
 	case "keys":
-		return env.keys(ctx, rest)
+		return c.keys(ctx, rest)
 	case "version":
-		fmt.Fprintln(stdout, "ssogate", buildVersion())
+		if err := c.parse(c.flags("version"), rest); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, "ssogate", buildVersion())
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help":
+		fmt.Fprint(c.stdout, usage)
 		return nil
 	default:
-		fmt.Fprintf(stderr, "ssogate: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(c.stderr, "ssogate: unknown command %q\n\n%s", cmd, usage)
 		return exitCode(2)
 	}
+}
+
+// isHelp reports whether arg asks a command group (user, keys) for its
+// usage.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 func defaultConfigPath() string {
@@ -117,11 +142,61 @@ type cli struct {
 	stderr     io.Writer
 }
 
+// commandUsage is how each subcommand is called and what it does: the
+// head of its --help, before its flags.
+var commandUsage = map[string]string{
+	"serve":        "serve\n\nRun the gateway. It reloads the configuration on SIGHUP and when the file\nchanges (save it by writing a temporary file and renaming it over the old one).",
+	"check-config": "check-config\n\nValidate the configuration file and exit: 0 when it is valid (warnings, if\nany, are printed), 1 with every problem otherwise.",
+	"migrate":      "migrate\n\nApply the store's migrations and exit.",
+	"version":      "version\n\nPrint the version.",
+	"user add": "user add --email E --name N [--groups g1,g2] [--role user|admin] [--phone P]\n" +
+		"       [--mobile M] [--organization O] [--department D] [--methods id1,id2]\n" +
+		"       [--password-stdin] [--if-not-exists]\n\n" +
+		"Add an active user. With --password-stdin the password is read from standard\n" +
+		"input (or typed twice on a terminal), never taken from the command line.",
+	"user list":         "user list\n\nList the users, with their last sign-in in the portal's time zone.",
+	"user set-password": "user set-password --email E\n\nSet a new password, read from standard input; ends the user's sessions.",
+	"user disable":      "user disable --email E\n\nDisable the user; ends the user's sessions.",
+	"user enable":       "user enable --email E\n\nEnable a disabled user.",
+	"user set-methods":  "user set-methods --email E --methods id1,id2\n\nLimit the providers that may sign the user in; an empty list allows any.",
+	"user links":        "user links --email E\n\nList the user's linked identities at federated providers.",
+	"user unlink":       "user unlink --email E --provider ID\n\nRemove the user's linked identity at provider ID.",
+	"keys list":         "keys list\n\nList the assertion signing keys and their state.",
+	"keys rotate": "keys rotate [--activate-in D]\n\n" +
+		"Add a new signing key: published at once, signing from D on (default 1m), so\n" +
+		"every replica and every verifier's JWKS cache knows it first.",
+}
+
+// errHelpShown ends a command whose --help was printed; run turns it into
+// success.
+var errHelpShown = errors.New("help shown")
+
 // flags returns a FlagSet for a subcommand that also accepts --config after
-// the command name.
+// the command name; name is its key in commandUsage.
 func (c *cli) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("ssogate "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
 	fs.StringVar(&c.configPath, "config", c.configPath, "configuration `file`")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: ssogate %s\n\nflags:\n", commandUsage[name])
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// parse parses a command's flags: --help prints the usage on stdout and
+// returns errHelpShown; a wrong flag prints the problem and the usage on
+// stderr and returns exitCode(2).
+func (c *cli) parse(fs *flag.FlagSet, args []string) error {
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		c.stdout.Write(out.Bytes())
+		return errHelpShown
+	case err != nil:
+		c.stderr.Write(out.Bytes())
+		return exitCode(2)
+	}
+	return nil
 }

@@ -38,6 +38,10 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		fmt.Fprint(c.stderr, userUsage)
 		return exitCode(2)
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(c.stdout, userUsage)
+		return nil
+	}
 	switch args[0] {
 	case "add":
 		return c.userAdd(ctx, args[1:])
@@ -46,9 +50,9 @@ func (c *cli) user(ctx context.Context, args []string) error {
 	case "set-password":
 		return c.userSetPassword(ctx, args[1:])
 	case "disable":
-		return c.userSetStatus(ctx, args[1:], store.StatusDisabled)
+		return c.userSetStatus(ctx, "user disable", args[1:], store.StatusDisabled)
 	case "enable":
-		return c.userSetStatus(ctx, args[1:], store.StatusActive)
+		return c.userSetStatus(ctx, "user enable", args[1:], store.StatusActive)
 	case "set-methods":
 		return c.userSetMethods(ctx, args[1:])
 	case "links":
@@ -99,7 +103,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	methods := fs.String("methods", "", "comma-separated provider ids that may sign the user in (default: any)")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	ifNotExists := fs.Bool("if-not-exists", false, "succeed without change if the email exists")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	e := strings.ToLower(strings.TrimSpace(*email))
@@ -163,7 +167,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 
 func (c *cli) userList(ctx context.Context, args []string) error {
 	fs := c.flags("user list")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	a, err := c.openForAdmin(ctx)
@@ -190,7 +194,7 @@ func (c *cli) userList(ctx context.Context, args []string) error {
 func (c *cli) userSetPassword(ctx context.Context, args []string) error {
 	fs := c.flags("user set-password")
 	email := fs.String("email", "", "login id")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	a, u, err := c.openUser(ctx, "user set-password", *email)
@@ -224,13 +228,13 @@ func (c *cli) userSetPassword(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) userSetStatus(ctx context.Context, args []string, status store.Status) error {
-	fs := c.flags("user " + string(status))
+func (c *cli) userSetStatus(ctx context.Context, name string, args []string, status store.Status) error {
+	fs := c.flags(name)
 	email := fs.String("email", "", "login id")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	a, u, err := c.openUser(ctx, "user", *email)
+	a, u, err := c.openUser(ctx, name, *email)
 	if err != nil {
 		return err
 	}
@@ -272,10 +276,10 @@ func (c *cli) userSetMethods(ctx context.Context, args []string) error {
 	fs := c.flags("user set-methods")
 	email := fs.String("email", "", "login id")
 	methods := fs.String("methods", "", "comma-separated provider ids; empty allows any")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	a, u, err := c.openUser(ctx, "user", *email)
+	a, u, err := c.openUser(ctx, "user set-methods", *email)
 	if err != nil {
 		return err
 	}
@@ -300,10 +304,10 @@ func (c *cli) userSetMethods(ctx context.Context, args []string) error {
 func (c *cli) userLinks(ctx context.Context, args []string) error {
 	fs := c.flags("user links")
 	email := fs.String("email", "", "login id")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	a, u, err := c.openUser(ctx, "user", *email)
+	a, u, err := c.openUser(ctx, "user links", *email)
 	if err != nil {
 		return err
 	}
@@ -325,10 +329,10 @@ func (c *cli) userUnlink(ctx context.Context, args []string) error {
 	fs := c.flags("user unlink")
 	email := fs.String("email", "", "login id")
 	provider := fs.String("provider", "", "provider id")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	a, u, err := c.openUser(ctx, "user", *email)
+	a, u, err := c.openUser(ctx, "user unlink", *email)
 	if err != nil {
 		return err
 	}

@@ -371,7 +371,7 @@ func (a *app) Close() error {
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := c.flags("serve")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig()
@@ -423,7 +423,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 func (c *cli) checkConfig(args []string) error {
 	fs := c.flags("check-config")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig()
@@ -436,7 +436,7 @@ func (c *cli) checkConfig(args []string) error {
 
 func (c *cli) migrate(ctx context.Context, args []string) error {
 	fs := c.flags("migrate")
-	if err := fs.Parse(args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig()
