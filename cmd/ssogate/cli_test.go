@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/portal"
@@ -256,5 +257,87 @@ func TestCLIHelp(t *testing.T) {
 		if out, _, err := runCLI(t, "", args...); err != nil || !strings.HasPrefix(out, "usage: ssogate ") {
 			t.Errorf("ssogate %s: err = %v, stdout %q", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestCLIUserListAligns lists ASCII, Japanese (two columns a character),
+// half-width katakana and full-width Latin names: every column starts at
+// the same terminal column on every row, and the last login is in the
+// portal's zone (Asia/Tokyo by default), named in the header.
+func TestCLIUserListAligns(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	users := []struct{ email, name, groups string }{
+		{"alice@example.co.jp", "Alice Smith", "staff"},
+		{"taro@example.co.jp", "山田 太郎", "staff,経理"},
+		{"kana@example.co.jp", "ﾔﾏﾀﾞ ﾊﾅｺ", "-"},
+		{"full@example.co.jp", "ＦＵＬＬ幅", "admins"},
+		{"z@example.co.jp", "長い名前の社員さん", "staff"},
+	}
+	for _, u := range users {
+		var groups []string
+		if u.groups != "-" {
+			groups = strings.Split(u.groups, ",")
+		}
+		su := h.addUser(u.email, u.name, alicePW, groups...)
+		if u.email == "taro@example.co.jp" {
+			if err := h.app.store.RecordLogin(ctx, su.ID, time.Date(2026, 11, 21, 23, 30, 0, 0, time.UTC)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, _, err := runCLI(t, "", "--config", h.configPath, "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	header := []string{"EMAIL", "NAME", "GROUPS", "ROLE", "STATUS", "LAST LOGIN (Asia/Tokyo)"}
+	// columnOf is where, counted in terminal columns, cell starts in line
+	// (at or after byte from); East Asian Wide and Fullwidth runes take two.
+	columnOf := func(line, cell string, from int) (col, end int) {
+		i := strings.Index(line[from:], cell)
+		if i < 0 {
+			t.Fatalf("%q not in %q", cell, line)
+		}
+		for _, r := range line[:from+i] {
+			col++
+			if r >= 0x1100 && !(r >= 0xff61 && r <= 0xff9f) { // CJK and full-width forms, not half-width katakana
+				col++
+			}
+		}
+		return col, from + i + len(cell)
+	}
+	var want []int
+	from := 0
+	for _, cell := range header {
+		col, end := columnOf(lines[0], cell, from)
+		want, from = append(want, col), end
+	}
+	if len(lines) != len(users)+1 {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(users)+1, out)
+	}
+	seen := 0
+	for _, line := range lines[1:] {
+		for _, u := range users {
+			if !strings.HasPrefix(line, u.email+" ") {
+				continue
+			}
+			seen++
+			last := "-"
+			if u.email == "taro@example.co.jp" {
+				last = "2026-11-22 08:30:00" // 23:30 UTC is 08:30 the next day in Tokyo
+			}
+			from := 0
+			for i, cell := range []string{u.email, u.name, u.groups, "user", "active", last} {
+				col, end := columnOf(line, cell, from)
+				if col != want[i] {
+					t.Errorf("column %s of %s starts at %d, want %d:\n%s", header[i], u.email, col, want[i], out)
+				}
+				from = end
+			}
+		}
+	}
+	if seen != len(users) {
+		t.Fatalf("%d of %d users listed:\n%s", seen, len(users), out)
 	}
 }

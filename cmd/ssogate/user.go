@@ -179,16 +179,21 @@ func (c *cli) userList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EMAIL\tNAME\tGROUPS\tROLE\tSTATUS\tLAST LOGIN")
+	// Times read as the portal shows them, in its zone, named in the header.
+	loc := a.cfg.Portal.Location
+	rows := [][]string{{"EMAIL", "NAME", "GROUPS", "ROLE", "STATUS", "LAST LOGIN (" + loc.String() + ")"}}
 	for _, u := range users {
 		last := "-"
 		if !u.LastLoginAt.IsZero() {
-			last = u.LastLoginAt.Format(time.RFC3339)
+			last = u.LastLoginAt.In(loc).Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, u.DisplayName, strings.Join(u.Groups, ","), u.Role, u.Status, last)
+		groups := strings.Join(u.Groups, ",")
+		if groups == "" {
+			groups = "-"
+		}
+		rows = append(rows, []string{u.Email, u.DisplayName, groups, string(u.Role), string(u.Status), last})
 	}
-	return tw.Flush()
+	return writeTable(c.stdout, rows)
 }
 
 func (c *cli) userSetPassword(ctx context.Context, args []string) error {
