@@ -2305,3 +2305,35 @@ func TestUnknownIconSuggests(t *testing.T) {
 		t.Fatalf("error =\n%v\nwant\n%s", err, want)
 	}
 }
+
+func TestWarningsForServicesOnThePortalsHost(t *testing.T) {
+	c := mustParse(t, `server:
+  listen: 127.0.0.1:8443
+  public_url: https://sso.example.co.jp
+services:
+  - id: wiki
+    name: Wiki
+    url: https://wiki.example.co.jp/
+  - id: payroll
+    name: 給与
+    url: https://SSO.example.co.jp:443/payroll/
+    upstream: http://127.0.0.1:9001
+  - id: legacy
+    name: Legacy
+    url: http://sso.example.co.jp:8080/
+`)
+	var got []string
+	for _, w := range c.Warnings() {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		`x.yaml:10: services[1].url: shares the portal's origin https://sso.example.co.jp: a script on its pages (an XSS hole in the service) runs as the portal and can act there as the person signed in; give each service a host of its own, e.g. https://payroll.example.co.jp/`,
+		`x.yaml:14: services[2].url: is on the portal's host sso.example.co.jp: browsers do not separate cookies by port or scheme, so the service receives the portal's session cookie and could act as whoever visits it; give each service a host of its own, e.g. https://legacy.example.co.jp/`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if ws := mustParse(t, "services:\n  - id: wiki\n    name: Wiki\n    url: https://wiki.example.co.jp/\n").Warnings(); len(ws) != 0 {
+		t.Fatalf("a service on its own host warned: %v", ws[0])
+	}
+}

@@ -493,3 +493,50 @@ func (v *validator) services() {
 		v.serviceHandOff(path, s)
 	}
 }
+
+// Warnings lists settings that are valid but unsafe, each an Error with
+// the file, line and key it is about; nothing in them stops the gateway.
+// Call it on a Config that validated (from Load or Parse, or after
+// Validate).
+//
+// A service on the portal's host is warned about: on the same origin (a
+// path-prefix service) a script on its pages, e.g. through an XSS hole,
+// runs as the portal and can act there as the person signed in; on
+// another port of the host it still receives the portal's session cookie,
+// since browsers do not separate cookies by port.
+func (c *Config) Warnings() []*Error {
+	pub := c.Server.PublicURLParsed
+	if pub == nil {
+		return nil
+	}
+	var ws []*Error
+	for i, s := range c.Services {
+		u := s.URLParsed
+		if u == nil || !strings.EqualFold(u.Hostname(), pub.Hostname()) {
+			continue
+		}
+		key := fmt.Sprintf("services[%d].url", i)
+		advice := fmt.Sprintf("give each service a host of its own, e.g. https://%s.example.co.jp/", s.ID)
+		var msg string
+		if strings.EqualFold(u.Scheme, pub.Scheme) && effectivePort(u) == effectivePort(pub) {
+			msg = fmt.Sprintf("shares the portal's origin %s: a script on its pages (an XSS hole in the service) runs as the portal "+
+				"and can act there as the person signed in; %s", pub, advice)
+		} else {
+			msg = fmt.Sprintf("is on the portal's host %s: browsers do not separate cookies by port or scheme, so the service receives "+
+				"the portal's session cookie and could act as whoever visits it; %s", u.Hostname(), advice)
+		}
+		ws = append(ws, &Error{File: c.Path, Line: c.src.line(key), Key: key, Msg: msg})
+	}
+	return ws
+}
+
+// effectivePort is u's port, or its scheme's default.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}

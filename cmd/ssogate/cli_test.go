@@ -341,3 +341,29 @@ func TestCLIUserListAligns(t *testing.T) {
 		t.Fatalf("%d of %d users listed:\n%s", seen, len(users), out)
 	}
 }
+
+// TestCLICheckConfigWarnsPathPrefixService: a service on the portal's own
+// origin is valid but can act in the portal through its XSS; check-config
+// says so with file and line and still exits 0.
+func TestCLICheckConfigWarnsPathPrefixService(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ssogate.yaml")
+	os.WriteFile(path, []byte(`server:
+  listen: 127.0.0.1:18080
+services:
+  - id: wiki
+    name: Wiki
+    url: http://wiki.example.co.jp/
+  - id: tools
+    name: ツール
+    url: http://127.0.0.1:18080/tools/
+    upstream: http://127.0.0.1:9001
+`), 0o600)
+	out, errOut, err := runCLI(t, "", "--config", path, "check-config")
+	if err != nil || !strings.Contains(out, "ok (1 providers, 2 services)") {
+		t.Fatalf("check-config: err = %v, stdout %q; want exit 0 and ok", err, out)
+	}
+	want := path + ":9: services[1].url: warning: shares the portal's origin http://127.0.0.1:18080: "
+	if !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("stderr = %q\nwant one warning starting %q", errOut, want)
+	}
+}

@@ -379,6 +379,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log, c.stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: "+w.Msg, "config", w.File, "line", w.Line, "key", w.Key)
+	}
 	if limit := softMemoryLimit(cfg); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit set", "bytes", limit)
@@ -429,6 +432,11 @@ func (c *cli) checkConfig(args []string) error {
 	cfg, err := c.loadConfig()
 	if err != nil {
 		return err
+	}
+	// Warnings go to stderr, like errors, but leave the exit status 0.
+	for _, w := range cfg.Warnings() {
+		w.Msg = "warning: " + w.Msg
+		fmt.Fprintln(c.stderr, w)
 	}
 	fmt.Fprintf(c.stdout, "%s: ok (%d providers, %d services)\n", cfg.Path, len(cfg.Providers), len(cfg.Services))
 	return nil
