@@ -251,8 +251,12 @@ func (a accounts) LookupPassword(ctx context.Context, email string) (string, str
 	return u.ID, h, err
 }
 
+// assertionTTL is the longest the configuration allows, so that the good
+// token outlives a slow run of all three verifiers.
+const assertionTTL = 10 * time.Minute
+
 // startGateway serves a gateway over a real SQLite file, with two
-// forward-auth services (wiki and other), whose clock starts ten minutes
+// forward-auth services (wiki and other), whose clock starts half an hour
 // in the past: its first signing key is then valid for the expired token
 // and for the present alike.
 func startGateway(t *testing.T) *testGateway {
@@ -262,7 +266,7 @@ func startGateway(t *testing.T) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := &testGateway{url: "http://" + ln.Addr().String(), offset: -10 * time.Minute}
+	gw := &testGateway{url: "http://" + ln.Addr().String(), offset: -30 * time.Minute}
 	gw.issuer, gw.jwksURL = gw.url, gw.url+"/.well-known/jwks.json"
 
 	dir := t.TempDir()
@@ -274,6 +278,10 @@ store:
   dsn: %s
 log:
   level: warn
+session:
+  idle_timeout: 2h # the clock jumps half an hour forward
+assertion:
+  ttl: 10m
 providers:
   - id: local
     type: local
@@ -392,7 +400,7 @@ func (g *testGateway) tokens(t *testing.T) tokenSet {
 	}
 
 	var ts tokenSet
-	ts.expired = assertion("wiki.example.test") // signed ten minutes ago
+	ts.expired = assertion("wiki.example.test") // expired twenty minutes ago
 	g.setOffset(0)
 	ts.good = assertion("wiki.example.test")
 	ts.otherService = assertion("other.example.test")
@@ -507,8 +515,8 @@ func (g *testGateway) checkClaims(t *testing.T, out output) {
 		t.Errorf("groups = %v, want %v", c.Groups, testGroups)
 	case !slices.Equal(c.AMR, []string{"pwd"}):
 		t.Errorf("amr = %v, want [pwd]", c.AMR)
-	case c.Exp-c.Iat != 60 || c.Iat > now+5 || c.Exp < now:
-		t.Errorf("iat %d, exp %d: want a live 60 s assertion at %d", c.Iat, c.Exp, now)
+	case c.Exp-c.Iat != int64(assertionTTL/time.Second) || c.Iat > now+5 || c.Exp < now:
+		t.Errorf("iat %d, exp %d: want a live %v assertion at %d", c.Iat, c.Exp, assertionTTL, now)
 	case c.AuthTime == 0 || c.AuthTime > c.Iat:
 		t.Errorf("auth_time %d, iat %d", c.AuthTime, c.Iat)
 	case c.Jti == "":
