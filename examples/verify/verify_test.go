@@ -133,6 +133,8 @@ func (v verifier) run(t *testing.T, jwksURL, issuer, audience, token string, std
 		args = append(args, token)
 	}
 	cmd := exec.CommandContext(ctx, v.argv[0], args...)
+	// Python's urllib honours http_proxy: keep the JWKS fetch on loopback.
+	cmd.Env = append(os.Environ(), "no_proxy=127.0.0.1,localhost", "NO_PROXY=127.0.0.1,localhost")
 	if stdin {
 		cmd.Stdin = strings.NewReader(token + "\n")
 	}
