@@ -18,8 +18,24 @@ command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need+=(slapd)
 command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
 command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ] || need+=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The assertion verifiers in examples/verify: Python (Debian's PyJWT, for
+# /usr/bin/python3), Java (javac) and Node.js (npm ci below).
+/usr/bin/python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || need+=(python3 python3-jwt python3-cryptography)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+
+# node_modules of the Node.js verifier, exactly as package-lock.json pins.
+verify_node="$(cd "$(dirname "$0")/.." && pwd)/examples/verify/node"
+npm_ci() {
+  if [ ! -d "$verify_node/node_modules" ]; then
+    echo "test-deps: npm ci in examples/verify/node"
+    (cd "$verify_node" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
 
 if [ ${#need[@]} -eq 0 ]; then
+  npm_ci
   exit 0
 fi
 
@@ -42,3 +58,4 @@ echo "test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get -o DPkg::Lock::Timeout=600 update -q
 $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}"
+npm_ci
