@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestImports keeps plugins/... to what DESIGN.md allows: of this module,
+// TestImports keeps plugins/... to what docs/architecture.md allows: of this module,
 // only providers and plugins/... themselves; the wiring of config onto
 // Spec belongs to cmd/ssogate. Test variants ("[… .test]") may also import
 // the concrete providers, their conformance suite and the test peers: the

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestImportDirection enforces DESIGN.md's one-way imports: providers
+// TestImportDirection enforces docs/architecture.md's one-way imports: providers
 // imports nothing of ours; providers/* import only providers; store,
 // config and portal are leaves (a store backend may import store).
 func TestImportDirection(t *testing.T) {
@@ -46,7 +46,7 @@ func TestImportDirection(t *testing.T) {
 					}
 				}
 				if !ok {
-					t.Errorf("%s imports %s, against the layering in DESIGN.md", pkg, imp)
+					t.Errorf("%s imports %s, against the layering in docs/architecture.md", pkg, imp)
 				}
 			}
 			break
