@@ -139,6 +139,36 @@ func TestReadyzReportsEveryProvider(t *testing.T) {
 	}
 }
 
+// TestReadyzDirectoryStopped stops a real slapd under a running gateway:
+// /readyz says so at once, and the directory's button is disabled.
+func TestReadyzDirectoryStopped(t *testing.T) {
+	s := testpeers.StartOwnSlapd(t)
+	h := newHarness(t, withProviders(fmt.Sprintf(`
+  - id: dir
+    type: ldap
+    preset: openldap
+    label: %s
+    url: %s
+    insecure_no_tls: true
+    bind_dn: %q
+    bind_password: %q
+    base_dn: %q
+`, olLabel, s.URL, s.AdminDN, s.AdminPassword, s.BaseDN)))
+	s.Stop()
+	start := time.Now()
+	p := h.browser().get("/readyz")
+	expectStatus(t, p, http.StatusOK)
+	if !strings.HasPrefix(p.body, "degraded\nprovider local: ok\nprovider dir: unavailable: ") || !strings.Contains(p.body, "connection refused") {
+		t.Fatalf("/readyz with slapd stopped:\n%s", p.body)
+	}
+	if d := time.Since(start); d > 2500*time.Millisecond {
+		t.Errorf("/readyz took %s", d)
+	}
+	if page := h.browser().get("/login"); !strings.Contains(page.body, `id="provider-dir" data-provider="dir" aria-disabled="true"`) {
+		t.Errorf("the login page does not show the stopped directory as unavailable")
+	}
+}
+
 func TestReadyzAllWell(t *testing.T) {
 	h := newHarness(t)
 	p := h.browser().get("/readyz")

@@ -5,16 +5,13 @@ package ldap
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -24,93 +21,9 @@ type offsetClock struct{ offset atomic.Int64 }
 func (c *offsetClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *offsetClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// privateSlapd is an OpenLDAP slapd of the test's own, with only a root
-// DSE and an administrator, so that the test may stop it (the shared
-// directories of internal/testpeers serve other test binaries).
-type privateSlapd struct {
-	url    string
-	rootDN string
-	rootPW string
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func startPrivateSlapd(t *testing.T) *privateSlapd {
-	t.Helper()
-	bin, err := exec.LookPath("slapd")
-	if err != nil {
-		bin = "/usr/sbin/slapd"
-		if _, err := os.Stat(bin); err != nil {
-			t.Skip("slapd is not installed")
-		}
-	}
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	s := &privateSlapd{rootDN: "cn=admin,dc=health,dc=test", rootPW: "health-admin-pw", exited: make(chan struct{})}
-	conf := fmt.Sprintf(`include /etc/ldap/schema/core.schema
-modulepath /usr/lib/ldap
-moduleload back_mdb
-pidfile %[1]s/slapd.pid
-database mdb
-maxsize 10485760
-suffix "dc=health,dc=test"
-rootdn "%[2]s"
-rootpw %[3]s
-directory %[1]s/db
-`, dir, s.rootDN, s.rootPW)
-	if err := os.WriteFile(filepath.Join(dir, "slapd.conf"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A free port: listen, note it, close, hand it to slapd.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s.url = "ldap://" + addr
-	// -d keeps slapd in the foreground, so that the test can stop it.
-	s.cmd = exec.Command(bin, "-d", "0", "-f", filepath.Join(dir, "slapd.conf"), "-h", s.url+"/")
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(s.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return s
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("slapd exited at start: %v", s.cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slapd does not listen on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop ends slapd and waits for it to exit.
-func (s *privateSlapd) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.exited
-}
-
 func healthConfig(url string) Config {
 	return Config{
-		URL: url, InsecureNoTLS: true, BaseDN: "dc=health,dc=test",
+		URL: url, InsecureNoTLS: true, BaseDN: "dc=own,dc=test",
 		LoginAttributes: []string{"uid"}, Attributes: Attributes{Subject: "entryUUID"},
 		DialTimeout: time.Second, Timeout: 5 * time.Second,
 	}
@@ -125,10 +38,10 @@ func TestHealthSlapdStopped(t *testing.T) {
 		{"anonymous", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startPrivateSlapd(t)
-			cfg := healthConfig(s.url)
+			s := testpeers.StartOwnSlapd(t)
+			cfg := healthConfig(s.URL)
 			if tc.service {
-				cfg.BindDN, cfg.BindPassword = s.rootDN, s.rootPW
+				cfg.BindDN, cfg.BindPassword = s.AdminDN, s.AdminPassword
 			}
 			p, err := Open("dir", cfg)
 			if err != nil {
@@ -145,7 +58,7 @@ func TestHealthSlapdStopped(t *testing.T) {
 				t.Fatalf("second Health within %s = %v with %d more binds; want the cached nil", healthTTL, err, p.serviceBinds.Load()-binds)
 			}
 
-			s.stop()
+			s.Stop()
 			clock.advance(healthTTL)
 			start := time.Now()
 			err = p.Health(t.Context())
@@ -160,9 +73,9 @@ func TestHealthSlapdStopped(t *testing.T) {
 	}
 
 	t.Run("service account refused", func(t *testing.T) {
-		s := startPrivateSlapd(t)
-		cfg := healthConfig(s.url)
-		cfg.BindDN, cfg.BindPassword = s.rootDN, "not-the-password"
+		s := testpeers.StartOwnSlapd(t)
+		cfg := healthConfig(s.URL)
+		cfg.BindDN, cfg.BindPassword = s.AdminDN, "not-the-password"
 		p, err := Open("dir", cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -207,7 +120,7 @@ func TestHealthHangingDirectory(t *testing.T) {
 		}
 	})
 	cfg := healthConfig("ldap://" + ln.Addr().String())
-	cfg.BindDN, cfg.BindPassword = "cn=svc,dc=health,dc=test", "pw"
+	cfg.BindDN, cfg.BindPassword = "cn=svc,dc=own,dc=test", "pw"
 	cfg.Timeout = 10 * time.Second // the check's own bound must win
 	p, err := Open("dir", cfg)
 	if err != nil {
