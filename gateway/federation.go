@@ -77,7 +77,10 @@ func (g *Gateway) providerLogin(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusForbidden, "login.error.method")
 		return
 	}
-	if err := g.providerHealthy(id); err != nil {
+	hctx, cancel := context.WithTimeout(ctx, loginHealthWait)
+	err := g.providerHealthy(hctx, p)
+	cancel()
+	if err != nil {
 		g.log.Warn("provider temporarily unavailable", "request_id", requestID(ctx), "provider", id, "err", err)
 		refuse(http.StatusServiceUnavailable, "login.error.unavailable")
 		return

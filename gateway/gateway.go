@@ -38,10 +38,6 @@ type Options struct {
 	// Shared is the state kept across configuration reloads; nil makes a
 	// new one that the Gateway owns (and Close closes).
 	Shared *Shared
-	// ProviderHealth reports whether provider id can answer now (nil), or
-	// why not: an out-of-process plugin that crashed and is restarting.
-	// Nil means every provider is always healthy.
-	ProviderHealth func(id string) error
 }
 
 // Shared is what outlives a configuration reload: server-side sessions and
@@ -137,7 +133,6 @@ type Gateway struct {
 
 	shared    *Shared
 	ownShared bool
-	health    func(id string) error
 
 	// Hand-off to downstream services.
 	keys            *keyring
@@ -167,7 +162,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	cfg := o.Config
 	g := &Gateway{
 		cfg: cfg, store: o.Store, providers: o.Providers, render: o.Renderer,
-		log: o.Logger, now: o.Now, health: o.ProviderHealth,
+		log: o.Logger, now: o.Now,
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -264,12 +259,26 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	g.pages.ServeHTTP(w, r)
 }
 
-// providerHealthy reports why provider id cannot answer now, or nil.
-func (g *Gateway) providerHealthy(id string) error {
-	if g.health == nil {
+// providerHealthy reports why p cannot answer now, or nil: a provider
+// that is no providers.HealthChecker is always healthy.
+func (g *Gateway) providerHealthy(ctx context.Context, p providers.Provider) error {
+	hc, ok := p.(providers.HealthChecker)
+	if !ok {
 		return nil
 	}
-	return g.health(id)
+	return hc.Health(ctx)
+}
+
+// providersHealth asks every provider in ps at once and returns their
+// answers in order, so that one slow check does not add to another.
+func (g *Gateway) providersHealth(ctx context.Context, ps []providers.Provider) []error {
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Go(func() { errs[i] = g.providerHealthy(ctx, p) })
+	}
+	wg.Wait()
+	return errs
 }
 
 // Handler returns the gateway's HTTP handler.

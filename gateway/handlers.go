@@ -180,21 +180,37 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 	if lp, label := g.localProvider(); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
 		page.ShowPasswordForm, page.PasswordLabel = true, label
 	}
+	var buttons []providers.Provider
 	for _, p := range g.providers.All() {
 		_, redirect := p.(providers.RedirectAuthenticator)
 		_, password := p.(providers.PasswordAuthenticator)
 		if p.Type() == "local" || !(redirect || password) || !g.policyAllows(p.ID()) {
 			continue
 		}
+		buttons = append(buttons, p)
+	}
+	// Health answers from a cache; a check that is running is waited for
+	// only briefly, so that a hanging directory cannot hold the page.
+	ctx, cancel := context.WithTimeout(r.Context(), loginHealthWait)
+	defer cancel()
+	health := g.providersHealth(ctx, buttons)
+	for i, p := range buttons {
 		u := "/login/" + p.ID()
 		if returnTo != "" {
 			u += "?return_to=" + url.QueryEscape(returnTo)
 		}
 		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID()), URL: u,
-			Unavailable: g.providerHealthy(p.ID()) != nil})
+			Unavailable: health[i] != nil})
 	}
 	return page
 }
+
+// loginHealthWait bounds how long the login page waits for providers'
+// health; readyzWait bounds the whole of /readyz.
+const (
+	loginHealthWait = 500 * time.Millisecond
+	readyzWait      = 2 * time.Second
+)
 
 // localProvider returns the first local provider and its label.
 func (g *Gateway) localProvider() (providers.PasswordAuthenticator, string) {
@@ -573,26 +589,50 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// readyz answers 200 while the gateway can serve: the store answers.
+// The first line is "ok" when every provider is healthy too, else
+// "degraded"; then one line per provider, "provider ID: ok" or
+// "provider ID: unavailable: reason". A provider that cannot answer (the
+// IdP's metadata or discovery failing, the directory down, a plugin
+// restarting) does not make the replica unready: people already signed
+// in and every other provider still work, and a load balancer that took
+// every replica out for one IdP's outage would stop them all. Only a
+// store that does not answer gives 503.
 func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyzWait)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	all := g.providers.All()
+	health := make(chan []error, 1)
+	go func() { health <- g.providersHealth(ctx, all) }()
 	if err := g.store.Ping(ctx); err != nil {
 		g.log.Error("readiness: store unreachable", "request_id", requestID(ctx), "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("store: unreachable\n"))
 		return
 	}
-	// A provider that cannot answer (a plugin restarting) does not make
-	// the gateway unready — every other provider works — but is reported.
+	errs := <-health
+	status := "ok"
 	var detail strings.Builder
-	for _, p := range g.providers.All() {
-		if err := g.providerHealthy(p.ID()); err != nil {
-			fmt.Fprintf(&detail, "provider %s: unavailable: %v\n", p.ID(), err)
+	for i, p := range all {
+		if errs[i] == nil {
+			fmt.Fprintf(&detail, "provider %s: ok\n", p.ID())
+			continue
 		}
+		status = "degraded"
+		fmt.Fprintf(&detail, "provider %s: unavailable: %s\n", p.ID(), oneLine(errs[i].Error()))
 	}
-	_, _ = w.Write([]byte("ok\n" + detail.String()))
+	_, _ = w.Write([]byte(status + "\n" + detail.String()))
+}
+
+// oneLine keeps a reason on one line of /readyz, and short.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "..."
+	}
+	return s
 }
 
 func orDefault(s, def string) string {

@@ -17,6 +17,11 @@ type base struct{ p *Plugin }
 func (a base) ID() string   { return a.p.spec.ID }
 func (a base) Type() string { return Type }
 
+// Health is the plugin's process health (Plugin.Err): every plugin is a
+// providers.HealthChecker, whatever it declared, since it is the host
+// that knows whether the process serves.
+func (a base) Health(context.Context) error { return a.p.Err() }
+
 type password struct{ p *Plugin }
 
 func (a password) Authenticate(ctx context.Context, login, secret string) (*providers.Identity, error) {

@@ -374,7 +374,7 @@ func (p *Plugin) Status() Status {
 
 // Err returns nil while the plugin serves calls, else why not: an error
 // wrapping providers.ErrUnavailable and ErrPluginShutdown that carries the
-// last failure. It fits gateway.Options.ProviderHealth.
+// last failure. The plugin's provider reports it as its Health.
 func (p *Plugin) Err() error {
 	if p.current() != nil {
 		return nil

@@ -11,6 +11,11 @@
 //   - RequestAuthenticator: facts about the request in, a verdict out
 //     (line authentication by client IP).
 //
+// Two optional capabilities let the gateway look after a provider:
+// HealthChecker says whether it can answer now (for /readyz and the
+// login page), and Refresher re-reads what it caches from its peer (for
+// a configuration reload).
+//
 // No *http.Request crosses these interfaces, so the same contract can be
 // served over gRPC by out-of-process plugins. This package imports nothing
 // from the rest of ssogate.
@@ -187,6 +192,29 @@ type RedirectAuthenticator interface {
 // /saml/<id>/metadata.
 type MetadataPublisher interface {
 	Metadata(ctx context.Context) ([]byte, error)
+}
+
+// HealthChecker is a provider that can say whether it can answer now:
+// its peer reachable, its metadata or discovery document loaded.
+type HealthChecker interface {
+	// Health returns nil when the provider can serve sign-ins, else an
+	// error wrapping ErrUnavailable that says why (for the log and the
+	// operator, never the person). It must be cheap and must not hang:
+	// it answers from a result cached for a few seconds, checks the peer
+	// with a short timeout of its own, and returns once ctx ends. The
+	// gateway calls it for /readyz and for every login page.
+	Health(ctx context.Context) error
+}
+
+// Refresher is a provider that caches something from its peer (SAML IdP
+// metadata) and can fetch it again at once. A configuration reload calls
+// Refresh on every provider it keeps, so that a reload picks up a change
+// at the peer (a new signing certificate) without waiting for the next
+// scheduled refresh.
+type Refresher interface {
+	// Refresh fetches again; on failure the provider keeps what it had
+	// and the error wraps ErrUnavailable.
+	Refresh(ctx context.Context) error
 }
 
 // RequestFacts are the facts about one request a request-style provider

@@ -257,8 +257,9 @@ func TestLDAPSignIn(t *testing.T) {
 
 func TestLDAPDirectoryUnreachable(t *testing.T) {
 	// Nothing listens on the port: the gateway starts (Open does not
-	// dial), the directory's sign-in answers clearly, the password form
-	// still works.
+	// dial), the directory's button and form say it cannot be reached,
+	// a form posted anyway answers clearly, the password form still
+	// works.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -279,10 +280,18 @@ func TestLDAPDirectoryUnreachable(t *testing.T) {
 	h.addUser("alice@example.co.jp", "Alice", alicePW)
 
 	b := h.browser()
-	p := b.directoryLogin("ad", "alice", "Alice!Pass123", "")
+	if p := b.get("/login"); !strings.Contains(p.body, `id="provider-ad" data-provider="ad" aria-disabled="true"`) {
+		t.Errorf("the login page does not show the ad button as unavailable:\n%s", snippet(p.body))
+	}
+	p := b.get("/login/ad")
 	expectStatus(t, p, http.StatusServiceUnavailable)
 	if msg := errorBanner(p); !strings.Contains(msg, "接続できません") {
-		t.Fatalf("message %q, want 接続できません", msg)
+		t.Fatalf("form: message %q, want 接続できません", msg)
+	}
+	p = b.post("/login/ad", url.Values{"email": {"alice"}, "password": {"Alice!Pass123"}})
+	expectStatus(t, p, http.StatusServiceUnavailable)
+	if msg := errorBanner(p); !strings.Contains(msg, "接続できません") {
+		t.Fatalf("post: message %q, want 接続できません", msg)
 	}
 	if !strings.Contains(h.logs.String(), "provider unavailable") {
 		t.Error("the outage is not logged")

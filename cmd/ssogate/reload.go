@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -84,7 +85,7 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
-		Logger: a.log, Now: a.now, Shared: a.gateway.Shared(), ProviderHealth: pluginHealth(plugs)})
+		Logger: a.log, Now: a.now, Shared: a.gateway.Shared()})
 	if err != nil {
 		closeAll(closers)
 		return err
@@ -106,10 +107,34 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		time.Sleep(30 * time.Second)
 		closeAll(retired)
 	}()
+	refreshKept(ctx, a.log, reuse)
 	a.log.Info("configuration reloaded", "providers", len(cfg.Providers), "services", len(cfg.Services),
 		"providers_kept", len(reuse))
 	return nil
 }
+
+// refreshKept makes the kept providers that cache something from their
+// peer (SAML IdP metadata) fetch it again, in the background: a reload is
+// how an admin says "the IdP changed", and the scheduled refresh may be a
+// day away. A failure keeps the copy they had.
+func refreshKept(ctx context.Context, log *slog.Logger, kept map[string]providers.Provider) {
+	for id, p := range kept {
+		r, ok := p.(providers.Refresher)
+		if !ok {
+			continue
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			defer cancel()
+			if err := r.Refresh(ctx); err != nil {
+				log.Warn("reload: refresh of a kept provider failed; it keeps what it had", "provider_id", id, "err", err)
+			}
+		}()
+	}
+}
+
+// refreshTimeout bounds refreshKept's fetch of one provider.
+const refreshTimeout = 30 * time.Second
 
 func closeAll(cs []io.Closer) {
 	for _, c := range cs {

@@ -251,6 +251,12 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 			if err != nil {
 				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
 			}
+			// Open does not fail for an OP it cannot reach: the provider
+			// retries when used. Say so now, as SAML does for metadata.
+			if err := op.Discover(ctx); err != nil {
+				log.Error("oidc: discovery failed at start; sign-ins fail until it succeeds",
+					"provider_id", pc.ID, "err", err)
+			}
 			p = op
 		case "local":
 			lp, err := local.Open(pc.ID, localConfig(pc), accounts{st})
@@ -269,16 +275,6 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 		}
 	}
 	return reg, first, closers, plugs, nil
-}
-
-// pluginHealth reports a plugin's health by provider id (nil for others).
-func pluginHealth(plugs map[string]*plugins.Plugin) func(string) error {
-	return func(id string) error {
-		if p := plugs[id]; p != nil {
-			return p.Err()
-		}
-		return nil
-	}
 }
 
 // app is a fully wired gateway; Reload replaces its configuration live.
@@ -344,8 +340,7 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 		cleanup()
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now,
-		ProviderHealth: pluginHealth(plugs)})
+	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now})
 	if err != nil {
 		cleanup()
 		return nil, err

@@ -43,6 +43,9 @@ type SAMLIdP struct {
 	IdP         *samlidp.Server  // the samlidp server behind it
 	Key         crypto.Signer    // the IdP's signing key
 	Certificate *x509.Certificate
+
+	handler *atomic.Pointer[samlidp.Server]
+	lock    func() func()
 }
 
 type samlConfig struct {
@@ -95,8 +98,8 @@ func NewSAMLIdP(tb testing.TB, opts ...SAMLOption) *SAMLIdP {
 		c.serialize.Lock()
 		return c.serialize.Unlock
 	}
-	idp := &SAMLIdP{Key: c.key, Certificate: c.cert}
 	var handler atomic.Pointer[samlidp.Server]
+	idp := &SAMLIdP{Key: c.key, Certificate: c.cert, handler: &handler, lock: lock}
 	idp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metadata" && (c.mode != nil || c.hits != nil) {
 			if c.hits != nil {
@@ -124,12 +127,20 @@ func NewSAMLIdP(tb testing.TB, opts ...SAMLOption) *SAMLIdP {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	unlock := lock()
+	idp.start(tb, *u, c.key, c.cert, &samlidp.MemoryStore{})
+	return idp
+}
+
+// start makes a samlidp server at u signing with key and cert, keeping
+// users, service providers and sessions in store, and serves it.
+func (idp *SAMLIdP) start(tb testing.TB, u url.URL, key crypto.Signer, cert *x509.Certificate, store samlidp.Store) {
+	tb.Helper()
+	unlock := idp.lock()
 	s, err := samlidp.New(samlidp.Options{
-		URL:               *u,
-		Key:               c.key,
-		Certificate:       c.cert,
-		Store:             &samlidp.MemoryStore{},
+		URL:               u,
+		Key:               key,
+		Certificate:       cert,
+		Store:             store,
 		LoginFormTemplate: SAMLLoginForm,
 		Logger:            log.New(io.Discard, "", 0),
 	})
@@ -140,9 +151,21 @@ func NewSAMLIdP(tb testing.TB, opts ...SAMLOption) *SAMLIdP {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	idp.IdP = s
-	handler.Store(s)
-	return idp
+	idp.IdP, idp.Key, idp.Certificate = s, key, cert
+	idp.handler.Store(s)
+}
+
+// Rotate rolls the IdP's signing key over to key and cert, as an IdP
+// does: from now on a new samlidp server at the same URL, with the same
+// users, service providers and sessions, signs with the new key and
+// publishes only the new certificate in its metadata.
+func (idp *SAMLIdP) Rotate(tb testing.TB, key crypto.Signer, cert *x509.Certificate) {
+	tb.Helper()
+	u, err := url.Parse(idp.Server.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	idp.start(tb, *u, key, cert, idp.IdP.Store)
 }
 
 // URL is the IdP's base URL, http://127.0.0.1:port.

@@ -91,7 +91,7 @@ func TestConformance(t *testing.T) {
 			}
 			t.Cleanup(func() { p.Close() })
 			providertest.Run(t, providertest.Harness{
-				Provider: p, ID: d.Name, Type: "ldap",
+				Provider: p, ID: d.Name, Type: "ldap", Health: true,
 				Password: &providertest.PasswordStyle{
 					Good:          providertest.Credentials{Login: u.Login, Password: u.Password},
 					WrongPassword: "Wrong!Conformance42",

@@ -14,7 +14,9 @@
 //
 // Nothing is dialled at Open: a directory that is down when the gateway
 // starts only makes this provider fail with providers.ErrUnavailable
-// until it is back.
+// until it is back. Health checks the directory with a root DSE search on
+// a pooled connection, at most every few seconds and within a short
+// timeout, so that a directory that hangs cannot hold /readyz.
 package ldap
 
 import (
@@ -307,6 +309,10 @@ type Provider struct {
 	closed bool
 
 	serviceBinds atomic.Int64 // for tests: binds as BindDN so far
+
+	health health // the last health check
+	// now is the clock of the health cache; tests move it.
+	now func() time.Time
 }
 
 var _ providers.PasswordAuthenticator = (*Provider)(nil)
@@ -329,6 +335,7 @@ func Open(id string, cfg Config) (*Provider, error) {
 		host:      u.Hostname(),
 		timeLimit: int(math.Ceil(cfg.Timeout.Seconds())),
 		tokens:    make(chan struct{}, cfg.PoolSize),
+		now:       time.Now,
 	}
 	port := u.Port()
 	if port == "" {

@@ -90,7 +90,7 @@ func TestConformance(t *testing.T) {
 			PreferredUsername: "jiro", Phone: "03-1234-5678", Groups: []string{"engineering", "admins"},
 		}
 		providertest.Run(t, providertest.Harness{
-			Provider: p, ID: "idp", Type: "oidc",
+			Provider: p, ID: "idp", Type: "oidc", Health: true,
 			Redirect: &providertest.RedirectStyle{
 				CallbackURL: testCallback,
 				LoginHint:   "jiro@example.co.jp",
@@ -109,7 +109,7 @@ func TestConformance(t *testing.T) {
 		op := newFositeOP(t, testCallback)
 		p := openTest(t, fositeConfig(op))
 		providertest.Run(t, providertest.Harness{
-			Provider: p, ID: "idp", Type: "oidc",
+			Provider: p, ID: "idp", Type: "oidc", Health: true,
 			Redirect: &providertest.RedirectStyle{
 				CallbackURL: testCallback,
 				Browser: opBrowser(browser, func() {

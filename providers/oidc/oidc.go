@@ -14,7 +14,7 @@
 // Discovery runs at Open, but an OP that cannot be reached then does not
 // stop the gateway: the provider retries discovery when it is next used,
 // at most once every few seconds, and fails meanwhile with
-// providers.ErrUnavailable.
+// providers.ErrUnavailable. Health says whether discovery has succeeded.
 package oidc
 
 import (
@@ -63,7 +63,10 @@ type Provider struct {
 	inflight chan struct{} // closed when the running discovery ends
 }
 
-var _ providers.RedirectAuthenticator = (*Provider)(nil)
+var (
+	_ providers.RedirectAuthenticator = (*Provider)(nil)
+	_ providers.HealthChecker         = (*Provider)(nil)
+)
 
 // discovery is what the OP's discovery document yields.
 type discovery struct {
@@ -80,8 +83,8 @@ type discovery struct {
 // discovery document contradicts it (another issuer); it does not fail
 // when the OP cannot be reached: Begin and Complete retry discovery, and
 // Discover reports whether it has succeeded. A discovery attempt takes
-// at most 10 s; ctx's cancellation does not cut it short, since other
-// callers may be waiting for its result.
+// at most 10 s; Open waits for it while ctx lasts, and the attempt goes
+// on after ctx ends, since other callers may wait for its result.
 func Open(ctx context.Context, id string, cfg Config) (*Provider, error) {
 	if id == "" {
 		return nil, errors.New("oidc: empty provider id")
@@ -132,41 +135,60 @@ func (p *Provider) discovered(ctx context.Context) (*discovery, error) {
 			p.mu.Unlock()
 			return d, nil
 		}
-		if ch := p.inflight; ch != nil {
-			p.mu.Unlock()
-			select {
-			case <-ch:
-				continue
-			case <-ctx.Done():
-				return nil, fmt.Errorf("oidc: provider %q: wait for discovery: %w", p.id, ctx.Err())
+		ch := p.inflight
+		if ch == nil {
+			if p.discErr != nil && p.s.Now().Sub(p.discAt) < discoveryRetry {
+				err := p.discErr
+				p.mu.Unlock()
+				return nil, err
 			}
+			// The attempt runs on its own, bounded by discoveryTimeout:
+			// every caller waits only as long as its ctx, and a health
+			// check with a short one is not held by a hanging OP.
+			ch = make(chan struct{})
+			p.inflight = ch
+			go p.runDiscovery(ch)
 		}
-		if p.discErr != nil && p.s.Now().Sub(p.discAt) < discoveryRetry {
-			err := p.discErr
+		p.mu.Unlock()
+		select {
+		case <-ch:
+			p.mu.Lock()
+			d, err := p.disc, p.discErr
 			p.mu.Unlock()
-			return nil, err
+			if d != nil || err != nil {
+				return d, err
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("oidc: provider %q: wait for discovery: %w: %w", p.id, providers.ErrUnavailable, ctx.Err())
 		}
-		ch := make(chan struct{})
-		p.inflight = ch
-		p.mu.Unlock()
-
-		d, err := p.discover(ctx)
-		if err != nil {
-			err = fmt.Errorf("oidc: provider %q: discovery at %s: %w: %w", p.id, p.s.discoveryURL, providers.ErrUnavailable, err)
-		}
-		p.mu.Lock()
-		p.disc, p.discErr, p.discAt, p.inflight = d, err, p.s.Now(), nil
-		p.mu.Unlock()
-		close(ch)
-		return d, err
 	}
 }
 
-// discover fetches and checks the discovery document. A request's
-// cancellation does not cut it short: other callers may be waiting for
-// its result.
-func (p *Provider) discover(ctx context.Context) (*discovery, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
+// runDiscovery makes one discovery attempt, records its outcome and
+// closes ch.
+func (p *Provider) runDiscovery(ch chan struct{}) {
+	d, err := p.discover()
+	if err != nil {
+		err = fmt.Errorf("oidc: provider %q: discovery at %s: %w: %w", p.id, p.s.discoveryURL, providers.ErrUnavailable, err)
+	}
+	p.mu.Lock()
+	p.disc, p.discErr, p.discAt, p.inflight = d, err, p.s.Now(), nil
+	p.mu.Unlock()
+	close(ch)
+}
+
+// Health returns nil once discovery has succeeded. Until then it tries
+// discovery as a sign-in would (at most every few seconds, waiting at
+// most until ctx ends) and returns its error, which wraps
+// providers.ErrUnavailable.
+func (p *Provider) Health(ctx context.Context) error {
+	return p.Discover(ctx)
+}
+
+// discover fetches and checks the discovery document, within
+// discoveryTimeout.
+func (p *Provider) discover() (*discovery, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
 	defer cancel()
 	ctx = gooidc.ClientContext(ctx, p.s.HTTPClient)
 	if p.s.issuerTemplate != "" {

@@ -48,6 +48,9 @@ const (
 	faultMatchesInvalid   = "matches invalid ip"
 	faultWrongName        = "wrong verdict name"
 	faultErrorOnMiss      = "error on miss"
+	faultUnhealthy        = "unhealthy"
+	faultHealthNotWrapped = "health error not wrapped"
+	faultHealthHangs      = "health hangs on cancel"
 )
 
 // passwordFake knows one person, taro, with password goodPassword.
@@ -143,6 +146,28 @@ func (p *passwordFake) identity() *providers.Identity {
 type passwordWithMetadata struct{ *passwordFake }
 
 func (passwordWithMetadata) Metadata(context.Context) ([]byte, error) { return []byte("<md/>"), nil }
+
+// passwordWithHealth reports its health, badly as its fault says.
+type passwordWithHealth struct {
+	*passwordFake
+	healthFault string
+}
+
+func (p passwordWithHealth) Health(ctx context.Context) error {
+	switch p.healthFault {
+	case faultUnhealthy:
+		return fmt.Errorf("fake: directory down: %w", providers.ErrUnavailable)
+	case faultHealthNotWrapped:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	case faultHealthHangs:
+		if ctx.Err() != nil {
+			time.Sleep(providertest.CancelDeadline + time.Second)
+		}
+	}
+	return nil
+}
 
 func passwordHarness(p providers.Provider) providertest.Harness {
 	return providertest.Harness{

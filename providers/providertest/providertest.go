@@ -71,6 +71,11 @@ type Harness struct {
 	Request *RequestStyle
 	// Metadata makes Provider a providers.MetadataPublisher.
 	Metadata bool
+	// Health makes Provider a providers.HealthChecker. Unlike the
+	// others, this capability is optional both ways: a provider that
+	// implements it is checked whether or not Health is set (a plugin
+	// adapter adds it to every plugin).
+	Health bool
 }
 
 // Credentials are a login id and a password.
@@ -202,6 +207,11 @@ type IdentityExpectation struct {
 //     Misses are not, and a request without a valid client IP is never
 //     matched; the same holds under Concurrency goroutines.
 //   - Metadata: Metadata returns non-empty bytes.
+//   - Health (any providers.HealthChecker): with the peer up, Health
+//     returns nil within HealthDeadline, again (from its cache), and for
+//     Concurrency goroutines at once; with an already cancelled context
+//     it returns within CancelDeadline, nil or an error wrapping
+//     providers.ErrUnavailable.
 //
 // An Identity is sane when ProviderID is the provider's ID, Subject is
 // set, Groups and AMR hold no empty string, AMR is not empty, no Claims
@@ -228,6 +238,9 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.Metadata {
 		t.Run("Metadata", func(t *testing.T) { testMetadata(t, h.Provider) })
+	}
+	if _, ok := h.Provider.(providers.HealthChecker); ok || h.Health {
+		t.Run("Health", func(t *testing.T) { runHealth(t, h.Provider) })
 	}
 }
 
@@ -311,6 +324,9 @@ func testCapabilities(t *testing.T, h Harness) {
 	_, redirect := p.(providers.RedirectAuthenticator)
 	_, request := p.(providers.RequestAuthenticator)
 	_, metadata := p.(providers.MetadataPublisher)
+	if _, health := p.(providers.HealthChecker); h.Health && !health {
+		t.Errorf("%T does not implement providers.HealthChecker, which the harness declares", p)
+	}
 	for _, c := range []struct {
 		name       string
 		has, wants bool

@@ -26,6 +26,11 @@ func TestRunPassesConformingProviders(t *testing.T) {
 	t.Run("request", func(t *testing.T) {
 		providertest.Run(t, requestHarness(requestFake{}))
 	})
+	t.Run("password with health", func(t *testing.T) {
+		h := passwordHarness(passwordWithHealth{passwordFake: &passwordFake{id: "pw"}})
+		h.Health = true
+		providertest.Run(t, h)
+	})
 }
 
 // brokenEnv names the broken case a child process runs.
@@ -109,6 +114,18 @@ var brokenCases = map[string]struct {
 		[]string{"Metadata"},
 	},
 
+	"unhealthy with the peer up": {faultyHealth(faultUnhealthy), []string{"Health/healthy", "Health/concurrent"}},
+	"health error not wrapped":   {faultyHealth(faultHealthNotWrapped), []string{"Health/cancelled_context"}},
+	"health hangs on cancel":     {faultyHealth(faultHealthHangs), []string{"Health/cancelled_context"}},
+	"declared health missing": {
+		func() providertest.Harness {
+			h := passwordHarness(&passwordFake{id: "pw"})
+			h.Health = true
+			return h
+		},
+		[]string{"Provider/capabilities", "Health"},
+	},
+
 	"invalid IP matched":  {faultyRequest(faultMatchesInvalid), []string{"Request/invalid_client_IP"}},
 	"wrong verdict name":  {faultyRequest(faultWrongName), []string{"Request/matches", "Request/concurrent"}},
 	"error for a miss":    {faultyRequest(faultErrorOnMiss), []string{"Request/misses", "Request/concurrent"}},
@@ -140,6 +157,12 @@ var goodPasswordSubtests = []string{"Password/good_credentials", "Password/stabl
 
 func faultyPassword(fault string) func() providertest.Harness {
 	return func() providertest.Harness { return passwordHarness(&passwordFake{id: "pw", fault: fault}) }
+}
+
+func faultyHealth(fault string) func() providertest.Harness {
+	return func() providertest.Harness {
+		return passwordHarness(passwordWithHealth{passwordFake: &passwordFake{id: "pw"}, healthFault: fault})
+	}
 }
 
 func faultyRedirect(fault string) func() providertest.Harness {

@@ -130,7 +130,7 @@ func TestConformance(t *testing.T) {
 			p := e.open(t, tc.id, cfg)
 			e.idp.register(t, p, tc.encrypt)
 			providertest.Run(t, providertest.Harness{
-				Provider: p, ID: tc.id, Type: "saml", Metadata: true,
+				Provider: p, ID: tc.id, Type: "saml", Metadata: true, Health: true,
 				Redirect: &providertest.RedirectStyle{
 					CallbackURL: cfg.ACSURL,
 					Browser:     idpBrowser(e.idp, tc.user, tc.password, cfg.ACSURL),

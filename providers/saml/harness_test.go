@@ -130,6 +130,7 @@ type testIDP struct {
 	srv    *httptest.Server
 	server *samlidp.Server
 	keys   keyPair
+	p      *testpeers.SAMLIdP
 
 	// metadataMode: "" serves the metadata, "down" answers 503,
 	// "garbage" serves HTML, "hang" never answers.
@@ -145,7 +146,7 @@ func newIDP(t *testing.T, extra ...testpeers.SAMLOption) *testIDP {
 	opts := append([]testpeers.SAMLOption{testpeers.SAMLKeyPair(idpKP.key, idpKP.cert),
 		testpeers.SAMLMetadataFaults(func() string { return h.metadataMode.Load().(string) }, &h.metadataHits)}, extra...)
 	idp := testpeers.NewSAMLIdP(t, opts...)
-	h.srv, h.server = idp.Server, idp.IdP
+	h.srv, h.server, h.p = idp.Server, idp.IdP, idp
 
 	h.put(t, "/users/alice", "application/json", `{"password":"alice-pw","email":"Alice@Example.test",
 		"groups":["staff","admins","staff"],"given_name":"太郎","surname":"山田"}`)
@@ -157,10 +158,15 @@ func newIDP(t *testing.T, extra ...testpeers.SAMLOption) *testIDP {
 func (h *testIDP) entityID() string    { return h.srv.URL + "/metadata" }
 func (h *testIDP) metadataURL() string { return h.srv.URL + "/metadata" }
 
-// peer is h as a testpeers.SAMLIdP (newSerialIDP fills in only srv and
-// server).
-func (h *testIDP) peer() *testpeers.SAMLIdP {
-	return &testpeers.SAMLIdP{Server: h.srv, IdP: h.server, Key: h.keys.key, Certificate: h.keys.cert}
+// peer is h as a testpeers.SAMLIdP.
+func (h *testIDP) peer() *testpeers.SAMLIdP { return h.p }
+
+// rotate rolls the IdP's signing key over to kp (see
+// testpeers.SAMLIdP.Rotate).
+func (h *testIDP) rotate(t *testing.T, kp keyPair) {
+	t.Helper()
+	h.p.Rotate(t, kp.key, kp.cert)
+	h.server, h.keys = h.p.IdP, kp
 }
 
 func (h *testIDP) put(t *testing.T, path, contentType, body string) {

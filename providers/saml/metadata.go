@@ -263,6 +263,76 @@ func (p *Provider) RefreshMetadata(ctx context.Context) error {
 	return p.wait(ctx, c)
 }
 
+// Refresh fetches IDPMetadataURL now (see RefreshMetadata); a
+// configuration reload calls it for a provider it keeps.
+func (p *Provider) Refresh(ctx context.Context) error { return p.RefreshMetadata(ctx) }
+
+// sigRefetchEvery is how often a signature failure may make Complete
+// fetch the IdP metadata again.
+const sigRefetchEvery = 30 * time.Second
+
+// metadataAfterSignatureFailure returns IdP metadata newer than used, to
+// verify a response again whose signature failed with used; nil when
+// there is none to try: static metadata, a failed fetch, or a fetch for
+// a signature failure less than sigRefetchEvery ago. A fetch already
+// running (another failing sign-in's, the refresher's) is shared.
+func (p *Provider) metadataAfterSignatureFailure(ctx context.Context, used *idpMetadata) *idpMetadata {
+	if p.s.IDPMetadataURL == "" {
+		return nil
+	}
+	if cur := p.idp.Load(); cur != used {
+		return cur // fetched since this sign-in read it
+	}
+	p.mu.Lock()
+	c := p.inflight
+	if c == nil {
+		now := p.s.Now()
+		if !p.sigFetchAt.IsZero() && now.Sub(p.sigFetchAt) < sigRefetchEvery {
+			p.mu.Unlock()
+			return nil
+		}
+		p.sigFetchAt = now
+		c = p.startFetchLocked()
+	}
+	p.mu.Unlock()
+	if err := p.wait(ctx, c); err != nil {
+		p.s.Logger.Warn("saml: IdP metadata refetch after a signature failure failed",
+			"provider_id", p.id, "url", p.s.IDPMetadataURL, "err", err)
+		return nil
+	}
+	if cur := p.idp.Load(); cur != used {
+		return cur
+	}
+	return nil
+}
+
+// Health reports whether sign-ins can work: nil while usable IdP
+// metadata is loaded. It fails, wrapping providers.ErrUnavailable, when
+// none is (it then tries a fetch, as a sign-in would, waiting at most
+// until ctx ends), when the copy in use passed its validUntil, and when
+// the copy is older than two refresh intervals because refreshing it
+// failed since.
+func (p *Provider) Health(ctx context.Context) error {
+	m, err := p.metadata(ctx)
+	if err != nil {
+		return err
+	}
+	now := p.s.Now()
+	if vu := m.ed.ValidUntil; !vu.IsZero() && now.After(vu) {
+		return fmt.Errorf("saml: provider %q: IdP metadata expired at %s (validUntil): %w",
+			p.id, vu.UTC().Format(time.RFC3339), providers.ErrUnavailable)
+	}
+	if p.s.IDPMetadataURL == "" {
+		return nil
+	}
+	st := p.MetadataStatus()
+	if age := now.Sub(m.loaded); st.LastError != nil && age > 2*p.s.MetadataRefresh {
+		return fmt.Errorf("saml: provider %q: IdP metadata is %s old (refresh every %s), and fetching it fails: %w",
+			p.id, age.Round(time.Second), p.s.MetadataRefresh, st.LastError)
+	}
+	return nil
+}
+
 // metadata returns the IdP metadata in use. When none was ever loaded it
 // fetches IDPMetadataURL, unless a fetch failed less than lazyRetry ago,
 // and fails with an error wrapping providers.ErrUnavailable.

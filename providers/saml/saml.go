@@ -90,6 +90,18 @@
 // refresher retries with backoff, Begin and Complete retry at most every
 // few seconds, and meanwhile fail with providers.ErrUnavailable. A
 // failed refresh keeps the last good copy. Close stops the refresher.
+// Refresh (a configuration reload) fetches at once.
+//
+// A response whose signature does not verify with the certificates in
+// the metadata in use makes Complete fetch the metadata again and verify
+// once more before refusing: an IdP that rolled its signing key over is
+// followed at its next sign-in, not at the next scheduled refresh. Such
+// fetches happen at most once every 30 seconds, and concurrent failures
+// share one, so forged responses cannot make the gateway hammer the IdP.
+//
+// Health fails while no metadata is loaded, when the copy in use has
+// passed its validUntil, and when it is older than two refresh
+// intervals because the refreshes since failed.
 //
 // # crewjam/saml's globals
 //
@@ -143,6 +155,8 @@ type Provider struct {
 	inflight  *fetchCall
 	fetchErr  error
 	fetchedAt time.Time
+	// sigFetchAt is when a signature failure last caused a fetch.
+	sigFetchAt time.Time
 
 	// life ends at Close; metadata fetches and the refresher run under it.
 	life      context.Context
@@ -154,6 +168,8 @@ type Provider struct {
 var (
 	_ providers.RedirectAuthenticator = (*Provider)(nil)
 	_ providers.MetadataPublisher     = (*Provider)(nil)
+	_ providers.HealthChecker         = (*Provider)(nil)
+	_ providers.Refresher             = (*Provider)(nil)
 )
 
 // Open returns a SAML provider with the given id after validating cfg.
@@ -346,6 +362,18 @@ func (p *Provider) Complete(ctx context.Context, req providers.CompleteRequest) 
 		return nil, p.invalid("SAMLResponse is not base64: %v", err)
 	}
 	a, err := p.verify(m, raw, st)
+	if errors.Is(err, errSignature) {
+		// The IdP may have rolled its signing key over since the metadata
+		// was read: read it again (rate-limited) and verify once more,
+		// rather than refuse every sign-in until the next refresh.
+		if fresh := p.metadataAfterSignatureFailure(ctx, m); fresh != nil {
+			a, err = p.verify(fresh, raw, st)
+			if err == nil {
+				p.s.Logger.Info("saml: the IdP's signing certificate changed; the refetched metadata verified the response",
+					"provider_id", p.id, "url", p.s.IDPMetadataURL)
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -205,10 +205,15 @@ func (sp signaturePolicy) VerifySignature(vc *dsig.ValidationContext, el *etree.
 		}
 	}
 	if _, err := vc.Validate(el); err != nil {
-		return fmt.Errorf("cannot validate signature on %s: %w", el.Tag, err)
+		return fmt.Errorf("cannot validate signature on %s: %w: %w", el.Tag, errSignature, err)
 	}
 	return nil
 }
+
+// errSignature marks a signature that does not verify against the IdP's
+// certificates in the metadata in use: a forgery, or a key the IdP has
+// rolled over to since the metadata was read.
+var errSignature = errors.New("signature does not verify with the IdP metadata's certificates")
 
 // checkEncryption refuses a Response whose EncryptedAssertion uses an
 // algorithm outside acceptedEncryption. Parse errors are left to
