@@ -24,8 +24,13 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlite: ping: %w", ctx.Err())
 	}
 	defer func() { <-s.pingSem }()
-	if !s.pingAt.IsZero() && time.Since(s.pingAt) < s.opts.pingTTL {
-		return s.pingErr
+	select {
+	case <-s.stop:
+		// Closed: the write below fails, whatever was cached.
+	default:
+		if !s.pingAt.IsZero() && time.Since(s.pingAt) < s.opts.pingTTL {
+			return s.pingErr
+		}
 	}
 	_, err := s.wdb.ExecContext(ctx, `INSERT INTO health (id, checked_at) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, now().UnixMilli())
