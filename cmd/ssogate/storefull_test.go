@@ -92,6 +92,11 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("profile after the refused save = %+v, %v; want it unchanged", got, err)
 	}
 
+	// Reading goes on: once the session's activity is due to be saved
+	// (and cannot be), the signed-in person still sees the launcher.
+	h.clock.Advance(2 * time.Minute)
+	expectStatus(t, b.get("/"), http.StatusOK)
+
 	free()
 	expectStatus(t, waitReady(b, http.StatusOK), http.StatusOK)
 	b.get("/me")
