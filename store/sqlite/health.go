@@ -44,7 +44,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	return err
 }
 
-// committed is the commit hook of every pooled connection: it counts the
+// committed is the commit hook of the writing connection: it counts the
 // commit and kicks the checkpointer every opts.checkpointAfter commits.
 // It runs inside SQLite's commit, so it only counts and never blocks.
 func (s *Store) committed() int {
@@ -87,10 +87,10 @@ func (s *Store) checkpointLoop() {
 
 // Checkpoint copies every frame of the WAL into the database file and
 // truncates the WAL to zero bytes. It runs on the writing connection, so
-// this process's writers wait their turn while it runs; readers do not. It fails with an error wrapping
-// store.ErrUnavailable when readers kept it from finishing; the next
-// checkpoint catches up. The background checkpointer calls it; callers
-// need not.
+// this process's writers wait their turn while it runs; readers do not.
+// It fails with an error wrapping store.ErrUnavailable when readers (or
+// another process) kept it from finishing; the next checkpoint catches
+// up. The background checkpointer calls it; other callers need not.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	s.commits.Store(0)
 	var busy, frames, copied int
