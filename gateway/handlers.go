@@ -73,8 +73,13 @@ func (g *Gateway) base(w http.ResponseWriter, r *http.Request, sess *store.Sessi
 }
 
 // fail logs err (if any) with the request id and renders a safe error page.
+// A server error caused by a store that cannot write becomes the 503 of
+// storeFailure, whatever status and key the caller chose.
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, status int, key string, err error) {
 	ctx := r.Context()
+	if status >= 500 && errors.Is(err, store.ErrUnavailable) {
+		status, key = storeFailure(w, err)
+	}
 	if err != nil {
 		level := slog.LevelWarn
 		if status >= 500 {
@@ -88,6 +93,22 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, status int, key s
 	sess, user, _ := g.sessions.Resolve(ctx, r)
 	page := portal.ErrorPage{Base: g.base(w, r, sess, user), Status: status, MessageKey: key}
 	g.renderPage(w, r, status, portal.PageError, page)
+}
+
+// retryAfterStore is the Retry-After, in seconds, of a request that could
+// not save because the store cannot write.
+const retryAfterStore = "30"
+
+// storeFailure is the status and message key for a request that failed
+// on a store call. A store that cannot save right now (store.ErrUnavailable:
+// disk full, read-only, overloaded) is a 503 with Retry-After that says
+// so, since trying again later can work; anything else is a 500.
+func storeFailure(w http.ResponseWriter, err error) (int, string) {
+	if errors.Is(err, store.ErrUnavailable) {
+		w.Header().Set("Retry-After", retryAfterStore)
+		return http.StatusServiceUnavailable, "error.store_unavailable"
+	}
+	return http.StatusInternalServerError, "error.internal"
 }
 
 func (g *Gateway) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
@@ -376,7 +397,7 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 		return http.StatusUnauthorized, "login.error.invalid"
 	case err != nil:
 		g.log.Error("user lookup failed", "request_id", requestID(ctx), "provider", p.ID(), "err", err)
-		return http.StatusInternalServerError, "error.internal"
+		return storeFailure(w, err)
 	}
 	ev.UserID = user.ID
 	ev.Actor = orDefault(ev.Actor, user.Email)
@@ -392,7 +413,7 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	if current != nil {
 		if err := g.store.DeleteSession(ctx, current.ID); err != nil {
 			g.log.Error("end previous session failed", "request_id", requestID(ctx), "err", err)
-			return http.StatusInternalServerError, "error.internal"
+			return storeFailure(w, err)
 		}
 		g.sessions.forget(current.ID)
 		g.handoffs.forget(current.ID)
@@ -409,7 +430,7 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	}
 	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), line); err != nil {
 		g.log.Error("create session failed", "request_id", requestID(ctx), "err", err)
-		return http.StatusInternalServerError, "error.internal"
+		return storeFailure(w, err)
 	}
 	if err := g.store.RecordLogin(ctx, user.ID, g.now()); err != nil {
 		g.log.Error("record login failed", "request_id", requestID(ctx), "err", err)
@@ -607,9 +628,13 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	health := make(chan []error, 1)
 	go func() { health <- g.providersHealth(ctx, all) }()
 	if err := g.store.Ping(ctx); err != nil {
-		g.log.Error("readiness: store unreachable", "request_id", requestID(ctx), "err", err)
+		msg := "store: unreachable"
+		if errors.Is(err, store.ErrUnavailable) {
+			msg = "store: cannot write"
+		}
+		g.log.Error("readiness: "+msg, "request_id", requestID(ctx), "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("store: unreachable\n"))
+		_, _ = w.Write([]byte(msg + "\n"))
 		return
 	}
 	errs := <-health

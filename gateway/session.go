@@ -216,11 +216,18 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 		return c, nil
 	}
 	idle := now.Add(m.idle)
-	if err := m.store.TouchSession(ctx, id, now, idle); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("touch session: %w", err)
-	}
 	s := *c.sess
-	s.LastSeenAt, s.IdleExpiresAt = now, idle
+	switch err := m.store.TouchSession(ctx, id, now, idle); {
+	case errors.Is(err, store.ErrUnavailable):
+		// The store cannot save the later deadline now (a full disk):
+		// the session stays valid until the deadline it has, rather than
+		// every signed-in request failing, and the next touch is tried
+		// one interval later.
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("touch session: %w", err)
+	default:
+		s.LastSeenAt, s.IdleExpiresAt = now, idle
+	}
 	next := &cachedSession{sess: &s, user: c.user, loadedAt: c.loadedAt, touchedAt: now}
 	if m.cacheTTL > 0 {
 		m.mu.Lock()

@@ -232,6 +232,7 @@ var catalog = map[string]map[string]string{
 		"error.line_only":          "登録された回線（社内ネットワーク）からのみご利用いただけます。社内ネットワークに接続してから、もう一度お試しください。",
 		"error.gateway_timeout":    "接続先のサービスが時間内に応答しませんでした。しばらく待ってから、もう一度お試しください。",
 		"error.bad_request":        "リクエストの内容が正しくありません。",
+		"error.store_unavailable":  "現在、変更を保存できません。しばらくしてからもう一度お試しください。",
 	},
 	"en": {
 		"site.default_title": "Portal",
@@ -323,5 +324,6 @@ var catalog = map[string]map[string]string{
 		"error.line_only":          "This service can be used only from the registered networks. Connect to your office network and try again.",
 		"error.gateway_timeout":    "The service behind this page did not answer in time. Please wait a moment and try again.",
 		"error.bad_request":        "The request was not valid.",
+		"error.store_unavailable":  "Your changes cannot be saved right now. Please try again in a little while.",
 	},
 }

@@ -14,7 +14,7 @@ import (
 var gatewayKeys = []string{
 	"login.error.invalid", "login.error.busy", "login.error.disabled", "login.error.required",
 	"error.csrf", "error.not_found", "error.forbidden", "error.method_not_allowed",
-	"error.internal", "error.bad_request",
+	"error.internal", "error.bad_request", "error.store_unavailable",
 	"profile.saved", "profile.error.required", "profile.error.too_long",
 	"profile.error.phone", "profile.error.invalid_chars",
 	"logout.done",

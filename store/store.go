@@ -16,6 +16,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict means a unique value (an email) is already taken.
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable means the backend cannot serve the call right now:
+	// its disk is full, it is read-only, overloaded past its lock timeout,
+	// or unreachable. The error wraps the backend's cause as well, and
+	// the same call may succeed later, once an operator has acted.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Role is what a user may administer.
@@ -164,7 +169,9 @@ type Ticket struct {
 
 // Store is the persistent state of the gateway. All methods are safe for
 // concurrent use. Times are stored with at least millisecond precision and
-// returned in UTC.
+// returned in UTC. A call that fails because the backend cannot write or
+// cannot be reached (see ErrUnavailable) returns an error wrapping
+// ErrUnavailable, and changes nothing.
 type Store interface {
 	// CreateUser inserts u, assigning u.ID when empty and CreatedAt/UpdatedAt
 	// when zero. It returns ErrConflict if the email is taken.
@@ -248,7 +255,12 @@ type Store interface {
 	// DeleteExpiredTickets removes tickets expired at now and returns how many.
 	DeleteExpiredTickets(ctx context.Context, now time.Time) (int, error)
 
-	// Ping reports whether the backend is reachable.
+	// Ping reports whether the backend is reachable and can write: it
+	// commits a tiny write of its own, so a full disk or a read-only
+	// database fails it with an error wrapping ErrUnavailable. The answer
+	// may be reused for up to about two seconds, so that frequent
+	// readiness probes cost the backend little; a cancelled ctx always
+	// fails.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.
 	Close() error

@@ -54,10 +54,10 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 }
 
 // openStore opens the configured backend and applies its migrations.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, opts ...sqlite.Option) (store.Store, error) {
 	switch cfg.Store.Driver {
 	case "sqlite", "":
-		return sqlite.Open(ctx, cfg.Store.DSN)
+		return sqlite.Open(ctx, cfg.Store.DSN, opts...)
 	default:
 		return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
 	}
@@ -317,7 +317,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, now func(
 
 // newAppWith is newApp with the store wrapped by wrap (tests count calls).
 func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, wrap func(store.Store) store.Store) (*app, error) {
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, sqlite.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

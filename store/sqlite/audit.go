@@ -19,16 +19,16 @@ func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	if at.IsZero() {
 		at = now()
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO audit_events
+	res, err := s.wdb.ExecContext(ctx, `INSERT INTO audit_events
 		(time, action, user_id, actor, client_ip, outcome, detail, request_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		at.UnixMilli(), e.Action, e.UserID, e.Actor, e.ClientIP, string(e.Outcome), e.Detail, e.RequestID)
 	if err != nil {
-		return fmt.Errorf("sqlite: append audit: %w", err)
+		return fmt.Errorf("sqlite: append audit: %w", mapErr(err))
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return fmt.Errorf("sqlite: append audit: %w", err)
+		return fmt.Errorf("sqlite: append audit: %w", mapErr(err))
 	}
 	e.ID, e.Time = id, at
 	return nil
@@ -63,7 +63,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list audit: %w", err)
+		return nil, fmt.Errorf("sqlite: list audit: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var list []*store.AuditEvent
@@ -74,13 +74,13 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 			outcome string
 		)
 		if err := rows.Scan(&e.ID, &at, &e.Action, &e.UserID, &e.Actor, &e.ClientIP, &outcome, &e.Detail, &e.RequestID); err != nil {
-			return nil, fmt.Errorf("sqlite: list audit: %w", err)
+			return nil, fmt.Errorf("sqlite: list audit: %w", mapErr(err))
 		}
 		e.Time, e.Outcome = fromMillis(at), store.Outcome(outcome)
 		list = append(list, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list audit: %w", err)
+		return nil, fmt.Errorf("sqlite: list audit: %w", mapErr(err))
 	}
 	return list, nil
 }

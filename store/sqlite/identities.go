@@ -15,7 +15,7 @@ const identityColumns = `provider_id, subject, user_id, email, created_at, last_
 // (l.ProviderID, l.Subject) is linked already, to this user or another, and
 // store.ErrNotFound if l.UserID names no user.
 func (s *Store) LinkIdentity(ctx context.Context, l *store.IdentityLink) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO identity_links (`+identityColumns+`)
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO identity_links (`+identityColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		l.ProviderID, l.Subject, l.UserID, l.Email, toMillis(l.CreatedAt), toMillis(l.LastUsedAt))
 	if err != nil {
@@ -31,7 +31,7 @@ func (s *Store) UserByIdentity(ctx context.Context, providerID, subject string) 
 		WHERE id = (SELECT user_id FROM identity_links WHERE provider_id = ? AND subject = ?)`,
 		providerID, subject))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: user by identity: %w", err)
+		return nil, fmt.Errorf("sqlite: user by identity: %w", mapErr(err))
 	}
 	return u, nil
 }
@@ -39,10 +39,10 @@ func (s *Store) UserByIdentity(ctx context.Context, providerID, subject string) 
 // TouchIdentity sets LastUsedAt of the link to at. It returns
 // store.ErrNotFound if the link is absent.
 func (s *Store) TouchIdentity(ctx context.Context, providerID, subject string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE identity_links SET last_used_at = ?
+	res, err := s.wdb.ExecContext(ctx, `UPDATE identity_links SET last_used_at = ?
 		WHERE provider_id = ? AND subject = ?`, toMillis(at), providerID, subject)
 	if err := oneRow(res, err); err != nil {
-		return fmt.Errorf("sqlite: touch identity: %w", err)
+		return fmt.Errorf("sqlite: touch identity: %w", mapErr(err))
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]*store
 	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` FROM identity_links
 		WHERE user_id = ? ORDER BY created_at, provider_id, subject`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list user identities: %w", err)
+		return nil, fmt.Errorf("sqlite: list user identities: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var list []*store.IdentityLink
@@ -63,22 +63,22 @@ func (s *Store) ListUserIdentities(ctx context.Context, userID string) ([]*store
 			created, used sql.NullInt64
 		)
 		if err := rows.Scan(&l.ProviderID, &l.Subject, &l.UserID, &l.Email, &created, &used); err != nil {
-			return nil, fmt.Errorf("sqlite: list user identities: %w", err)
+			return nil, fmt.Errorf("sqlite: list user identities: %w", mapErr(err))
 		}
 		l.CreatedAt, l.LastUsedAt = fromMillis(created), fromMillis(used)
 		list = append(list, &l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list user identities: %w", err)
+		return nil, fmt.Errorf("sqlite: list user identities: %w", mapErr(err))
 	}
 	return list, nil
 }
 
 // UnlinkIdentity removes a link; removing a missing one is not an error.
 func (s *Store) UnlinkIdentity(ctx context.Context, providerID, subject string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM identity_links WHERE provider_id = ? AND subject = ?`,
+	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM identity_links WHERE provider_id = ? AND subject = ?`,
 		providerID, subject); err != nil {
-		return fmt.Errorf("sqlite: unlink identity: %w", err)
+		return fmt.Errorf("sqlite: unlink identity: %w", mapErr(err))
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func loadMigrations() ([]migration, error) {
 func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 	applied, err = s.migrate(ctx)
 	if err != nil {
-		return applied, fmt.Errorf("sqlite: migrate: %w", err)
+		return applied, fmt.Errorf("sqlite: migrate: %w", mapErr(err))
 	}
 	return applied, nil
 }
@@ -69,7 +69,7 @@ func (s *Store) migrate(ctx context.Context) (applied []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := s.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL
@@ -101,7 +101,7 @@ func (s *Store) migrate(ctx context.Context) (applied []string, err error) {
 // apply runs one migration unless another process applied it since we
 // looked; the immediate transaction holds the write lock while it checks.
 func (s *Store) apply(ctx context.Context, m migration) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
@@ -128,7 +128,7 @@ func (s *Store) apply(ctx context.Context, m migration) (bool, error) {
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	v, err := s.schemaVersion(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: schema version: %w", err)
+		return 0, fmt.Errorf("sqlite: schema version: %w", mapErr(err))
 	}
 	return v, nil
 }

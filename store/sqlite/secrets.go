@@ -18,7 +18,7 @@ func (s *Store) Secret(ctx context.Context, name string, generate func() ([]byte
 		return value, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: secret %q: %w", name, err)
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, mapErr(err))
 	}
 
 	fresh, err := generate()
@@ -28,20 +28,20 @@ func (s *Store) Secret(ctx context.Context, name string, generate func() ([]byte
 	if len(fresh) == 0 {
 		return nil, fmt.Errorf("sqlite: secret %q: generate returned an empty value", name)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: secret %q: %w", name, err)
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, mapErr(err))
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO NOTHING`, name, fresh, now().UnixMilli()); err != nil {
-		return nil, fmt.Errorf("sqlite: secret %q: %w", name, err)
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, mapErr(err))
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&value); err != nil {
-		return nil, fmt.Errorf("sqlite: secret %q: %w", name, err)
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, mapErr(err))
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlite: secret %q: %w", name, err)
+		return nil, fmt.Errorf("sqlite: secret %q: %w", name, mapErr(err))
 	}
 	return value, nil
 }

@@ -18,9 +18,9 @@ const sessionColumns = `id, user_id, amr, auth_time, client_ip, user_agent, line
 func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 	amr, err := toJSON(sess.AMR)
 	if err != nil {
-		return fmt.Errorf("sqlite: create session: %w", err)
+		return fmt.Errorf("sqlite: create session: %w", mapErr(err))
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+	_, err = s.wdb.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, sess.UserID, amr, toMillis(sess.AuthTime), sess.ClientIP, sess.UserAgent, sess.Line,
 		toMillis(sess.CreatedAt), toMillis(sess.LastSeenAt), toMillis(sess.IdleExpiresAt), toMillis(sess.AbsoluteExpiresAt))
@@ -35,7 +35,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	sess, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get session: %w", err)
+		return nil, fmt.Errorf("sqlite: get session: %w", mapErr(err))
 	}
 	return sess, nil
 }
@@ -43,18 +43,18 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 // TouchSession sets LastSeenAt = seen and IdleExpiresAt = idle. It returns
 // store.ErrNotFound if the session is gone (revoked or expired and removed).
 func (s *Store) TouchSession(ctx context.Context, id string, seen, idle time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
+	res, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
 		toMillis(seen), toMillis(idle), id)
 	if err := oneRow(res, err); err != nil {
-		return fmt.Errorf("sqlite: touch session: %w", err)
+		return fmt.Errorf("sqlite: touch session: %w", mapErr(err))
 	}
 	return nil
 }
 
 // DeleteSession removes a session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("sqlite: delete session: %w", err)
+	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlite: delete session: %w", mapErr(err))
 	}
 	return nil
 }
@@ -64,19 +64,19 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*store.S
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list user sessions: %w", err)
+		return nil, fmt.Errorf("sqlite: list user sessions: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var list []*store.Session
 	for rows.Next() {
 		sess, err := scanSession(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list user sessions: %w", err)
+			return nil, fmt.Errorf("sqlite: list user sessions: %w", mapErr(err))
 		}
 		list = append(list, sess)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list user sessions: %w", err)
+		return nil, fmt.Errorf("sqlite: list user sessions: %w", mapErr(err))
 	}
 	return list, nil
 }
@@ -85,7 +85,7 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*store.S
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
 	n, err := s.deleteCount(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete user sessions: %w", err)
+		return 0, fmt.Errorf("sqlite: delete user sessions: %w", mapErr(err))
 	}
 	return n, nil
 }
@@ -98,13 +98,13 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 		WHERE idle_expires_at IS NULL OR idle_expires_at <= ?
 		   OR absolute_expires_at IS NULL OR absolute_expires_at <= ?`, ms, ms)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired sessions: %w", err)
+		return 0, fmt.Errorf("sqlite: delete expired sessions: %w", mapErr(err))
 	}
 	return n, nil
 }
 
 func (s *Store) deleteCount(ctx context.Context, query string, args ...any) (int, error) {
-	res, err := s.db.ExecContext(ctx, query, args...)
+	res, err := s.wdb.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -127,7 +127,7 @@ func scanSession(sc scanner) (*store.Session, error) {
 		return nil, err
 	}
 	if sess.AMR, err = fromJSON(amr); err != nil {
-		return nil, fmt.Errorf("session amr: %w", err)
+		return nil, fmt.Errorf("session amr: %w", mapErr(err))
 	}
 	sess.AuthTime, sess.CreatedAt, sess.LastSeenAt = fromMillis(auth), fromMillis(created), fromMillis(seen)
 	sess.IdleExpiresAt, sess.AbsoluteExpiresAt = fromMillis(idle), fromMillis(absolute)

@@ -22,7 +22,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
 	if pub == nil {
 		pub = []byte{}
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Algorithm, priv, pub, toMillis(k.CreatedAt), toMillis(k.ActiveAt), toMillis(k.RetiredAt))
 	if err != nil {
@@ -37,7 +37,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error
 	rows, err := s.db.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
 		ORDER BY active_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list signing keys: %w", err)
+		return nil, fmt.Errorf("sqlite: list signing keys: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var list []*store.SigningKey
@@ -47,13 +47,13 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error
 			created, active, retired sql.NullInt64
 		)
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, &created, &active, &retired); err != nil {
-			return nil, fmt.Errorf("sqlite: list signing keys: %w", err)
+			return nil, fmt.Errorf("sqlite: list signing keys: %w", mapErr(err))
 		}
 		k.CreatedAt, k.ActiveAt, k.RetiredAt = fromMillis(created), fromMillis(active), fromMillis(retired)
 		list = append(list, &k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list signing keys: %w", err)
+		return nil, fmt.Errorf("sqlite: list signing keys: %w", mapErr(err))
 	}
 	return list, nil
 }
@@ -65,21 +65,21 @@ func (s *Store) RetireSigningKey(ctx context.Context, id string, at time.Time) e
 	// One statement, so a concurrent retire cannot move RetiredAt later.
 	// The WHERE matches the key whatever its state, so RowsAffected tells
 	// a missing key from one already retired earlier.
-	res, err := s.db.ExecContext(ctx, `UPDATE signing_keys
+	res, err := s.wdb.ExecContext(ctx, `UPDATE signing_keys
 		SET retired_at = CASE
 			WHEN retired_at IS NULL OR (?1 IS NOT NULL AND ?1 < retired_at) THEN ?1
 			ELSE retired_at END
 		WHERE id = ?2`, ms, id)
 	if err := oneRow(res, err); err != nil {
-		return fmt.Errorf("sqlite: retire signing key: %w", err)
+		return fmt.Errorf("sqlite: retire signing key: %w", mapErr(err))
 	}
 	return nil
 }
 
 // DeleteSigningKey removes key id; deleting a missing key is not an error.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("sqlite: delete signing key: %w", err)
+	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlite: delete signing key: %w", mapErr(err))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/testdisk"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/storetest"
 )
@@ -29,6 +30,83 @@ func openTemp(t *testing.T) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+// openFull opens a store on a small tmpfs of its own that fill can run
+// full: a real full disk, on which SQLite fails with SQLITE_FULL.
+func openFull(t *testing.T, opts ...Option) (s *Store, fill func(t *testing.T) (free func())) {
+	t.Helper()
+	dir := testdisk.Mount(t, "8m")
+	s, err := Open(t.Context(), filepath.Join(dir, "ssogate.db"), opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, func(t *testing.T) func() {
+		t.Helper()
+		// Start from an empty WAL, so that the next commit needs new
+		// space rather than reusing WAL pages it already has.
+		if err := s.Checkpoint(t.Context()); err != nil {
+			t.Fatalf("Checkpoint before filling the disk: %v", err)
+		}
+		return testdisk.Fill(t, dir)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	storetest.RunUnavailable(t, func(t *testing.T) storetest.Faulty {
+		s, fill := openFull(t, WithPingTTL(0))
+		var free func()
+		return storetest.Faulty{
+			Store: s,
+			Fill:  func(t *testing.T) { free = fill(t) },
+			Free:  func(*testing.T) { free() },
+		}
+	})
+}
+
+// TestPingReusesAnswer checks that Ping writes at most once per TTL however
+// many probes ask, and that a disk filled within the TTL is noticed once
+// it has passed.
+func TestPingReusesAnswer(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	s, fill := openFull(t, WithPingTTL(ttl), WithCheckpoint(time.Hour, 1<<30))
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("first Ping: %v", err)
+	}
+	start := time.Now()
+	before := s.commits.Load()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if err := s.Ping(t.Context()); err != nil {
+				t.Errorf("Ping: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := s.commits.Load() - before; n > 1 && time.Since(start) < ttl {
+		t.Errorf("50 Pings within the TTL committed %d writes, want at most 1", n)
+	}
+
+	free := fill(t)
+	filled := time.Now()
+	err := s.Ping(t.Context())
+	for err == nil && time.Since(filled) < ttl+2*time.Second {
+		time.Sleep(20 * time.Millisecond)
+		err = s.Ping(t.Context())
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Ping on a full disk: err = %v, want store.ErrUnavailable", err)
+	}
+	if waited := time.Since(filled); waited > ttl+time.Second {
+		t.Errorf("Ping noticed the full disk after %v, want within the TTL (%v)", waited, ttl)
+	}
+	free()
+	time.Sleep(ttl)
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping a TTL after space was freed: %v", err)
+	}
 }
 
 func TestMigrateIdempotent(t *testing.T) {
@@ -86,7 +164,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	// Forget the schema, as on a database that predates every migration.
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
 		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
-		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -96,7 +174,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql"}
+	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -116,7 +194,7 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
-		DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		DROP TABLE health; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -167,7 +245,7 @@ func TestUpgradeFromV2(t *testing.T) {
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets;
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health;
 		DELETE FROM schema_migrations WHERE version > 2`); err != nil {
 		t.Fatal(err)
 	}
@@ -300,14 +378,18 @@ func TestFileModes(t *testing.T) {
 func TestPragmas(t *testing.T) {
 	s := openTemp(t)
 	// Ask on several connections at once: each pooled connection must have
-	// the settings, not only the first.
+	// the settings, not only the first; and on the writing connection.
 	const n = 6
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for range n {
+	for i := range n + 1 {
 		wg.Go(func() {
 			<-start
-			conn, err := s.db.Conn(t.Context())
+			db := s.db
+			if i == n {
+				db = s.wdb
+			}
+			conn, err := db.Conn(t.Context())
 			if err != nil {
 				t.Error(err)
 				return
@@ -318,6 +400,7 @@ func TestPragmas(t *testing.T) {
 				{"foreign_keys", "1"},
 				{"busy_timeout", "5000"},
 				{"synchronous", "1"}, // NORMAL
+				{"journal_size_limit", "67108864"},
 			} {
 				var got string
 				if err := conn.QueryRowContext(t.Context(), "PRAGMA "+tc.pragma).Scan(&got); err != nil {

@@ -29,7 +29,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	// One statement, so a concurrent create or consume cannot slip between
 	// the check for a live ticket and the write. The DO UPDATE changes no
 	// row when the existing ticket is live, which RowsAffected reports.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`)
+	res, err := s.wdb.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.user_id,
 			data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at
@@ -40,7 +40,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: create ticket: %w", err)
+		return fmt.Errorf("sqlite: create ticket: %w", mapErr(err))
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlite: create ticket: %w", store.ErrConflict)
@@ -55,10 +55,10 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 // concurrent callers (in this process or others sharing the file) exactly
 // one gets the ticket.
 func (s *Store) ConsumeTicket(ctx context.Context, purpose, id string, now time.Time) (*store.Ticket, error) {
-	t, err := scanTicket(s.db.QueryRowContext(ctx, `DELETE FROM tickets WHERE id = ? AND purpose = ?
+	t, err := scanTicket(s.wdb.QueryRowContext(ctx, `DELETE FROM tickets WHERE id = ? AND purpose = ?
 		RETURNING `+ticketColumns, id, purpose))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: consume ticket: %w", err)
+		return nil, fmt.Errorf("sqlite: consume ticket: %w", mapErr(err))
 	}
 	if !now.Before(t.ExpiresAt) {
 		return nil, fmt.Errorf("sqlite: consume ticket: %w", store.ErrNotFound)
@@ -71,7 +71,7 @@ func (s *Store) ConsumeTicket(ctx context.Context, purpose, id string, now time.
 func (s *Store) DeleteExpiredTickets(ctx context.Context, now time.Time) (int, error) {
 	n, err := s.deleteCount(ctx, `DELETE FROM tickets WHERE expires_at IS NULL OR expires_at <= ?`, now.UnixMilli())
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired tickets: %w", err)
+		return 0, fmt.Errorf("sqlite: delete expired tickets: %w", mapErr(err))
 	}
 	return n, nil
 }

@@ -37,7 +37,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	if id == "" {
 		var err error
 		if id, err = newID(); err != nil {
-			return fmt.Errorf("sqlite: create user: %w", err)
+			return fmt.Errorf("sqlite: create user: %w", mapErr(err))
 		}
 	}
 	if created.IsZero() {
@@ -49,13 +49,13 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	email := normalizeEmail(u.Email)
 	groups, err := toJSON(u.Groups)
 	if err != nil {
-		return fmt.Errorf("sqlite: create user: %w", err)
+		return fmt.Errorf("sqlite: create user: %w", mapErr(err))
 	}
 	methods, err := toJSON(u.LoginMethods)
 	if err != nil {
-		return fmt.Errorf("sqlite: create user: %w", err)
+		return fmt.Errorf("sqlite: create user: %w", mapErr(err))
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
+	_, err = s.wdb.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
 		groups, string(u.Role), string(u.Status), methods,
@@ -71,7 +71,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get user: %w", err)
+		return nil, fmt.Errorf("sqlite: get user: %w", mapErr(err))
 	}
 	return u, nil
 }
@@ -81,7 +81,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, normalizeEmail(email)))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get user by email: %w", err)
+		return nil, fmt.Errorf("sqlite: get user by email: %w", mapErr(err))
 	}
 	return u, nil
 }
@@ -90,19 +90,19 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
+		return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
 	}
 	defer rows.Close()
 	var users []*store.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list users: %w", err)
+			return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
 		}
 		users = append(users, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
+		return nil, fmt.Errorf("sqlite: list users: %w", mapErr(err))
 	}
 	return users, nil
 }
@@ -115,21 +115,21 @@ func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	groups, err := toJSON(u.Groups)
 	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
+		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
 	}
 	methods, err := toJSON(u.LoginMethods)
 	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
+		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
 	}
 	email := normalizeEmail(u.Email)
 	updated := now()
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET email = ?, display_name = ?, phone = ?, mobile = ?,
+	res, err := s.wdb.ExecContext(ctx, `UPDATE users SET email = ?, display_name = ?, phone = ?, mobile = ?,
 		organization = ?, department = ?, groups = ?, role = ?, status = ?, login_methods = ?, updated_at = ?
 		WHERE id = ?`,
 		email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
 		groups, string(u.Role), string(u.Status), methods, updated.UnixMilli(), u.ID)
 	if err := oneRow(res, err); err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
+		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
 	}
 	u.Email = email
 	u.UpdatedAt = updated
@@ -140,11 +140,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 // at. It returns store.ErrNotFound if the user is absent.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) error {
 	// The right-hand sides see the row as it was before the update.
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.wdb.ExecContext(ctx,
 		`UPDATE users SET previous_login_at = last_login_at, last_login_at = ? WHERE id = ?`,
 		toMillis(at), userID)
 	if err := oneRow(res, err); err != nil {
-		return fmt.Errorf("sqlite: record login: %w", err)
+		return fmt.Errorf("sqlite: record login: %w", mapErr(err))
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) er
 // SetPasswordHash stores (or replaces) the user's encoded password hash. It
 // returns store.ErrNotFound if the user is absent.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, encoded string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO passwords (user_id, hash, updated_at) VALUES (?, ?, ?)
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO passwords (user_id, hash, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
 		userID, encoded, now().UnixMilli())
 	if err != nil {
@@ -170,7 +170,7 @@ func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error)
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("sqlite: password hash: %w", err)
+		return "", fmt.Errorf("sqlite: password hash: %w", mapErr(err))
 	}
 	return hash, nil
 }

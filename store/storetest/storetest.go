@@ -31,6 +31,10 @@
 //   - An empty Ticket.Data comes back nil, an empty UserID empty.
 //   - A cancelled context makes every method fail with an error that
 //     wraps context.Canceled.
+//
+// RunUnavailable is the second half, for a backend whose test can fill its
+// disk: Ping and every write then fail with store.ErrUnavailable and change
+// nothing, reads go on, and freeing the space brings writes back.
 package storetest
 
 import (

@@ -1,0 +1,121 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/store"
+)
+
+// Faulty is a store under test whose storage a test can take away and give
+// back, as a disk runs full and is cleaned up.
+type Faulty struct {
+	Store store.Store
+	// Fill makes the storage refuse every further write (a full disk);
+	// Free gives the space back.
+	Fill, Free func(t *testing.T)
+}
+
+// pingWait bounds how long the suite waits for Ping to notice a change:
+// the interface lets Ping reuse its answer for about two seconds.
+const pingWait = 5 * time.Second
+
+// RunUnavailable checks the contract for a backend that cannot write: Ping
+// and every write fail with an error wrapping store.ErrUnavailable and
+// change nothing, reads go on working, and once the space is back both
+// work again. open returns a new, empty store for each call.
+func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
+	t.Run("Ping", func(t *testing.T) {
+		f := open(t)
+		noErr(t, "Ping", f.Store.Ping(t.Context()))
+		f.Fill(t)
+		if err := waitPing(t, f.Store, true); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("Ping on a full disk: err = %v, want store.ErrUnavailable", err)
+		}
+		f.Free(t)
+		if err := waitPing(t, f.Store, false); err != nil {
+			t.Fatalf("Ping after space was freed: %v", err)
+		}
+	})
+	t.Run("Writes", func(t *testing.T) {
+		f := open(t)
+		s := f.Store
+		ctx := t.Context()
+		u := createUser(t, s, "a@example.com")
+		createSession(t, s, session("s1", u.ID, base))
+		createTicket(t, s, ticket("t1", "reset", base))
+		addSigningKey(t, s, signingKey("k1", base))
+		appendAudit(t, s, &store.AuditEvent{Time: base, Action: "login", UserID: u.ID, Outcome: store.OutcomeSuccess})
+
+		f.Fill(t)
+		gen := func() ([]byte, error) { return []byte("v"), nil }
+		edited := *u
+		edited.DisplayName = "Edited"
+		writes := []struct {
+			name string
+			call func() error
+		}{
+			{"CreateUser", func() error { return s.CreateUser(ctx, &store.User{Email: "b@example.com"}) }},
+			{"UpdateUser", func() error { return s.UpdateUser(ctx, &edited) }},
+			{"RecordLogin", func() error { return s.RecordLogin(ctx, u.ID, base) }},
+			{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, u.ID, "$argon2id$y") }},
+			{"CreateSession", func() error { return s.CreateSession(ctx, session("s2", u.ID, base)) }},
+			{"TouchSession", func() error { return s.TouchSession(ctx, "s1", base.Add(time.Minute), base.Add(time.Hour)) }},
+			{"DeleteSession", func() error { return s.DeleteSession(ctx, "s1") }},
+			{"AppendAudit", func() error {
+				return s.AppendAudit(ctx, &store.AuditEvent{Time: base, Action: "logout", Outcome: store.OutcomeSuccess})
+			}},
+			{"Secret new", func() error { _, err := s.Secret(ctx, "new", gen); return err }},
+			{"AddSigningKey", func() error { return s.AddSigningKey(ctx, signingKey("k2", base)) }},
+			{"RetireSigningKey", func() error { return s.RetireSigningKey(ctx, "k1", base) }},
+			{"LinkIdentity", func() error { return s.LinkIdentity(ctx, identity("google", "sub-1", u.ID, base)) }},
+			{"CreateTicket", func() error { return s.CreateTicket(ctx, ticket("t2", "reset", base)) }},
+			{"ConsumeTicket", func() error { _, err := s.ConsumeTicket(ctx, "reset", "t1", base); return err }},
+		}
+		for _, w := range writes {
+			if err := w.call(); !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("%s on a full disk: err = %v, want store.ErrUnavailable", w.name, err)
+			}
+		}
+
+		// Reads still answer, and show none of the failed writes.
+		if got := getUser(t, s, u.ID); got.DisplayName != u.DisplayName || !got.LastLoginAt.IsZero() {
+			t.Errorf("user after failed writes = %+v, want it unchanged", got)
+		}
+		if _, err := s.GetUserByEmail(ctx, "b@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetUserByEmail of the user that could not be created: err = %v, want ErrNotFound", err)
+		}
+		if got := getSession(t, s, "s1"); !got.LastSeenAt.Equal(base.Truncate(time.Millisecond)) {
+			t.Errorf("session LastSeenAt = %v after a failed touch, want %v", got.LastSeenAt, base)
+		}
+		events, err := s.ListAudit(ctx, store.AuditFilter{})
+		noErr(t, "ListAudit", err)
+		if len(events) != 1 {
+			t.Errorf("%d audit events after a failed append, want 1", len(events))
+		}
+		if got := signingKeyIDs(listSigningKeys(t, s)); !equalStrings(got, []string{"k1"}) {
+			t.Errorf("signing keys after failed writes = %q, want [k1]", got)
+		}
+
+		f.Free(t)
+		for _, w := range writes {
+			noErr(t, w.name+" after space was freed", w.call())
+		}
+		noTicket(t, s, "reset", "t1", base)
+	})
+}
+
+// waitPing calls Ping until it fails (fail) or succeeds (!fail), for at
+// most pingWait, and returns its last answer.
+func waitPing(t *testing.T, s store.Store, fail bool) error {
+	t.Helper()
+	deadline := time.Now().Add(pingWait)
+	for {
+		err := s.Ping(t.Context())
+		if (err != nil) == fail || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
