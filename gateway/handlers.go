@@ -638,6 +638,10 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	errs := <-health
+	// Reasons name internal hosts and URLs (the metadata URL, the
+	// directory's address): only a caller on this machine sees them; the
+	// rest learn which provider is down, and the log has why.
+	reasons := PeerIP(r).IsLoopback()
 	status := "ok"
 	var detail strings.Builder
 	for i, p := range all {
@@ -646,7 +650,12 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		status = "degraded"
-		fmt.Fprintf(&detail, "provider %s: unavailable: %s\n", p.ID(), oneLine(errs[i].Error()))
+		if reasons {
+			fmt.Fprintf(&detail, "provider %s: unavailable: %s\n", p.ID(), oneLine(errs[i].Error()))
+		} else {
+			fmt.Fprintf(&detail, "provider %s: unavailable\n", p.ID())
+			g.log.Warn("readiness: provider unavailable", "request_id", requestID(ctx), "provider", p.ID(), "err", errs[i])
+		}
 	}
 	_, _ = w.Write([]byte(status + "\n" + detail.String()))
 }

@@ -123,6 +123,17 @@ func TestReadyzReportsEveryProvider(t *testing.T) {
 		}
 	}
 
+	// A caller from another machine learns which provider is down, not
+	// the internal address that says why.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+	req.RemoteAddr = "198.51.100.7:40000"
+	h.srv.Config.Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "provider ad: unavailable\n") ||
+		strings.Contains(rec.Body.String(), "500") || strings.Contains(rec.Body.String(), "no answer") {
+		t.Errorf("/readyz from outside: %d\n%s\nwant the providers' state without reasons", rec.Code, rec.Body.String())
+	}
+
 	// Within the cache's lifetime the hanging directory costs nothing.
 	start = time.Now()
 	expectStatus(t, h.browser().get("/readyz"), http.StatusOK)
