@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -299,12 +301,27 @@ func (p *Provider) dummyFor(email string) *phcHash {
 	return &phcHash{params: p.census.pick(email, p.params, p.limit.budget), salt: p.dummySalt, key: p.dummyKey}
 }
 
+// NormalizeEmail is the form a login is looked up in: full-width input
+// (an address typed with a Japanese input method, "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ")
+// folded to ASCII by NFKC, then trimmed and lower-cased. The fold applies
+// only when it makes the whole login ASCII; other text is kept as typed.
+func NormalizeEmail(login string) string {
+	folded := norm.NFKC.String(login)
+	for i := 0; i < len(folded); i++ {
+		if folded[i] >= 0x80 {
+			folded = login
+			break
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(folded))
+}
+
 // errInvalid is the one error for every kind of wrong credentials, so that
 // callers cannot tell an unknown email from a wrong password by value or
 // message.
 var errInvalid = fmt.Errorf("local: %w", providers.ErrInvalidCredentials)
 
-// Authenticate verifies login (an email, compared trimmed and lower-case)
+// Authenticate verifies login (an email, compared as NormalizeEmail makes it)
 // and password. It returns an error wrapping providers.ErrInvalidCredentials
 // when the email is unknown or the password wrong, after the same argon2id
 // work in both cases (an unknown email pays the cost of a stored hash, see
@@ -321,7 +338,7 @@ func (p *Provider) Authenticate(ctx context.Context, login, password string) (*p
 	if len(password) > MaxPasswordBytes || len(login) > maxLoginBytes {
 		return nil, errInvalid
 	}
-	email := strings.ToLower(strings.TrimSpace(login))
+	email := NormalizeEmail(login)
 
 	var userID, encoded string
 	err := ErrNoAccount

@@ -166,6 +166,8 @@ func TestAuthenticate(t *testing.T) {
 	}{
 		{"right", "taro@example.com", "Passw0rd!", want},
 		{"login trimmed and lower-cased", "  Taro@Example.COM\t", "Passw0rd!", want},
+		{"full-width login folded", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ\u3000", "Passw0rd!", want},
+		{"non-ASCII login kept as typed", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ太", "Passw0rd!", nil},
 		{"wrong password", "taro@example.com", "Passw0rd", nil},
 		{"password case matters", "taro@example.com", "passw0rd!", nil},
 		{"password not trimmed", "taro@example.com", "Passw0rd! ", nil},
