@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,5 +261,44 @@ func TestFullWidthEmail(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "", append(cfg, "user", "disable", "--email", "ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｃｏｍ")...); err != nil {
 		t.Errorf("user disable with a full-width email: %v", err)
+	}
+}
+
+// Through the personal-info page: an extension is saved in its clean form
+// and shown again; text that turns around or shows nothing is refused
+// with its own message.
+func TestProfileExtensionAndHiddenText(t *testing.T) {
+	h := newHarness(t)
+	u := h.addUser("taro@example.com", "山田 太郎", "Sakura-Passw0rd!")
+	b := h.browser()
+	b.lang = "ja"
+	expectRedirect(t, b.login("taro@example.com", "Sakura-Passw0rd!", ""), "/")
+	ctx := context.Background()
+
+	b.get("/me")
+	expectRedirect(t, b.post("/me", url.Values{"display_name": {"山田 太郎"}, "phone": {"０３－１２３４－５６７８　内線　１２３"}}), "/me?saved=1")
+	got, _ := h.app.store.GetUser(ctx, u.ID)
+	if got.Phone != "03-1234-5678 ext. 123" {
+		t.Fatalf("stored phone %q, want 03-1234-5678 ext. 123", got.Phone)
+	}
+	p := b.get("/me")
+	if !strings.Contains(p.body, `value="03-1234-5678 ext. 123"`) || !strings.Contains(p.body, "内線は「03-1234-5678 内線 123」") {
+		t.Errorf("profile page does not show the extension or the hint:\n%s", snippet(p.body))
+	}
+
+	for field, tt := range map[string]struct{ value, key string }{
+		"display_name": {"山田\u202e郎太", "profile.error.bidi"},
+		"department":   {"\u200b\u3000\u2060", "profile.error.invisible"},
+	} {
+		form := url.Values{"display_name": {"山田 太郎"}}
+		form.Set(field, tt.value)
+		p := b.post("/me", form)
+		expectStatus(t, p, 400)
+		if !strings.Contains(p.body, `id="err-`+field+`"`) || !strings.Contains(p.body, html.EscapeString(portal.T("ja", tt.key))) {
+			t.Errorf("%s: the page lacks the %s message", field, tt.key)
+		}
+	}
+	if got, _ := h.app.store.GetUser(ctx, u.ID); got.DisplayName != "山田 太郎" || got.Department != "" {
+		t.Errorf("a refused form changed the profile: %+v", got)
 	}
 }
