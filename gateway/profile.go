@@ -31,9 +31,9 @@ func validateProfile(v url.Values) (portal.ProfileForm, map[string]string) {
 	errs := map[string]string{}
 	text := func(field string, required bool) string {
 		raw := v.Get(field)
-		s := strings.TrimFunc(raw, isBlank)
+		s := trimBlank(raw)
 		switch {
-		case !utf8.ValidString(raw) || hasControl(raw):
+		case !utf8.ValidString(raw) || hasControl(s):
 			errs[field] = "profile.error.invalid_chars"
 		case hasBidi(raw):
 			errs[field] = "profile.error.bidi"
@@ -50,9 +50,9 @@ func validateProfile(v url.Values) (portal.ProfileForm, map[string]string) {
 	}
 	phone := func(field string) string {
 		typed := v.Get(field)
-		raw := strings.TrimFunc(typed, isBlank)
+		raw := trimBlank(typed)
 		switch {
-		case !utf8.ValidString(typed) || hasControl(typed):
+		case !utf8.ValidString(typed) || hasControl(raw):
 			errs[field] = "profile.error.invalid_chars"
 			return raw
 		case hasBidi(typed):
@@ -189,6 +189,15 @@ func isBlank(c rune) bool {
 		return true
 	}
 	return false
+}
+
+// trimBlank removes what shows nothing from both ends of s, except a
+// variation selector after a visible character: it picks that character's
+// form (綾辻󠄀 with the IVS of 辻, or the emoji form ❤️).
+func trimBlank(s string) string {
+	return strings.TrimRightFunc(strings.TrimLeftFunc(s, isBlank), func(c rune) bool {
+		return isBlank(c) && !unicode.Is(unicode.Variation_Selector, c)
+	})
 }
 
 // foldASCII returns s in NFKC when that makes it plain ASCII, else s as

@@ -153,6 +153,10 @@ func TestValidateProfileHiddenText(t *testing.T) {
 		"葛\U000E0100城":           "葛\U000E0100城", // an ideographic variation selector picks the kanji's form
 		"\u200b山田 太郎\ufeff":      "山田 太郎",
 		"\u3000山田\u3000太郎\u3000": "山田\u3000太郎",
+		"綾辻\U000E0100":           "綾辻\U000E0100", // a variation selector at the end stays with its kanji
+		"ハート\u2764\ufe0f":        "ハート\u2764\ufe0f",
+		"山田 太郎\n":                "山田 太郎", // a pasted line end
+		"\ufe0f山田 太郎":            "山田 太郎",
 	} {
 		f, errs := validateProfile(url.Values{"display_name": {in}})
 		if len(errs) != 0 || f.DisplayName != want {
@@ -187,6 +191,12 @@ func TestValidateProfile(t *testing.T) {
 		{name: "control chars", form: url.Values{"display_name": {"a\x00b"}, "department": {"x\u2028y"}}, errs: map[string]string{"display_name": "profile.error.invalid_chars", "department": "profile.error.invalid_chars"}},
 		{name: "invalid utf8", form: url.Values{"display_name": {"\xff\xfe"}}, errs: map[string]string{"display_name": "profile.error.invalid_chars"}},
 		{name: "bad phones", form: url.Values{"display_name": {"x"}, "phone": {"call me"}, "mobile": {"12"}}, errs: map[string]string{"phone": "profile.error.phone", "mobile": "profile.error.phone"}},
+		{name: "phone with a pasted line end", form: url.Values{"display_name": {"x"}, "phone": {"03-1234-5678 内線 12\r\n"}}, errs: map[string]string{},
+			expect: func(t *testing.T, _, phone string) {
+				if phone != "03-1234-5678 ext. 12" {
+					t.Fatalf("phone %q", phone)
+				}
+			}},
 		{name: "org too long", form: url.Values{"display_name": {"x"}, "organization": {strings.Repeat("a", 101)}}, errs: map[string]string{"organization": "profile.error.too_long"}},
 	}
 	for _, tt := range tests {
