@@ -152,6 +152,17 @@ func TestRehashAfterCostChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Only the password just verified is stored.
+	if from, _, err := p.Rehash(ctx, id, "Other-Passw0rd!"); from != "" || err == nil {
+		t.Fatalf("Rehash with another password = %q, %v; want an error", from, err)
+	}
+	if got := accounts.hash("taro@example.com"); got != before {
+		t.Fatal("Rehash stored a password that was not verified")
+	}
+	id, err = p.Authenticate(ctx, "taro@example.com", "Passw0rd!")
+	if err != nil {
+		t.Fatal(err)
+	}
 	from, to, err := p.Rehash(ctx, id, "Passw0rd!")
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,9 @@ package local
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,7 +96,8 @@ const (
 //	      max_in_flight: 4    # MaxInFlight
 //	      max_waiting: 256    # MaxWaiting
 //
-// A zero field takes its default. Hashes in flight hold at most
+// A zero field takes its default; in ssogate.yaml an absent key does, and
+// a written max_waiting: 0 is NoWaiting. Hashes in flight hold at most
 // MaxInFlight * Memory KiB however many people sign in at once. The Go heap
 // also holds the buffers of finished hashes until the collector frees them:
 // in a login storm under the default GOGC=100 it peaked at about 3.5 times
@@ -197,9 +200,28 @@ type Provider struct {
 	// a real account costs.
 	dummySalt, dummyKey []byte
 	census              *census
-	// verified holds, by user id, a hash that a successful Authenticate
-	// found out of date, for Rehash to replace.
+	// verified holds, by user id, a verifiedHash that a successful
+	// Authenticate found out of date, for Rehash to replace.
 	verified sync.Map
+	// bindKey keys the MAC that ties a verifiedHash to its password.
+	bindKey [32]byte
+}
+
+// verifiedHash is an out-of-date stored hash that a password was just
+// verified against, with a MAC of that password: Rehash stores a new hash
+// only of the same password, without paying for another verification.
+type verifiedHash struct {
+	encoded string
+	mac     []byte
+}
+
+// passwordMAC ties a password to this provider's verifiedHash entries.
+func (p *Provider) passwordMAC(userID, password string) []byte {
+	m := hmac.New(sha256.New, p.bindKey[:])
+	m.Write([]byte(userID))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	return m.Sum(nil)
 }
 
 var _ providers.PasswordAuthenticator = (*Provider)(nil)
@@ -240,6 +262,9 @@ func Open(id string, cfg Config, accounts Accounts) (*Provider, error) {
 		return nil, fmt.Errorf("local: provider %q: read salt: %w", id, err)
 	}
 	if _, err := rand.Read(p.dummyKey); err != nil {
+		return nil, fmt.Errorf("local: provider %q: read key: %w", id, err)
+	}
+	if _, err := rand.Read(p.bindKey[:]); err != nil {
 		return nil, fmt.Errorf("local: provider %q: read key: %w", id, err)
 	}
 	c, err := newCensus()
@@ -325,9 +350,9 @@ var errInvalid = fmt.Errorf("local: %w", providers.ErrInvalidCredentials)
 // and password. It returns an error wrapping providers.ErrInvalidCredentials
 // when the email is unknown or the password wrong, after the same argon2id
 // work in both cases (an unknown email pays the cost of a stored hash, see
-// Learn); an account whose stored hash needs more memory than the budget
-// answers as an unknown email does, and is logged; one wrapping providers.ErrUnavailable when Accounts
-// fails; one wrapping providers.ErrBusy when too many hashes are queued;
+// Learn), and so does an account whose stored hash needs more memory than
+// the budget (logged for the operator); one wrapping
+// providers.ErrUnavailable when Accounts fails; one wrapping providers.ErrBusy when too many hashes are queued;
 // and one wrapping ctx.Err() when ctx ends while waiting for a slot.
 //
 // On success, Identity.Subject is the user id and Identity.Email the
@@ -386,7 +411,7 @@ func (p *Provider) Authenticate(ctx context.Context, login, password string) (*p
 		return nil, errInvalid
 	}
 	if _, updates := p.accounts.(HashUpdater); updates && p.NeedsRehash(encoded) {
-		p.verified.Store(userID, encoded)
+		p.verified.Store(userID, verifiedHash{encoded: encoded, mac: p.passwordMAC(userID, password)})
 	}
 	return &providers.Identity{
 		ProviderID: p.id,
@@ -442,7 +467,11 @@ func (p *Provider) Rehash(ctx context.Context, id *providers.Identity, password 
 	if !ok {
 		return "", "", nil
 	}
-	old := v.(string)
+	vh := v.(verifiedHash)
+	if !hmac.Equal(vh.mac, p.passwordMAC(id.Subject, password)) {
+		return "", "", fmt.Errorf("local: rehash user %q: not the password just verified", id.Subject)
+	}
+	old := vh.encoded
 	oldHash, err := decodeHash(old)
 	if err != nil {
 		return "", "", fmt.Errorf("local: rehash user %q: %w", id.Subject, err)
