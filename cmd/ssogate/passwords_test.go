@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/local"
@@ -300,5 +301,22 @@ func TestProfileExtensionAndHiddenText(t *testing.T) {
 	}
 	if got, _ := h.app.store.GetUser(ctx, u.ID); got.DisplayName != "山田 太郎" || got.Department != "" {
 		t.Errorf("a refused form changed the profile: %+v", got)
+	}
+}
+
+// max_waiting left out is the default queue; written as 0 it is none.
+func TestLocalConfigMaxWaiting(t *testing.T) {
+	for yaml, want := range map[string]int{
+		"":                        local.DefaultMaxWaiting,
+		"      max_waiting: 0\n":  local.NoWaiting,
+		"      max_waiting: 10\n": 10,
+	} {
+		c, err := config.Parse("x.yaml", []byte("server:\n  listen: 127.0.0.1:18080\nproviders:\n  - id: local\n    type: local\n    hashing:\n      max_in_flight: 2\n"+yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := localConfig(c.Providers[0]).MaxWaiting; got != want {
+			t.Errorf("%q: MaxWaiting = %d, want %d", yaml, got, want)
+		}
 	}
 }
