@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -217,12 +218,17 @@ func TestRehashKeepsAChangedPassword(t *testing.T) {
 func TestOverBudgetAnswersAsUnknown(t *testing.T) {
 	big := Config{Memory: 32768, Iterations: 1, Parallelism: 1}
 	accounts := newStoreAccounts(withAccount(t, big))
-	p := openTest(t, Config{MaxInFlight: 2}, accounts) // budget 2 x 8 MiB
+	var logs strings.Builder
+	p := openTest(t, Config{MaxInFlight: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, accounts) // budget 2 x 8 MiB
 	ctx := context.Background()
 	_, overBudget := p.Authenticate(ctx, "taro@example.com", "Passw0rd!")
 	_, unknown := p.Authenticate(ctx, "nobody@example.com", "Passw0rd!")
 	if !errors.Is(overBudget, providers.ErrInvalidCredentials) || overBudget != unknown {
 		t.Errorf("over budget: %v; unknown email: %v; want the same ErrInvalidCredentials", overBudget, unknown)
+	}
+	if l := logs.String(); !strings.Contains(l, "needs more memory than the hashing budget") || !strings.Contains(l, "user_id=u-taro") ||
+		!strings.Contains(l, "memory_kib=32768") || strings.Contains(l, "$argon2id$") {
+		t.Errorf("log for the operator = %q, want the user, the memory needed and no hash", l)
 	}
 	// The account is known now, but its cost is not one an unknown
 	// email may be given: it could not be verified either.

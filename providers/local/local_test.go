@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -44,6 +45,9 @@ func openTest(t testing.TB, cfg Config, accounts Accounts) *Provider {
 	}
 	if cfg.Parallelism == 0 {
 		cfg.Parallelism = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	p, err := Open("local", cfg, accounts)
 	if err != nil {
