@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -261,6 +262,17 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 		case "local":
 			lc := localConfig(pc)
 			lc.Logger = log
+			// Shared by replicas and kept over restarts, so that an
+			// unknown email pays the same cost on every try.
+			key, err := st.Secret(ctx, "local_dummy_key:"+pc.ID, func() ([]byte, error) {
+				b := make([]byte, 32)
+				_, err := rand.Read(b)
+				return b, err
+			})
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: dummy key: %w", pc.ID, err))
+			}
+			lc.DummyKey = key
 			lp, err := local.Open(pc.ID, lc, accounts{st})
 			if err != nil {
 				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))

@@ -49,17 +49,22 @@ func (p params) cost() Cost {
 // store at start and from every verification since, so that an unknown
 // email can be made to cost what a known account costs.
 type census struct {
-	key [32]byte // keys the choice of cost per email
+	key []byte // keys the choice of cost per email
 
 	mu     sync.Mutex
 	byUser map[string]params
 	counts map[params]int
 }
 
-func newCensus() (*census, error) {
-	c := &census{byUser: map[string]params{}, counts: map[params]int{}}
-	if _, err := rand.Read(c.key[:]); err != nil {
-		return nil, fmt.Errorf("read census key: %w", err)
+// newCensus returns an empty census whose choices are keyed by key, or by
+// a random key when key is nil.
+func newCensus(key []byte) (*census, error) {
+	c := &census{key: key, byUser: map[string]params{}, counts: map[params]int{}}
+	if c.key == nil {
+		c.key = make([]byte, 32)
+		if _, err := rand.Read(c.key); err != nil {
+			return nil, fmt.Errorf("read census key: %w", err)
+		}
 	}
 	return c, nil
 }
@@ -113,7 +118,7 @@ func (c *census) pick(email string, fallback params, budget int64) params {
 	if total == 0 {
 		return fallback
 	}
-	mac := hmac.New(sha256.New, c.key[:])
+	mac := hmac.New(sha256.New, c.key)
 	mac.Write([]byte(email))
 	x := binary.BigEndian.Uint64(mac.Sum(nil)) % uint64(total)
 	for _, sc := range fit {

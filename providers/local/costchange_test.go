@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -240,7 +241,7 @@ func TestOverBudgetAnswersAsUnknown(t *testing.T) {
 // Each email is given one stored cost, always the same, and the costs are
 // given out in proportion to the accounts that have them.
 func TestCensusPick(t *testing.T) {
-	c, err := newCensus()
+	c, err := newCensus(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,5 +274,49 @@ func TestCensusPick(t *testing.T) {
 	// 4 dear to 1 cheap.
 	if share := float64(counts[dear]) / 2000; share < 0.75 || share > 0.85 {
 		t.Errorf("dear cost given to %.2f of emails, want about 0.8 (%v)", share, counts)
+	}
+}
+
+// Two providers with one DummyKey (replicas, or one gateway before and
+// after a restart) give an unknown email the same cost.
+func TestDummyKeyShared(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	cheap := Config{Memory: 8192, Iterations: 1, Parallelism: 1}
+	dear := Config{Memory: 8192, Iterations: 3, Parallelism: 1}
+	accounts := newStoreAccounts(memAccounts{})
+	for i := range 4 {
+		cfg := cheap
+		if i%2 == 0 {
+			cfg = dear
+		}
+		h, err := openTest(t, cfg, memAccounts{}).Hash(context.Background(), "Passw0rd!")
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts.users[fmt.Sprintf("u%d@example.com", i)] = struct{ userID, hash string }{fmt.Sprintf("u%d", i), h}
+	}
+	open := func(key []byte) *Provider {
+		p := openTest(t, Config{DummyKey: key}, accounts)
+		if err := p.Learn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b := open(key), open(slices.Clone(key))
+	differ := 0
+	for i := range 200 {
+		email := fmt.Sprintf("probe-%d@example.com", i)
+		if a.dummyFor(email).params != b.dummyFor(email).params {
+			t.Fatalf("%s: cost %+v on one replica, %+v on the other", email, a.dummyFor(email).params, b.dummyFor(email).params)
+		}
+		if a.dummyFor(email).params != open(nil).dummyFor(email).params {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("a random key chose exactly as the shared one: the key is not used")
+	}
+	if _, err := Open("local", Config{DummyKey: []byte("short")}, accounts); err == nil || !strings.Contains(err.Error(), "dummy key of 5 bytes") {
+		t.Errorf("Open with a 5-byte key = %v, want an error", err)
 	}
 }

@@ -127,6 +127,13 @@ type Config struct {
 	// (-1) means no queue: refuse whenever every slot is busy.
 	MaxWaiting int
 
+	// DummyKey keys which stored cost each unknown email pays (see
+	// Provider.Learn), at least 16 bytes. Replicas behind one load
+	// balancer should share it, and it should outlive a restart, so that
+	// an unknown email costs the same on every try, as a real account
+	// does. Default: random for this process.
+	DummyKey []byte
+
 	// Logger receives what the operator must act on (a stored hash that
 	// needs more memory than the budget). Default slog.Default().
 	Logger *slog.Logger
@@ -267,7 +274,10 @@ func Open(id string, cfg Config, accounts Accounts) (*Provider, error) {
 	if _, err := rand.Read(p.bindKey[:]); err != nil {
 		return nil, fmt.Errorf("local: provider %q: read key: %w", id, err)
 	}
-	c, err := newCensus()
+	if cfg.DummyKey != nil && len(cfg.DummyKey) < 16 {
+		return nil, fmt.Errorf("local: provider %q: dummy key of %d bytes, want 16 or more", id, len(cfg.DummyKey))
+	}
+	c, err := newCensus(cfg.DummyKey)
 	if err != nil {
 		return nil, fmt.Errorf("local: provider %q: %w", id, err)
 	}
