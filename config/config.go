@@ -226,7 +226,8 @@ type LocalHashing struct {
 	// MaxInFlight bounds concurrent hashes. Default the number of CPUs.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// MaxWaiting bounds sign-ins queued for a hash slot; beyond it they are
-	// refused at once with "busy". Default 256.
+	// refused at once with "busy". Default 256 (when the key is absent);
+	// 0 means no queue: refuse at once whenever every slot is busy.
 	MaxWaiting int `yaml:"max_waiting"`
 }
 

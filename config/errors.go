@@ -71,3 +71,10 @@ func (es Errors) err() error {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
 	return es
 }
+
+// ErrorAt returns an Error at key, naming the key's line in c's file, for
+// a problem found outside Validate: one that needs more than the file to
+// see, such as a hashing budget too small for the hashes in the store.
+func (c *Config) ErrorAt(key, format string, args ...any) *Error {
+	return &Error{File: c.Path, Line: c.src.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}

@@ -303,7 +303,7 @@ func (g *Gateway) passwordLogin(w http.ResponseWriter, r *http.Request, p provid
 	if !g.parseForm(w, r, sids...) {
 		return
 	}
-	login := strings.TrimSpace(r.PostFormValue("email"))
+	login := strings.TrimSpace(foldASCII(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	returnTo, _ := g.redirects.Safe(r.PostFormValue("return_to"))
 
@@ -331,11 +331,49 @@ func (g *Gateway) passwordLogin(w http.ResponseWriter, r *http.Request, p provid
 	if err != nil {
 		status, key, reason := g.classifyProviderError(ctx, p.ID(), err)
 		g.auditFailure(ctx, ev, reason)
+		if errors.Is(err, providers.ErrBusy) {
+			w.Header().Set("Retry-After", retryAfterBusy)
+		}
 		again(status, key)
 		return
 	}
 	if status, key := g.finishLogin(w, r, p, id, returnTo, current, ev); key != "" {
 		again(status, key)
+		return
+	}
+	g.rehash(ctx, p, id, password, ev.Actor)
+}
+
+// retryAfterBusy is the Retry-After, in seconds, of a sign-in refused
+// because too many password hashes are queued: a storm's queue drains in
+// seconds, and a client that honours it should not come back at once.
+const retryAfterBusy = "5"
+
+// rehasher is a password provider that keeps the hashes itself (local):
+// after a successful sign-in it can bring a hash made with an older cost
+// up to the current one. It returns the old and new cost, or "" when
+// there was nothing to do.
+type rehasher interface {
+	Rehash(ctx context.Context, id *providers.Identity, password string) (from, to string, err error)
+}
+
+// rehash stores the password of a sign-in just made with the current
+// hashing cost, when p keeps hashes and this one is out of date, so that a
+// cost change reaches every account as people sign in. A failure (busy)
+// only delays it to the next sign-in.
+func (g *Gateway) rehash(ctx context.Context, p providers.PasswordAuthenticator, id *providers.Identity, password, actor string) {
+	rh, ok := p.(rehasher)
+	if !ok {
+		return
+	}
+	from, to, err := rh.Rehash(ctx, id, password)
+	switch {
+	case err != nil:
+		g.log.Warn("password rehash failed; the next sign-in tries again", "request_id", requestID(ctx),
+			"provider", p.ID(), "user_id", id.Subject, "err", err)
+	case from != "":
+		g.auditSuccess(ctx, store.AuditEvent{Action: "password_rehash", UserID: id.Subject, Actor: actor,
+			Detail: "provider=" + p.ID() + " from=" + from + " to=" + to})
 	}
 }
 

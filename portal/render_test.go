@@ -136,9 +136,9 @@ func TestRenderPages(t *testing.T) {
 				"organization", "department", "profile-submit", "err-phone", "session-ip", "session-line", "profile-groups", "form-errors"},
 			text: map[string][]string{
 				"ja": {"<title>個人情報 |", `value="山田 太郎"`, "2026年11月21日(土) 21:59", "203.0.113.7", "本社回線", "営業部",
-					"電話番号は半角数字とハイフン、先頭の+のみで入力してください。", "個人情報を更新しました。",
+					"電話番号は4〜15桁の数字で入力してください", "個人情報を更新しました。",
 					`action="/me"`, `type="tel"`, `autocomplete="tel"`, `maxlength="100"`, `maxlength="32"`, `aria-invalid="true"`},
-				"en": {"<title>Personal information |", "Sat, 21 Nov 2026 21:59 JST", "Use only digits and hyphens"},
+				"en": {"<title>Personal information |", "Sat, 21 Nov 2026 21:59 JST", "Enter 4 to 15 digits"},
 			},
 		},
 		PageLogout: {

@@ -72,7 +72,7 @@ func (c *cli) openUser(ctx context.Context, what, email string) (*app, *store.Us
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := a.store.GetUserByEmail(ctx, email)
+	u, err := a.store.GetUserByEmail(ctx, local.NormalizeEmail(email))
 	if err != nil {
 		a.Close()
 		return nil, nil, fmt.Errorf("%s: %s: %w", what, email, err)
@@ -106,7 +106,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	e := strings.ToLower(strings.TrimSpace(*email))
+	e := local.NormalizeEmail(*email)
 	if !validEmail(e) {
 		return fmt.Errorf("user add: --email must be an email address, got %q", *email)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -90,10 +91,16 @@ func localConfig(p config.Provider) local.Config {
 	if p.Local != nil {
 		lc = *p.Local
 	}
+	maxWaiting := lc.Hashing.MaxWaiting
+	if maxWaiting == 0 {
+		// config has applied the default when the key is absent, so a 0
+		// here was written: no queue. In local.Config 0 means the default.
+		maxWaiting = local.NoWaiting
+	}
 	return local.Config{
 		MinLength: lc.Password.MinLength, MinClasses: lc.Password.MinClasses,
 		Memory: lc.Hashing.MemoryKiB, Iterations: lc.Hashing.Iterations, Parallelism: lc.Hashing.Parallelism,
-		MaxInFlight: lc.Hashing.MaxInFlight, MaxWaiting: lc.Hashing.MaxWaiting,
+		MaxInFlight: lc.Hashing.MaxInFlight, MaxWaiting: maxWaiting,
 	}
 }
 
@@ -259,8 +266,24 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 			}
 			p = op
 		case "local":
-			lp, err := local.Open(pc.ID, localConfig(pc), accounts{st})
+			lc := localConfig(pc)
+			lc.Logger = log
+			// Shared by replicas and kept over restarts, so that an
+			// unknown email pays the same cost on every try.
+			key, err := st.Secret(ctx, "local_dummy_key:"+pc.ID, func() ([]byte, error) {
+				b := make([]byte, 32)
+				_, err := rand.Read(b)
+				return b, err
+			})
 			if err != nil {
+				return fail(fmt.Errorf("provider %s: dummy key: %w", pc.ID, err))
+			}
+			lc.DummyKey = key
+			lp, err := local.Open(pc.ID, lc, accounts{st})
+			if err != nil {
+				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
+			}
+			if err := lp.Learn(ctx); err != nil {
 				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
 			}
 			if first == nil {
@@ -386,6 +409,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.checkHashingBudgets(); err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return exitCode(1)
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return err
@@ -427,6 +454,10 @@ func (c *cli) checkConfig(args []string) error {
 	cfg, err := c.loadConfig()
 	if err != nil {
 		return err
+	}
+	if err := checkStoredHashes(context.Background(), cfg); err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return exitCode(1)
 	}
 	// Warnings go to stderr, like errors, but leave the exit status 0.
 	for _, w := range cfg.Warnings() {

@@ -11,11 +11,17 @@ package local
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/ssogate/ssogate/providers"
 )
@@ -34,6 +40,28 @@ type Accounts interface {
 	// account or it has no password; any other error is a failure.
 	LookupPassword(ctx context.Context, email string) (userID, encodedHash string, err error)
 }
+
+// HashLister is an Accounts that can list every stored hash. Provider.Learn
+// reads them, so that an unknown email costs what stored hashes cost from
+// the first sign-in on.
+type HashLister interface {
+	// PasswordHashes returns the encoded hash of every account that has
+	// one, by user id.
+	PasswordHashes(ctx context.Context) (map[string]string, error)
+}
+
+// HashUpdater is an Accounts that can replace a stored hash. Provider.Rehash
+// needs it.
+type HashUpdater interface {
+	// UpdatePasswordHash stores encoded as userID's hash if the stored
+	// hash is still old, and returns an error wrapping ErrHashChanged if
+	// it is not (the password was changed meanwhile).
+	UpdatePasswordHash(ctx context.Context, userID, old, encoded string) error
+}
+
+// ErrHashChanged is wrapped by HashUpdater.UpdatePasswordHash when the
+// stored hash is no longer the one to replace.
+var ErrHashChanged = errors.New("local: stored hash changed")
 
 // Configuration defaults and limits.
 const (
@@ -68,7 +96,8 @@ const (
 //	      max_in_flight: 4    # MaxInFlight
 //	      max_waiting: 256    # MaxWaiting
 //
-// A zero field takes its default. Hashes in flight hold at most
+// A zero field takes its default; in ssogate.yaml an absent key does, and
+// a written max_waiting: 0 is NoWaiting. Hashes in flight hold at most
 // MaxInFlight * Memory KiB however many people sign in at once. The Go heap
 // also holds the buffers of finished hashes until the collector frees them:
 // in a login storm under the default GOGC=100 it peaked at about 3.5 times
@@ -97,6 +126,17 @@ type Config struct {
 	// a call fails at once with providers.ErrBusy. Default 256; NoWaiting
 	// (-1) means no queue: refuse whenever every slot is busy.
 	MaxWaiting int
+
+	// DummyKey keys which stored cost each unknown email pays (see
+	// Provider.Learn), at least 16 bytes. Replicas behind one load
+	// balancer should share it, and it should outlive a restart, so that
+	// an unknown email costs the same on every try, as a real account
+	// does. Default: random for this process.
+	DummyKey []byte
+
+	// Logger receives what the operator must act on (a stored hash that
+	// needs more memory than the budget). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // withDefaults returns c with zero fields set to their defaults.
@@ -121,6 +161,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxWaiting == 0 {
 		c.MaxWaiting = DefaultMaxWaiting
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	return c
 }
@@ -158,9 +201,34 @@ type Provider struct {
 	policy   Policy
 	params   params // for new hashes
 	limit    *limiter
-	// dummy is verified when the email is unknown, so that an unknown
-	// email costs the same hash as a wrong password.
-	dummy string
+	log      *slog.Logger
+	// An unknown email verifies a dummy hash of this salt and key, at a
+	// cost the census picks, so that it costs what a wrong password for
+	// a real account costs.
+	dummySalt, dummyKey []byte
+	census              *census
+	// verified holds, by user id, a verifiedHash that a successful
+	// Authenticate found out of date, for Rehash to replace.
+	verified sync.Map
+	// bindKey keys the MAC that ties a verifiedHash to its password.
+	bindKey [32]byte
+}
+
+// verifiedHash is an out-of-date stored hash that a password was just
+// verified against, with a MAC of that password: Rehash stores a new hash
+// only of the same password, without paying for another verification.
+type verifiedHash struct {
+	encoded string
+	mac     []byte
+}
+
+// passwordMAC ties a password to this provider's verifiedHash entries.
+func (p *Provider) passwordMAC(userID, password string) []byte {
+	m := hmac.New(sha256.New, p.bindKey[:])
+	m.Write([]byte(userID))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	return m.Sum(nil)
 }
 
 var _ providers.PasswordAuthenticator = (*Provider)(nil)
@@ -183,6 +251,7 @@ func Open(id string, cfg Config, accounts Accounts) (*Provider, error) {
 		accounts: accounts,
 		policy:   Policy{MinLength: cfg.MinLength, MinClasses: cfg.MinClasses},
 		params:   params{memory: cfg.Memory, iterations: cfg.Iterations, parallelism: cfg.Parallelism},
+		log:      cfg.Logger,
 	}
 	if err := p.params.check(); err != nil {
 		return nil, fmt.Errorf("local: provider %q: %w", id, err)
@@ -195,14 +264,24 @@ func Open(id string, cfg Config, accounts Accounts) (*Provider, error) {
 
 	// A random key of the right length is as good as hashing a random
 	// password, and costs no hash at start-up.
-	dummy := phcHash{params: p.params, salt: make([]byte, saltLen), key: make([]byte, keyLen)}
-	if _, err := rand.Read(dummy.salt); err != nil {
+	p.dummySalt, p.dummyKey = make([]byte, saltLen), make([]byte, keyLen)
+	if _, err := rand.Read(p.dummySalt); err != nil {
 		return nil, fmt.Errorf("local: provider %q: read salt: %w", id, err)
 	}
-	if _, err := rand.Read(dummy.key); err != nil {
+	if _, err := rand.Read(p.dummyKey); err != nil {
 		return nil, fmt.Errorf("local: provider %q: read key: %w", id, err)
 	}
-	p.dummy = dummy.encode()
+	if _, err := rand.Read(p.bindKey[:]); err != nil {
+		return nil, fmt.Errorf("local: provider %q: read key: %w", id, err)
+	}
+	if cfg.DummyKey != nil && len(cfg.DummyKey) < 16 {
+		return nil, fmt.Errorf("local: provider %q: dummy key of %d bytes, want 16 or more", id, len(cfg.DummyKey))
+	}
+	c, err := newCensus(cfg.DummyKey)
+	if err != nil {
+		return nil, fmt.Errorf("local: provider %q: %w", id, err)
+	}
+	p.census = c
 	return p, nil
 }
 
@@ -220,16 +299,70 @@ func (p *Provider) Policy() Policy { return p.policy }
 // a slot, for metrics.
 func (p *Provider) Stats() (inFlight, waiting int) { return p.limit.stats() }
 
+// BudgetKiB is the hashing budget: MaxInFlight * Memory KiB. A stored hash
+// that needs more memory than this cannot be verified.
+func (p *Provider) BudgetKiB() int64 { return p.limit.budget }
+
+// Learn reads the cost of every stored hash when Accounts is a HashLister
+// (and does nothing otherwise). Until then an unknown email costs what a
+// new hash costs, which after a cost change is not what stored hashes
+// cost; each verification teaches the provider one account's cost too.
+func (p *Provider) Learn(ctx context.Context) error {
+	lister, ok := p.accounts.(HashLister)
+	if !ok {
+		return nil
+	}
+	hashes, err := lister.PasswordHashes(ctx)
+	if err != nil {
+		return fmt.Errorf("local: provider %q: list password hashes: %w", p.id, err)
+	}
+	for userID, encoded := range hashes {
+		// A malformed hash fails at its sign-in, with its user named.
+		if h, err := decodeHash(encoded); err == nil {
+			p.census.set(userID, h.params)
+		}
+	}
+	return nil
+}
+
+// StoredCosts returns the cost of the stored hashes the provider knows of
+// (from Learn and from verifications), each with how many accounts have
+// it, cheapest first.
+func (p *Provider) StoredCosts() []StoredCost { return p.census.costs() }
+
+// dummyFor is the hash an unknown email (or an account that cannot sign
+// in) is verified against: never matched, at a cost a stored hash has.
+func (p *Provider) dummyFor(email string) *phcHash {
+	return &phcHash{params: p.census.pick(email, p.params, p.limit.budget), salt: p.dummySalt, key: p.dummyKey}
+}
+
+// NormalizeEmail is the form a login is looked up in: full-width input
+// (an address typed with a Japanese input method, "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ")
+// folded to ASCII by NFKC, then trimmed and lower-cased. The fold applies
+// only when it makes the whole login ASCII; other text is kept as typed.
+func NormalizeEmail(login string) string {
+	folded := norm.NFKC.String(login)
+	for i := 0; i < len(folded); i++ {
+		if folded[i] >= 0x80 {
+			folded = login
+			break
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(folded))
+}
+
 // errInvalid is the one error for every kind of wrong credentials, so that
 // callers cannot tell an unknown email from a wrong password by value or
 // message.
 var errInvalid = fmt.Errorf("local: %w", providers.ErrInvalidCredentials)
 
-// Authenticate verifies login (an email, compared trimmed and lower-case)
+// Authenticate verifies login (an email, compared as NormalizeEmail makes it)
 // and password. It returns an error wrapping providers.ErrInvalidCredentials
 // when the email is unknown or the password wrong, after the same argon2id
-// work in both cases; one wrapping providers.ErrUnavailable when Accounts
-// fails; one wrapping providers.ErrBusy when too many hashes are queued;
+// work in both cases (an unknown email pays the cost of a stored hash, see
+// Learn), and so does an account whose stored hash needs more memory than
+// the budget (logged for the operator); one wrapping
+// providers.ErrUnavailable when Accounts fails; one wrapping providers.ErrBusy when too many hashes are queued;
 // and one wrapping ctx.Err() when ctx ends while waiting for a slot.
 //
 // On success, Identity.Subject is the user id and Identity.Email the
@@ -240,7 +373,7 @@ func (p *Provider) Authenticate(ctx context.Context, login, password string) (*p
 	if len(password) > MaxPasswordBytes || len(login) > maxLoginBytes {
 		return nil, errInvalid
 	}
-	email := strings.ToLower(strings.TrimSpace(login))
+	email := NormalizeEmail(login)
 
 	var userID, encoded string
 	err := ErrNoAccount
@@ -254,22 +387,29 @@ func (p *Provider) Authenticate(ctx context.Context, login, password string) (*p
 	case err == nil:
 		return nil, fmt.Errorf("local: look up account: %w: empty user id", providers.ErrUnavailable)
 	case errors.Is(err, ErrNoAccount):
-		encoded = p.dummy
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("local: look up account: %w", err)
 	default:
 		return nil, fmt.Errorf("local: look up account: %w: %w", providers.ErrUnavailable, err)
 	}
 
-	h, err := decodeHash(encoded)
-	if err != nil {
-		return nil, fmt.Errorf("local: stored hash of user %q: %w", userID, err)
+	var h *phcHash
+	if known {
+		if h, err = decodeHash(encoded); err != nil {
+			return nil, fmt.Errorf("local: stored hash of user %q: %w", userID, err)
+		}
+		p.census.set(userID, h.params)
+		if need := int64(h.memory); need > p.limit.budget {
+			// Start-up refuses such a budget, so the hash was stored
+			// since. The account cannot sign in, and it must answer as
+			// an unknown email does: same error, same cost.
+			p.log.Error("stored password hash needs more memory than the hashing budget; the account cannot sign in until its password is reset or max_in_flight * memory_kib is raised",
+				"provider", p.id, "user_id", userID, "memory_kib", need, "budget_kib", p.limit.budget)
+			known, h = false, nil
+		}
 	}
-	if need := int64(h.memory); need > p.limit.budget {
-		// Only a stored hash can ask for this: the dummy uses the
-		// current parameters, which always fit.
-		return nil, fmt.Errorf("local: stored hash of user %q needs %d KiB, more than the %d KiB hashing budget (max_in_flight * memory); reset the password",
-			userID, need, p.limit.budget)
+	if h == nil {
+		h = p.dummyFor(email)
 	}
 	// Errors here (busy, ctx) must not depend on whether the account
 	// exists, so they carry no user id.
@@ -279,6 +419,9 @@ func (p *Provider) Authenticate(ctx context.Context, login, password string) (*p
 	}
 	if !ok || !known {
 		return nil, errInvalid
+	}
+	if _, updates := p.accounts.(HashUpdater); updates && p.NeedsRehash(encoded) {
+		p.verified.Store(userID, verifiedHash{encoded: encoded, mac: p.passwordMAC(userID, password)})
 	}
 	return &providers.Identity{
 		ProviderID: p.id,
@@ -316,6 +459,46 @@ func (p *Provider) Hash(ctx context.Context, password string) (string, error) {
 	}
 	defer p.limit.release(need)
 	return newHash(password, p.params)
+}
+
+// Rehash replaces the stored hash of the account id just signed in to
+// (with this password, through Authenticate) by a hash with the current
+// parameters, when the stored one has others. It returns the costs of the
+// old and new hash, or empty strings when there was nothing to do: the
+// hash is current, Accounts is no HashUpdater, or the password changed
+// meanwhile. Like Hash it may fail with providers.ErrBusy or ctx.Err();
+// the old hash then stays, and the next sign-in tries again.
+func (p *Provider) Rehash(ctx context.Context, id *providers.Identity, password string) (from, to string, err error) {
+	updater, ok := p.accounts.(HashUpdater)
+	if !ok || id == nil || id.ProviderID != p.id {
+		return "", "", nil
+	}
+	v, ok := p.verified.LoadAndDelete(id.Subject)
+	if !ok {
+		return "", "", nil
+	}
+	vh := v.(verifiedHash)
+	if !hmac.Equal(vh.mac, p.passwordMAC(id.Subject, password)) {
+		return "", "", fmt.Errorf("local: rehash user %q: not the password just verified", id.Subject)
+	}
+	old := vh.encoded
+	oldHash, err := decodeHash(old)
+	if err != nil {
+		return "", "", fmt.Errorf("local: rehash user %q: %w", id.Subject, err)
+	}
+	encoded, err := p.Hash(ctx, password)
+	if err != nil {
+		return "", "", fmt.Errorf("local: rehash user %q: %w", id.Subject, err)
+	}
+	// Only if the stored hash is still the one the password was just
+	// verified against: otherwise this would undo a password change.
+	if err := updater.UpdatePasswordHash(ctx, id.Subject, old, encoded); errors.Is(err, ErrHashChanged) {
+		return "", "", nil
+	} else if err != nil {
+		return "", "", fmt.Errorf("local: rehash user %q: %w", id.Subject, err)
+	}
+	p.census.set(id.Subject, p.params)
+	return oldHash.params.cost().String(), p.params.cost().String(), nil
 }
 
 // NeedsRehash reports whether encoded was made with parameters or sizes
