@@ -105,7 +105,11 @@ func (g *Gateway) requireSession(w http.ResponseWriter, r *http.Request) (*store
 	case err == nil:
 		return sess, user, true
 	case errors.Is(err, errNoSession):
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		login := "/login"
+		if target, ok := g.redirects.Safe(r.URL.RequestURI()); ok {
+			login += "?return_to=" + url.QueryEscape(target)
+		}
+		http.Redirect(w, r, login, http.StatusSeeOther)
 	default:
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 	}
@@ -560,11 +564,7 @@ func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) {
 		Name: g.langCk, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 		Secure: g.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
-	target := g.redirects.SafeOr(r.PostFormValue("return_to"), "/")
-	if !g.redirects.IsSelf(target) {
-		target = "/"
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	http.Redirect(w, r, g.redirects.SamePage(r.PostFormValue("return_to")), http.StatusSeeOther)
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
