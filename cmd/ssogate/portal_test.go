@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -33,4 +34,48 @@ func TestBackAfterSignOutLandsOnLauncher(t *testing.T) {
 	}
 	// An ordinary page is still returned to.
 	expectRedirect(t, h.browser().login("alice@example.co.jp", alicePW, "/me"), "/me")
+}
+
+// TestUpstreamErrorPagesSpeakThePersonsLanguage checks the 502 and 504
+// pages of a signed-in person who chose English: English text and the
+// signed-in header, built from the browser's request rather than from the
+// one the proxy sends upstream (which carries none of the gateway's
+// cookies). The browser's CSRF cookie is left alone.
+func TestUpstreamErrorPagesSpeakThePersonsLanguage(t *testing.T) {
+	h, _ := newHandoffHarness(t, nil)
+	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	b := h.browser()
+	b.lang = "ja" // the browser asks for Japanese; the person chose English
+	b.login("alice@example.co.jp", alicePW, "")
+	b.get("/")
+	expectRedirect(t, b.post("/lang", url.Values{"lang": {"en"}, "return_to": {"/"}}), "/")
+	csrfCookie := b.cookie("ssogate_csrf").Value
+
+	for _, tc := range []struct {
+		path   string
+		status int
+		text   string
+	}{
+		{"/dead/x", http.StatusBadGateway, "did not answer properly"},
+		{"/slowsvc/x", http.StatusGatewayTimeout, "did not answer in time"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			p := b.get(tc.path)
+			expectStatus(t, p, tc.status)
+			for _, want := range []string{`<html lang="en">`, tc.text, `id="user-name">Alice Example<`,
+				`id="user-id">alice@example.co.jp<`, "Reference number"} {
+				if !strings.Contains(p.body, want) {
+					t.Errorf("%d page lacks %q:\n%s", tc.status, want, snippet(p.body))
+				}
+			}
+			for _, c := range p.Cookies() {
+				if c.Name == "ssogate_csrf" {
+					t.Errorf("the error page replaced the browser's CSRF cookie")
+				}
+			}
+			if got := b.cookie("ssogate_csrf").Value; got != csrfCookie {
+				t.Errorf("CSRF cookie changed")
+			}
+		})
+	}
 }
