@@ -897,7 +897,7 @@ func TestLoadExample(t *testing.T) {
 			t.Errorf("service %s has no English name or description", s.ID)
 		}
 	}
-	if got := strings.Join(ids, ","); got != "whoami,wiki,expenses,attendance,admin-console" {
+	if got := strings.Join(ids, ","); got != "whoami,wiki,expenses,attendance" {
 		t.Errorf("service ids = %s", got)
 	}
 	if w := c.Services[0]; w.UpstreamParsed == nil || w.UpstreamParsed.String() != "http://127.0.0.1:9001" || RoutePrefix(w.URLParsed) != "/whoami/" {
@@ -1686,9 +1686,9 @@ func TestExampleProviders(t *testing.T) {
 	if len(c.Policy.LoginMethods) == 0 || c.Policy.AccessRoute != AccessLineAndInternet {
 		t.Errorf("policy = %+v, want login_methods set and access_route line_and_internet", c.Policy)
 	}
-	admin := c.Services[len(c.Services)-1]
-	if want := append(office, netip.MustParsePrefix("10.8.0.0/16")); admin.ID != "admin-console" || !reflect.DeepEqual(admin.AllowedPrefixes, want) {
-		t.Errorf("%s: AllowedPrefixes = %v, want %v", admin.ID, admin.AllowedPrefixes, want)
+	expenses := c.Services[2]
+	if want := append(office, netip.MustParsePrefix("10.8.0.0/16")); expenses.ID != "expenses" || !reflect.DeepEqual(expenses.AllowedPrefixes, want) {
+		t.Errorf("%s: AllowedPrefixes = %v, want %v", expenses.ID, expenses.AllowedPrefixes, want)
 	}
 }
 
