@@ -663,3 +663,37 @@ func TestLoginPageVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileErrorSummary checks the summary a failed save shows: it
+// takes the focus on load without a script (autofocus on a tabindex=-1
+// element) and lists each field's problem, in form order, as a link to
+// the field.
+func TestProfileErrorSummary(t *testing.T) {
+	r := newRenderer(t)
+	for lang, want := range map[string][]string{
+		"ja": {`<a href="#display_name">表示名: この項目は必須です。</a>`, `<a href="#mobile">携帯電話番号: 電話番号は`},
+		"en": {`<a href="#display_name">Display name: This field is required.</a>`, `<a href="#mobile">Mobile phone: Use only digits`},
+	} {
+		body := render(t, r, http.StatusBadRequest, PageProfile, ProfilePage{Base: signedIn(lang),
+			Errors: map[string]string{"mobile": "profile.error.phone", "display_name": "profile.error.required"}})
+		m := regexp.MustCompile(`<div class="error-summary" id="form-errors"[^>]*>`).FindString(body)
+		if !strings.Contains(m, `tabindex="-1"`) || !strings.Contains(m, " autofocus") {
+			t.Errorf("%s: error summary %q is not focused on load", lang, m)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: summary lacks %q", lang, w)
+			}
+		}
+		if strings.Index(body, `href="#display_name"`) > strings.Index(body, `href="#mobile"`) {
+			t.Errorf("%s: summary is not in form order", lang)
+		}
+		if strings.Count(body, "autofocus") != 1 {
+			t.Errorf("%s: more than one element asks for the focus", lang)
+		}
+	}
+	body := render(t, r, 0, PageProfile, ProfilePage{Base: signedIn("ja")})
+	if strings.Contains(body, "error-summary") || strings.Contains(body, "autofocus") {
+		t.Error("a page without errors has an error summary or takes the focus")
+	}
+}
