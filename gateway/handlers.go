@@ -55,9 +55,10 @@ func (g *Gateway) lang(r *http.Request) string {
 
 // base fills what every page needs.
 func (g *Gateway) base(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.Base {
+	lang := g.lang(r)
 	b := portal.Base{
-		Lang:      g.lang(r),
-		SiteTitle: g.cfg.Portal.Title,
+		Lang:      lang,
+		SiteTitle: g.cfg.Portal.Title.In(lang),
 		Path:      r.URL.RequestURI(),
 		RequestID: requestID(r.Context()),
 	}
@@ -149,16 +150,8 @@ func (g *Gateway) tiles(user *store.User, lang string) []portal.Tile {
 		if !s.allows(user) {
 			continue
 		}
-		name, desc := s.cfg.Name, s.cfg.Description
-		if lang == "en" {
-			if s.cfg.NameEN != "" {
-				name = s.cfg.NameEN
-			}
-			if s.cfg.DescriptionEN != "" {
-				desc = s.cfg.DescriptionEN
-			}
-		}
-		out = append(out, portal.Tile{ID: s.cfg.ID, Name: name, Description: desc, Icon: s.cfg.Icon, URL: s.cfg.URL})
+		out = append(out, portal.Tile{ID: s.cfg.ID, Name: s.cfg.Name.In(lang), Description: s.cfg.Description.In(lang),
+			Icon: s.cfg.Icon, URL: s.cfg.URL})
 	}
 	return out
 }
@@ -181,7 +174,7 @@ func (s *service) allows(user *store.User) bool {
 // (unless hidden by policy) and a button per other allowed provider.
 func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo string) portal.LoginPage {
 	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo}
-	if lp, label := g.localProvider(); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
+	if lp, label := g.localProvider(page.Lang); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
 		page.ShowPasswordForm, page.PasswordLabel = true, label
 	}
 	for _, p := range g.providers.All() {
@@ -194,28 +187,28 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 		if returnTo != "" {
 			u += "?return_to=" + url.QueryEscape(returnTo)
 		}
-		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID()), URL: u,
+		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID(), page.Lang), URL: u,
 			Unavailable: g.providerHealthy(p.ID()) != nil})
 	}
 	return page
 }
 
-// localProvider returns the first local provider and its label.
-func (g *Gateway) localProvider() (providers.PasswordAuthenticator, string) {
+// localProvider returns the first local provider and its label in lang.
+func (g *Gateway) localProvider(lang string) (providers.PasswordAuthenticator, string) {
 	for _, p := range g.providers.All() {
 		if pa, ok := p.(providers.PasswordAuthenticator); ok && p.Type() == "local" {
-			return pa, g.providerLabel(p.ID())
+			return pa, g.providerLabel(p.ID(), lang)
 		}
 	}
 	return nil, ""
 }
 
-// providerLabel is the configured label of provider id, or its id.
-func (g *Gateway) providerLabel(id string) string {
+// providerLabel is the configured label of provider id in lang, or its id.
+func (g *Gateway) providerLabel(id, lang string) string {
 	for _, pc := range g.cfg.Providers {
 		if pc.ID == id {
-			if pc.Label != "" {
-				return pc.Label
+			if label := pc.Label.In(lang); label != "" {
+				return label
 			}
 			break
 		}
@@ -250,7 +243,7 @@ func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
-	lp, _ := g.localProvider()
+	lp, _ := g.localProvider("")
 	if lp == nil || g.cfg.Policy.HidePasswordForm {
 		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
 		return
@@ -448,7 +441,7 @@ func (g *Gateway) profilePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) profileView(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.ProfilePage {
-	managed, err := g.managedFields(r.Context(), user.ID)
+	managed, err := g.managedFields(r.Context(), user.ID, g.lang(r))
 	if err != nil {
 		g.log.Error("managed fields lookup failed", "request_id", requestID(r.Context()), "err", err)
 	}
@@ -469,7 +462,7 @@ func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	// Fields a linked provider owns keep their stored value, whatever was
 	// submitted: the provider overwrites them at each sign-in anyway.
-	managed, err := g.managedFields(ctx, user.ID)
+	managed, err := g.managedFields(ctx, user.ID, "")
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return

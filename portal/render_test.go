@@ -15,7 +15,7 @@ var jst = time.FixedZone("JST", 9*60*60)
 
 func newRenderer(t *testing.T) *Renderer {
 	t.Helper()
-	r, err := New(Options{SiteTitle: "テスト株式会社 ポータル", Location: jst})
+	r, err := New(Options{SiteTitle: map[string]string{"": "テスト株式会社 ポータル"}, Location: jst})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -374,15 +374,20 @@ func TestRenderLanguageChoice(t *testing.T) {
 
 func TestSiteTitle(t *testing.T) {
 	tests := []struct {
-		opt, base, lang, want string
+		opt              map[string]string
+		base, lang, want string
 	}{
-		{"Options", "", "ja", ">Options</a>"},
-		{"Options", "Base", "ja", ">Base</a>"},
-		{"", "", "ja", ">社内ポータル</a>"},
-		{"", "", "en", ">Portal</a>"},
+		{map[string]string{"": "Options"}, "", "ja", ">Options</a>"},
+		{map[string]string{"": "Options"}, "Base", "ja", ">Base</a>"},
+		{nil, "", "ja", ">社内ポータル</a>"},
+		{nil, "", "en", ">Portal</a>"},
+		{map[string]string{"ja": "サンプル社", "en": "Sample Co."}, "", "ja", ">サンプル社</a>"},
+		{map[string]string{"ja": "サンプル社", "en": "Sample Co."}, "", "en", ">Sample Co.</a>"},
+		{map[string]string{"ja": "サンプル社"}, "", "en", ">サンプル社</a>"},
+		{map[string]string{"en": "Sample Co.", "": " "}, "", "ja", ">Sample Co.</a>"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
+		t.Run(tt.lang+tt.want, func(t *testing.T) {
 			r, err := New(Options{SiteTitle: tt.opt})
 			if err != nil {
 				t.Fatal(err)

@@ -79,3 +79,50 @@ func TestUpstreamErrorPagesSpeakThePersonsLanguage(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalizedTexts checks that the portal title, a provider's label and
+// a service's name and description written per language are shown in the
+// person's language, a language left out falling back to the other, and
+// that the older name_en still works.
+func TestLocalizedTexts(t *testing.T) {
+	h := newHarness(t, func(s string) string {
+		s = strings.Replace(s, "  title: テスト社ポータル\n", "  title: {ja: テスト社ポータル, en: Test Co. Portal}\n", 1)
+		s = strings.Replace(s, "    label: メールアドレスでログイン\n",
+			"    label:\n      ja: メールアドレスでログイン\n      en: Sign in with your email\n", 1)
+		return s + `  - id: travel
+    name: {ja: 出張申請, en: Business trips}
+    description:
+      ja: 出張の申請と精算
+      en: Request and settle business trips
+    url: http://127.0.0.1:9005/
+  - id: canteen
+    name: {ja: 社員食堂}
+    url: http://127.0.0.1:9006/
+`
+	})
+	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	for _, tc := range []struct {
+		lang string
+		want []string
+	}{
+		{"ja", []string{"<title>ログイン | テスト社ポータル</title>", ">メールアドレスでログイン<",
+			"<title>ホーム | テスト社ポータル</title>", ">出張申請<", ">出張の申請と精算<", ">社員食堂<", ">社内Wiki<"}},
+		{"en", []string{"<title>Sign in | Test Co. Portal</title>", ">Sign in with your email<",
+			"<title>Home | Test Co. Portal</title>", ">Business trips<", ">Request and settle business trips<", ">社員食堂<", ">Wiki<"}},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			b := h.browser()
+			b.lang = tc.lang
+			login := b.get("/login")
+			expectStatus(t, login, http.StatusOK)
+			expectRedirect(t, b.post("/login", url.Values{"email": {"alice@example.co.jp"}, "password": {alicePW}}), "/")
+			home := b.get("/")
+			expectStatus(t, home, http.StatusOK)
+			for _, want := range tc.want {
+				if !strings.Contains(login.body, want) && !strings.Contains(home.body, want) {
+					t.Errorf("neither the login page nor the launcher shows %q", want)
+				}
+			}
+		})
+	}
+}
