@@ -169,9 +169,8 @@ func TestParseFull(t *testing.T) {
 		}},
 		Services: []Service{
 			{
-				ID: "wiki", Name: Text{"": "社内Wiki", "en": "Company wiki"},
-				Description: Text{"": "規程・手順書", "en": "Policies and how-tos"},
-				Icon:        "book", URL: "https://wiki.example.co.jp/",
+				ID: "wiki", Icon: "book", URL: "https://wiki.example.co.jp/",
+				Name: Text{"": "社内Wiki", "en": "Company wiki"}, Description: Text{"": "規程・手順書", "en": "Policies and how-tos"},
 				Upstream: "http://127.0.0.1:9001", PreserveHost: true,
 				UpstreamTimeout: Duration(45 * time.Second), SessionTimeout: Duration(8 * time.Hour),
 				Headers: ServiceHeaders{User: "X-Auth-User", RemoteUser: "none", Email: "X-Auth-Email",
