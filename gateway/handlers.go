@@ -236,8 +236,13 @@ func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := g.loginView(w, r, returnTo)
-	if r.URL.Query().Get("logged_out") == "1" {
+	switch {
+	case r.URL.Query().Get("logged_out") == "1":
 		page.NoticeKey = "logout.done"
+	case r.URL.Query().Get("session_ended") == "kept":
+		page.NoticeKey = "login.session_ended_kept"
+	case r.URL.Query().Get("session_ended") == "lost":
+		page.NoticeKey = "login.session_ended"
 	}
 	g.renderPage(w, r, http.StatusOK, portal.PageLogin, page)
 }
@@ -437,6 +442,13 @@ func (g *Gateway) profilePage(w http.ResponseWriter, r *http.Request) {
 	page.Form = portal.ProfileForm{DisplayName: user.DisplayName, Phone: user.Phone, Mobile: user.Mobile,
 		Organization: user.Organization, Department: user.Department}
 	page.Saved = r.URL.Query().Get("saved") == "1"
+	if draft, ok := g.takeDraft(w, r, user); ok {
+		// Fields a provider owns stay as stored: they cannot be edited.
+		for f := range page.Managed {
+			setProfileField(&draft, f, profileValue(user, f))
+		}
+		page.Form, page.Saved, page.NoticeKey = draft, false, "profile.draft_restored"
+	}
 	g.renderPage(w, r, http.StatusOK, portal.PageProfile, page)
 }
 
@@ -448,13 +460,19 @@ func (g *Gateway) profileView(w http.ResponseWriter, r *http.Request, sess *stor
 	return portal.ProfilePage{
 		Base: g.base(w, r, sess, user), Email: user.Email, Groups: user.Groups, Managed: managed,
 		PreviousLogin: user.PreviousLoginAt, SessionIP: sess.ClientIP, SessionLine: sess.Line,
+		DraftOwner: g.draftOwner(w, r, user.ID),
 	}
 }
 
 func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, ok := g.requireSession(w, r)
-	if !ok {
+	sess, user, err := g.sessions.Resolve(ctx, r)
+	switch {
+	case errors.Is(err, errNoSession):
+		g.profileSessionEnded(w, r)
+		return
+	case err != nil:
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
 	}
 	if !g.parseForm(w, r, sess.ID) {
@@ -501,6 +519,22 @@ func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 			Detail: "fields=" + strings.Join(changed, ",")})
 	}
 	http.Redirect(w, r, "/me?saved=1", http.StatusSeeOther)
+}
+
+// setProfileField sets field of form to v.
+func setProfileField(form *portal.ProfileForm, field, v string) {
+	switch field {
+	case "display_name":
+		form.DisplayName = v
+	case "phone":
+		form.Phone = v
+	case "mobile":
+		form.Mobile = v
+	case "organization":
+		form.Organization = v
+	case "department":
+		form.Department = v
+	}
 }
 
 // profileValue is the stored value of a profile field.

@@ -120,6 +120,10 @@ type ProfilePage struct {
 	// SessionIP and SessionLine describe the current session.
 	SessionIP   string
 	SessionLine string
+	// DraftOwner goes into the form as the hidden field "draft_owner": it
+	// names, signed, whose edit this is, so that an edit sent after the
+	// session ended can be kept for that person alone.
+	DraftOwner string
 }
 
 // profileFields are the personal-info fields in the order of the form.

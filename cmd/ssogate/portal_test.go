@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/store"
 )
 
 // TestBackAfterSignOutLandsOnLauncher is "Back" after signing out, then
@@ -125,4 +131,139 @@ func TestLocalizedTexts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hiddenValue is the value of the hidden form field name in body.
+func hiddenValue(t *testing.T, body, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no hidden field %s in\n%s", name, snippet(body))
+	}
+	return html.UnescapeString(m[1])
+}
+
+// editAfterSessionEnds opens /me signed in as email, lets the session
+// expire, and sends the edit: the state of a person whose session ended
+// while they typed.
+func editAfterSessionEnds(t *testing.T, h *harness, b *browser, email string, edit url.Values) *page {
+	t.Helper()
+	expectRedirect(t, b.login(email, alicePW, "/me"), "/me")
+	form := b.get("/me")
+	expectStatus(t, form, http.StatusOK)
+	edit.Set("draft_owner", hiddenValue(t, form.body, "draft_owner"))
+	h.clock.Advance(31 * time.Minute) // idle_timeout is 30m
+	return b.post("/me", edit)
+}
+
+// TestProfileEditSurvivesSessionEnd is an edit of the personal-info page
+// sent after the session ended: the person is told, signs in again, and
+// finds the form filled with what they typed — not saved until they press
+// Save on a fresh form. The draft is shown once, and never to someone
+// else who signs in on that browser.
+func TestProfileEditSurvivesSessionEnd(t *testing.T) {
+	h := newHarness(t)
+	alice := h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	h.addUser("bob@example.co.jp", "Bob Example", alicePW, "staff")
+	edit := func() url.Values {
+		return url.Values{"display_name": {"佐藤 花子"}, "phone": {"03-1111-2222"}, "mobile": {""},
+			"organization": {"株式会社サンプル"}, "department": {"総務部"}}
+	}
+	stored := func() *store.User {
+		u, err := h.app.store.GetUser(context.Background(), alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+
+	t.Run("same person", func(t *testing.T) {
+		b := h.browser()
+		p := editAfterSessionEnds(t, h, b, "alice@example.co.jp", edit())
+		expectRedirect(t, p, "/login?return_to=%2Fme&session_ended=kept")
+		login := b.get("/login?return_to=%2Fme&session_ended=kept")
+		if !strings.Contains(login.body, "個人情報の変更はまだ保存されていません") {
+			t.Fatalf("the login page does not say the session ended:\n%s", snippet(login.body))
+		}
+		if stored().DisplayName != "Alice Example" {
+			t.Fatal("the edit was saved without a session")
+		}
+		expectRedirect(t, b.post("/login", url.Values{"email": {"alice@example.co.jp"}, "password": {alicePW},
+			"return_to": {"/me"}}), "/me")
+		form := b.get("/me")
+		for _, want := range []string{`value="佐藤 花子"`, `value="03-1111-2222"`, `value="総務部"`, "入力した内容を戻しました"} {
+			if !strings.Contains(form.body, want) {
+				t.Errorf("the restored form lacks %q", want)
+			}
+		}
+		if stored().DisplayName != "Alice Example" {
+			t.Fatal("restoring the draft saved it")
+		}
+		// The draft is shown once.
+		if again := b.get("/me"); strings.Contains(again.body, "佐藤 花子") {
+			t.Error("the draft is shown a second time")
+		}
+		// CSRF is still checked on the save itself.
+		bad := edit()
+		bad.Set("csrf_token", "forged")
+		expectStatus(t, b.post("/me", bad), http.StatusForbidden)
+		b.get("/me")
+		expectRedirect(t, b.post("/me", edit()), "/me?saved=1")
+		if u := stored(); u.DisplayName != "佐藤 花子" || u.Department != "総務部" {
+			t.Fatalf("saved user = %+v", u)
+		}
+	})
+
+	t.Run("another person signs in on that browser", func(t *testing.T) {
+		b := h.browser()
+		b.lang = "en"
+		mine := edit()
+		mine.Set("display_name", "Alice's secret draft")
+		mine.Set("phone", "090-9999-8888")
+		p := editAfterSessionEnds(t, h, b, "alice@example.co.jp", mine)
+		expectRedirect(t, p, "/login?return_to=%2Fme&session_ended=kept")
+		if login := b.get("/login?return_to=%2Fme&session_ended=kept"); !strings.Contains(login.body, "Your session ended") {
+			t.Fatalf("the English login page does not say the session ended:\n%s", snippet(login.body))
+		}
+		expectRedirect(t, b.post("/login", url.Values{"email": {"bob@example.co.jp"}, "password": {alicePW},
+			"return_to": {"/me"}}), "/me")
+		form := b.get("/me")
+		if strings.Contains(form.body, "secret draft") || strings.Contains(form.body, "090-9999-8888") {
+			t.Fatal("bob sees alice's draft")
+		}
+		if !strings.Contains(form.body, `value="Bob Example"`) {
+			t.Fatalf("bob's own form is not shown:\n%s", snippet(form.body))
+		}
+		// The draft is gone, not waiting for alice either.
+		b.get("/logout")
+		b.post("/logout", url.Values{})
+		expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/me")
+		if form := b.get("/me"); strings.Contains(form.body, "secret draft") {
+			t.Fatal("alice's draft survived bob's visit")
+		}
+	})
+
+	t.Run("signed in again too late", func(t *testing.T) {
+		b := h.browser()
+		mine := edit()
+		mine.Set("display_name", "Stale draft")
+		expectRedirect(t, editAfterSessionEnds(t, h, b, "alice@example.co.jp", mine), "/login?return_to=%2Fme&session_ended=kept")
+		h.clock.Advance(16 * time.Minute) // a draft lives 15 minutes
+		expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/me")
+		if form := b.get("/me"); strings.Contains(form.body, "Stale draft") {
+			t.Fatal("a draft older than its lifetime was restored")
+		}
+	})
+
+	t.Run("a form without its owner field", func(t *testing.T) {
+		b := h.browser()
+		expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/me")
+		b.get("/me")
+		h.clock.Advance(31 * time.Minute)
+		p := b.post("/me", edit())
+		expectRedirect(t, p, "/login?return_to=%2Fme&session_ended=lost")
+		if login := b.get("/login?return_to=%2Fme&session_ended=lost"); !strings.Contains(login.body, "保存されませんでした") {
+			t.Fatalf("the login page does not say the edit was lost:\n%s", snippet(login.body))
+		}
+	})
 }
