@@ -85,7 +85,7 @@ func (g *Gateway) profileSessionEnded(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if tok := g.sessions.token(r); tok != "" && r.ParseForm() == nil && g.csrf.valid(r, sessionID(tok)) {
 		if owner, ok := g.verifiedDraftOwner(r); ok {
-			if err := g.keepDraft(w, r, owner); err != nil {
+			if err := g.keepDraft(w, r, tok, owner); err != nil {
 				g.log.Error("keep profile draft failed", "request_id", requestID(ctx), "err", err)
 			} else {
 				kept = true
@@ -102,8 +102,10 @@ func (g *Gateway) profileSessionEnded(w http.ResponseWriter, r *http.Request) {
 }
 
 // keepDraft stores the submitted personal-info fields as owner's draft and
-// gives this browser its cookie.
-func (g *Gateway) keepDraft(w http.ResponseWriter, r *http.Request, owner string) error {
+// gives this browser its cookie. The draft's token is derived from the
+// ended session's secret token, so an ended session has at most one
+// draft, the last edit sent: replaying the form cannot fill the store.
+func (g *Gateway) keepDraft(w http.ResponseWriter, r *http.Request, sessionToken, owner string) error {
 	d := map[string]string{}
 	for _, f := range []string{"display_name", "phone", "mobile", "organization", "department"} {
 		d[f] = truncate(r.PostFormValue(f), maxDraftValue)
@@ -112,10 +114,21 @@ func (g *Gateway) keepDraft(w http.ResponseWriter, r *http.Request, owner string
 	if err != nil {
 		return err
 	}
-	token := newToken()
-	now := g.now()
-	if err := g.store.CreateTicket(r.Context(), &store.Ticket{ID: ticketID(token), Purpose: draftPurpose, UserID: owner,
-		Data: data, CreatedAt: now, ExpiresAt: now.Add(draftTTL)}); err != nil {
+	h := hmac.New(sha256.New, g.csrf.key)
+	h.Write([]byte("profile draft token\x00"))
+	h.Write([]byte(sessionToken))
+	token := base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	ctx, now := r.Context(), g.now()
+	t := &store.Ticket{ID: ticketID(token), Purpose: draftPurpose, UserID: owner, Data: data, CreatedAt: now, ExpiresAt: now.Add(draftTTL)}
+	err = g.store.CreateTicket(ctx, t)
+	if errors.Is(err, store.ErrConflict) {
+		// A second edit after the same session ended replaces the first.
+		if _, err := g.store.ConsumeTicket(ctx, draftPurpose, t.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		err = g.store.CreateTicket(ctx, t)
+	}
+	if err != nil {
 		return err
 	}
 	http.SetCookie(w, g.draftCookie(token, int(draftTTL/time.Second)))

@@ -243,6 +243,39 @@ func TestProfileEditSurvivesSessionEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("sent twice", func(t *testing.T) {
+		// The form sent twice after the same session ended (a double
+		// click, a replay with the ended session's cookie) keeps one
+		// draft: the last one.
+		b := h.browser()
+		expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/me")
+		ended := *b.cookie(h.app.cfg.Session.CookieName)
+		form := b.get("/me")
+		owner := hiddenValue(t, form.body, "draft_owner")
+		h.clock.Advance(31 * time.Minute)
+		u, _ := url.Parse(h.url)
+		var drafts []http.Cookie
+		for _, dept := range []string{"First try", "Second try"} {
+			b.jar.SetCookies(u, []*http.Cookie{&ended})
+			e := edit()
+			e.Set("department", dept)
+			e.Set("draft_owner", owner)
+			expectRedirect(t, b.post("/me", e), "/login?return_to=%2Fme&session_ended=kept")
+			if b.cookie(h.app.cfg.Session.CookieName) != nil {
+				t.Fatal("the ended session's cookie was not cleared")
+			}
+			drafts = append(drafts, *b.cookie("ssogate_draft"))
+		}
+		// The first answer's draft cookie now finds the second edit: one
+		// draft, replaced, not two.
+		b.jar.SetCookies(u, []*http.Cookie{&drafts[0]})
+		expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/me")
+		form = b.get("/me")
+		if !strings.Contains(form.body, `value="Second try"`) || strings.Contains(form.body, "First try") {
+			t.Fatalf("the ended session has more than one draft, or not the last:\n%s", snippet(form.body))
+		}
+	})
+
 	t.Run("signed in again too late", func(t *testing.T) {
 		b := h.browser()
 		mine := edit()
