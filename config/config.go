@@ -109,8 +109,9 @@ type Session struct {
 
 // Portal is how the pages look and speak.
 type Portal struct {
-	// Title is shown in the header and the browser tab. Default "ssogate".
-	Title string `yaml:"title"`
+	// Title is shown in the header and the browser tab, in the person's
+	// language when written per language. Default "ssogate".
+	Title Text `yaml:"title"`
 	// DefaultLanguage is used when neither the person's choice nor the
 	// browser's Accept-Language picks a supported one: "ja" (default) or "en".
 	DefaultLanguage string `yaml:"default_language"`
@@ -158,8 +159,9 @@ type Provider struct {
 	// Type is the kind of provider: "local", "oidc", "saml", "ldap",
 	// "network" or "plugin".
 	Type string `yaml:"type"`
-	// Label is the button or form title on the login page.
-	Label string `yaml:"label"`
+	// Label is the button or form title on the login page, in the person's
+	// language when written per language.
+	Label Text `yaml:"label"`
 
 	// Exactly one of these is set, the one of Type.
 	Local   *LocalProvider   `yaml:"-"`
@@ -235,11 +237,16 @@ type LocalHashing struct {
 type Service struct {
 	// ID names the service ("wiki"): lower-case letters, digits and '-'.
 	ID string `yaml:"id"`
-	// Name is shown on the tile; NameEN in English when set.
-	Name   string `yaml:"name"`
-	NameEN string `yaml:"name_en"`
-	// Description is the tile's second line; DescriptionEN in English.
-	Description   string `yaml:"description"`
+	// Name is shown on the tile, in the person's language when written
+	// per language.
+	Name Text `yaml:"name"`
+	// Description is the tile's second line, like Name.
+	Description Text `yaml:"description"`
+	// NameEN and DescriptionEN are the older spelling of the English
+	// name and description: Validate moves them into Name["en"] and
+	// Description["en"] and clears them, so code reads Name and
+	// Description only.
+	NameEN        string `yaml:"name_en"`
 	DescriptionEN string `yaml:"description_en"`
 	// Icon names one of the portal's built-in icons (see IconNames).
 	// Default "app".

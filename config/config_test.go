@@ -158,10 +158,10 @@ func TestParseFull(t *testing.T) {
 			Secret:          "0123456789abcdef0123456789abcdef",
 			CacheTTL:        Duration(10 * time.Second),
 		},
-		Portal: Portal{Title: "サンプル社 ポータル", DefaultLanguage: "en", TimeZone: "UTC"},
+		Portal: Portal{Title: PlainText("サンプル社 ポータル"), DefaultLanguage: "en", TimeZone: "UTC"},
 		Log:    Log{Level: "debug", Format: "json"},
 		Providers: []Provider{{
-			ID: "local", Type: "local", Label: "メールアドレスでログイン",
+			ID: "local", Type: "local", Label: PlainText("メールアドレスでログイン"),
 			Local: &LocalProvider{
 				Password: LocalPassword{MinLength: 12, MinClasses: 4},
 				Hashing:  LocalHashing{MemoryKiB: 8192, Iterations: 1, Parallelism: 16, MaxInFlight: 8, MaxWaiting: 0},
@@ -169,16 +169,15 @@ func TestParseFull(t *testing.T) {
 		}},
 		Services: []Service{
 			{
-				ID: "wiki", Name: "社内Wiki", NameEN: "Company wiki",
-				Description: "規程・手順書", DescriptionEN: "Policies and how-tos",
-				Icon: "book", URL: "https://wiki.example.co.jp/",
+				ID: "wiki", Icon: "book", URL: "https://wiki.example.co.jp/",
+				Name: Text{"": "社内Wiki", "en": "Company wiki"}, Description: Text{"": "規程・手順書", "en": "Policies and how-tos"},
 				Upstream: "http://127.0.0.1:9001", PreserveHost: true,
 				UpstreamTimeout: Duration(45 * time.Second), SessionTimeout: Duration(8 * time.Hour),
 				Headers: ServiceHeaders{User: "X-Auth-User", RemoteUser: "none", Email: "X-Auth-Email",
 					Groups: "X-Auth-Groups", Name: "X-Auth-Name", Assertion: "X-Auth-Assertion"},
 			},
 			{
-				ID: "admin-console", Name: "管理コンソール", Icon: "app",
+				ID: "admin-console", Name: PlainText("管理コンソール"), Icon: "app",
 				URL: "http://127.0.0.1:9004/admin", AllowedGroups: []string{"admins", "it-staff"},
 				UpstreamTimeout: Duration(30 * time.Second), Headers: DefaultServiceHeaders,
 			},
@@ -215,7 +214,7 @@ func TestParseDefaults(t *testing.T) {
 				CookieName:      cookie,
 				CacheTTL:        Duration(5 * time.Second),
 			},
-			Portal:    Portal{Title: "ssogate", DefaultLanguage: "ja", TimeZone: "Asia/Tokyo"},
+			Portal:    Portal{Title: PlainText("ssogate"), DefaultLanguage: "ja", TimeZone: "Asia/Tokyo"},
 			Log:       Log{Level: "info", Format: "text"},
 			Providers: []Provider{{ID: "local", Type: "local", Local: wantLocal}},
 			Assertion: Assertion{TTL: Duration(time.Minute)},
@@ -224,7 +223,7 @@ func TestParseDefaults(t *testing.T) {
 		}
 	}
 	withService := defaults("http://127.0.0.1:8080", "ssogate")
-	withService.Services = []Service{{ID: "wiki", Name: "社内Wiki", Icon: "app", URL: "http://127.0.0.1:9001/",
+	withService.Services = []Service{{ID: "wiki", Name: PlainText("社内Wiki"), Icon: "app", URL: "http://127.0.0.1:9001/",
 		UpstreamTimeout: Duration(30 * time.Second), Headers: DefaultServiceHeaders}}
 
 	tests := []struct {
@@ -340,7 +339,7 @@ func TestParseErrors(t *testing.T) {
 		{"list expected", "services:\n  - id: x\n    name: X\n    url: http://x/\n    allowed_groups: staff\n",
 			[]string{`x.yaml:5: services[0].allowed_groups: must be a list`}},
 		{"single value expected", "portal:\n  title: [a, b]\n",
-			[]string{`x.yaml:2: portal.title: must be a single value, not a list`}},
+			[]string{`x.yaml:2: portal.title: must be a text, not a list; write one text for every language, or one per language: {ja: …, en: …}`}},
 		{"yaml syntax", "server:\n  listen: 127.0.0.1:8080\n bad: [\n",
 			[]string{`x.yaml:2: invalid YAML: did not find expected key`}},
 		{"second document", "log:\n  level: info\n---\nlog:\n  level: debug\n",
@@ -567,7 +566,7 @@ func TestEnvExpansion(t *testing.T) {
 			}
 		}},
 		{"inside text", "portal:\n  title: \"${SSOGATE_TEST_TITLE} ポータル\"\n", func(t *testing.T, c *Config) {
-			if c.Portal.Title != "サンプル社 ポータル" {
+			if c.Portal.Title.String() != "サンプル社 ポータル" {
 				t.Errorf("Title = %q", c.Portal.Title)
 			}
 		}},
@@ -592,12 +591,12 @@ func TestEnvExpansion(t *testing.T) {
 			}
 		}},
 		{"escaped dollar", "portal:\n  title: pay $$5 or $${HOME} $x\n", func(t *testing.T, c *Config) {
-			if c.Portal.Title != "pay $5 or ${HOME} $x" {
+			if c.Portal.Title.String() != "pay $5 or ${HOME} $x" {
 				t.Errorf("Title = %q", c.Portal.Title)
 			}
 		}},
 		{"values in a list item", "services:\n  - id: wiki\n    name: ${SSOGATE_TEST_TITLE}\n    url: ${SSOGATE_TEST_URL}/wiki/\n", func(t *testing.T, c *Config) {
-			if c.Services[0].Name != "サンプル社" || c.Services[0].URL != "https://sso.example.co.jp/wiki/" {
+			if c.Services[0].Name.String() != "サンプル社" || c.Services[0].URL != "https://sso.example.co.jp/wiki/" {
 				t.Errorf("service = %+v", c.Services[0])
 			}
 		}},
@@ -859,7 +858,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 	built.src = nil
 	built.Path = ""
 	built.Server.PublicURL = "http://127.0.0.1:8080/"
-	built.Services = []Service{{ID: "wiki", Name: "Wiki", URL: "http://w/", Icon: "sparkles"}}
+	built.Services = []Service{{ID: "wiki", Name: PlainText("Wiki"), URL: "http://w/", Icon: "sparkles"}}
 	err := built.Validate()
 	if err == nil || err.Error() != `services[0].icon: unknown icon "sparkles"; valid: `+strings.Join(IconNames, ", ") {
 		t.Errorf("Validate = %v", err)
@@ -889,17 +888,17 @@ func TestLoadExample(t *testing.T) {
 	if c.Server.Listen != "127.0.0.1:8080" || c.Server.PublicURL != "http://127.0.0.1:8080" {
 		t.Errorf("server = %+v", c.Server)
 	}
-	if len(c.Providers) != 1 || c.Providers[0].Label != "メールアドレスでログイン" || c.Providers[0].Local == nil {
+	if len(c.Providers) != 1 || c.Providers[0].Label.String() != "メールアドレスでログイン" || c.Providers[0].Local == nil {
 		t.Errorf("providers = %+v", c.Providers)
 	}
 	ids := make([]string, len(c.Services))
 	for i, s := range c.Services {
 		ids[i] = s.ID
-		if s.NameEN == "" || s.DescriptionEN == "" {
+		if s.Name["ja"] == "" || s.Name["en"] == "" || s.Description["ja"] == "" || s.Description["en"] == "" {
 			t.Errorf("service %s has no English name or description", s.ID)
 		}
 	}
-	if got := strings.Join(ids, ","); got != "whoami,wiki,expenses,attendance,admin-console" {
+	if got := strings.Join(ids, ","); got != "whoami,wiki,expenses,attendance" {
 		t.Errorf("service ids = %s", got)
 	}
 	if w := c.Services[0]; w.UpstreamParsed == nil || w.UpstreamParsed.String() != "http://127.0.0.1:9001" || RoutePrefix(w.URLParsed) != "/whoami/" {
@@ -1045,7 +1044,7 @@ func TestParseFederation(t *testing.T) {
 			Password: LocalPassword{MinLength: 8, MinClasses: 3},
 			Hashing:  LocalHashing{MemoryKiB: 65536, Iterations: 3, Parallelism: 2, MaxInFlight: runtime.NumCPU(), MaxWaiting: 256},
 		}},
-		{ID: "google", Type: "oidc", Label: "Googleアカウントでログイン", OIDC: &OIDCProvider{
+		{ID: "google", Type: "oidc", Label: PlainText("Googleアカウントでログイン"), OIDC: &OIDCProvider{
 			Federation: Federation{
 				LinkDomains:      []string{"example.co.jp"},
 				Provision:        true,
@@ -1066,7 +1065,7 @@ func TestParseFederation(t *testing.T) {
 			Tenant: "organizations", AllowedTenants: []string{"3f5c8a2e-1b4d-4e6f-9a7b-2c8d0e1f3a5b"},
 			Claims: OIDCClaims{Email: "email", EmailVerified: "xms_edov", Name: "name", Phone: "phone_number", Groups: "groups"},
 		}},
-		{ID: "adfs", Type: "saml", Label: "AD FS", SAML: &SAMLProvider{
+		{ID: "adfs", Type: "saml", Label: PlainText("AD FS"), SAML: &SAMLProvider{
 			Federation:        Federation{LinkDomains: []string{"example.co.jp"}, OwnedFields: []string{"phone"}},
 			IDPMetadataURL:    "https://adfs.example.co.jp/FederationMetadata/2007-06/FederationMetadata.xml",
 			MetadataRefresh:   Duration(6 * time.Hour),
@@ -1080,7 +1079,7 @@ func TestParseFederation(t *testing.T) {
 			AttributeNames: SAMLAttributeNames{Email: "e", Name: "n", GivenName: "g", Surname: "s", Phone: "p",
 				Mobile: "m", Organization: "o", Department: "d", Groups: "gr"},
 		}},
-		{ID: "ldap", Type: "ldap", Label: "OpenLDAP", LDAP: &LDAPProvider{
+		{ID: "ldap", Type: "ldap", Label: PlainText("OpenLDAP"), LDAP: &LDAPProvider{
 			Federation: Federation{
 				LinkDomains:  []string{"example.org"},
 				GroupMapping: []GroupRule{{From: "cn=admins,ou=groups,dc=example,dc=org", To: []string{"admins"}}},
@@ -1662,6 +1661,9 @@ func TestExampleProviders(t *testing.T) {
 	if got := strings.Join(ids, ","); got != "local,google,microsoft,adfs,ad,office,httpjson" {
 		t.Fatalf("provider ids = %s, want local,google,microsoft,adfs,ad,office,httpjson", got)
 	}
+	if l := byID["google"].Label; l.In("ja") != "Googleアカウントでログイン" || l.In("en") != "Sign in with Google" {
+		t.Errorf("google label = %#v, want one per language", l)
+	}
 	if g := byID["google"].OIDC; g == nil || g.ClientSecret != "google-secret" || g.HostedDomain != "example.co.jp" || len(g.LinkDomains) == 0 {
 		t.Errorf("google = %s", dump(byID["google"]))
 	}
@@ -1678,7 +1680,7 @@ func TestExampleProviders(t *testing.T) {
 		t.Errorf("ad = %s", dump(byID["ad"]))
 	}
 	office := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8:1234::/48")}
-	if n := byID["office"]; n.Network == nil || n.Label != "本社回線" || !reflect.DeepEqual(n.Network.Prefixes, office) {
+	if n := byID["office"]; n.Network == nil || n.Label.String() != "本社回線" || !reflect.DeepEqual(n.Network.Prefixes, office) {
 		t.Errorf("office = %s", dump(n))
 	}
 	if p := byID["httpjson"].Plugin; p == nil || p.Command != plugin || p.SHA256 != strings.Repeat("0", 64) ||
@@ -1688,9 +1690,9 @@ func TestExampleProviders(t *testing.T) {
 	if len(c.Policy.LoginMethods) == 0 || c.Policy.AccessRoute != AccessLineAndInternet {
 		t.Errorf("policy = %+v, want login_methods set and access_route line_and_internet", c.Policy)
 	}
-	admin := c.Services[len(c.Services)-1]
-	if want := append(office, netip.MustParsePrefix("10.8.0.0/16")); admin.ID != "admin-console" || !reflect.DeepEqual(admin.AllowedPrefixes, want) {
-		t.Errorf("%s: AllowedPrefixes = %v, want %v", admin.ID, admin.AllowedPrefixes, want)
+	expenses := c.Services[2]
+	if want := append(office, netip.MustParsePrefix("10.8.0.0/16")); expenses.ID != "expenses" || !reflect.DeepEqual(expenses.AllowedPrefixes, want) {
+		t.Errorf("%s: AllowedPrefixes = %v, want %v", expenses.ID, expenses.AllowedPrefixes, want)
 	}
 }
 
@@ -1816,11 +1818,11 @@ func TestParseLines(t *testing.T) {
 	}
 	officePrefixes := mustPrefixes("203.0.113.0/24", "2001:db8:1234::/48", "198.51.100.7/32", "192.0.2.0/24")
 	wantProviders := []Provider{
-		{ID: "office", Type: "network", Label: "本社回線", Network: &NetworkProvider{
+		{ID: "office", Type: "network", Label: PlainText("本社回線"), Network: &NetworkProvider{
 			Networks: []string{"203.0.113.0/24", "2001:db8:1234::/48", "198.51.100.7", "::ffff:192.0.2.0/120"},
 			Prefixes: officePrefixes,
 		}},
-		{ID: "kiosk", Type: "plugin", Label: "受付端末でログイン", Plugin: &PluginProvider{
+		{ID: "kiosk", Type: "plugin", Label: PlainText("受付端末でログイン"), Plugin: &PluginProvider{
 			Command: kiosk,
 			Args:    []string{"-log-level", "info", "5"},
 			SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -2209,7 +2211,7 @@ func TestValidateBuiltInLines(t *testing.T) {
 		{ID: "office", Type: "network", Network: &NetworkProvider{Networks: []string{"203.0.113.0/24", "::ffff:192.0.2.1"}}},
 		{ID: "kiosk", Type: "plugin", Plugin: &PluginProvider{Command: exe, SHA256: strings.Repeat("AB", 32)}},
 	}
-	built.Services = []Service{{ID: "app", Name: "App", URL: "http://app/", Icon: "app", AllowedNetworks: []string{"office", "10.0.0.0/8"}}}
+	built.Services = []Service{{ID: "app", Name: PlainText("App"), URL: "http://app/", Icon: "app", AllowedNetworks: []string{"office", "10.0.0.0/8"}}}
 	built.Policy = Policy{}
 	if err := built.Validate(); err != nil {
 		t.Fatalf("Validate = %v, want nil", err)

@@ -150,7 +150,9 @@ func (c *Config) setDefaults() {
 		setString(&c.Session.CookieName, "ssogate")
 	}
 
-	setString(&c.Portal.Title, defaultTitle)
+	if c.Portal.Title.IsZero() {
+		c.Portal.Title = PlainText(defaultTitle)
+	}
 	setString(&c.Portal.DefaultLanguage, defaultLanguage)
 	setString(&c.Portal.TimeZone, defaultTimeZone)
 

@@ -266,6 +266,8 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 	}
 	t := v.Type()
 	switch {
+	case t == textType:
+		d.decodeText(n, v, path)
 	case reflect.PointerTo(t).Implements(unmarshalerType):
 		d.decodeScalar(n, v, path)
 	case t == providerType:

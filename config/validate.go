@@ -464,6 +464,19 @@ func (v *validator) local(path string, l *LocalProvider) {
 	}
 }
 
+// englishText moves the older <key>_en spelling into the Text at key.
+func (v *validator) englishText(path, key string, t *Text, en *string) {
+	if *en == "" {
+		return
+	}
+	if (*t)["en"] != "" {
+		v.errorf(path+"."+key+"_en", "the English %s is also written as %s.en; keep one (%s: {ja: …, en: …} is the current spelling)", key, key, key)
+		return
+	}
+	*t = t.with("en", *en)
+	*en = ""
+}
+
 func (v *validator) services() {
 	seen := map[string]string{}
 	routes := map[string]string{}
@@ -471,8 +484,10 @@ func (v *validator) services() {
 		s := &v.c.Services[i]
 		path := fmt.Sprintf("services[%d]", i)
 		v.checkID(path+".id", s.ID, seen)
-		if strings.TrimSpace(s.Name) == "" {
-			v.errorf(path+".name", "required: the name shown on the tile, e.g. 社内Wiki")
+		v.englishText(path, "name", &s.Name, &s.NameEN)
+		v.englishText(path, "description", &s.Description, &s.DescriptionEN)
+		if strings.TrimSpace(s.Name.String()) == "" {
+			v.errorf(path+".name", "required: the name shown on the tile, e.g. 社内Wiki, or {ja: 社内Wiki, en: Company wiki}")
 		}
 		s.URLParsed = nil
 		if s.URL == "" {

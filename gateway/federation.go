@@ -110,7 +110,7 @@ func (g *Gateway) providerLogin(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Security-Policy", contentSecurityPolicy(append(slices.Clone(g.formTargets), origin(u))))
 			}
 			g.renderPage(w, r, http.StatusOK, portal.PagePost, portal.PostPage{
-				Base: g.base(w, r, nil, nil), Action: res.RedirectURL, Fields: res.PostForm, ProviderLabel: g.providerLabel(id)})
+				Base: g.base(w, r, nil, nil), Action: res.RedirectURL, Fields: res.PostForm, ProviderLabel: g.providerLabel(id, g.lang(r))})
 			return
 		}
 		http.Redirect(w, r, res.RedirectURL, http.StatusFound)
@@ -125,7 +125,7 @@ func (g *Gateway) providerLogin(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) directoryView(w http.ResponseWriter, r *http.Request, id, returnTo string) portal.LoginPage {
 	return portal.LoginPage{
 		Base: g.base(w, r, nil, nil), ReturnTo: returnTo, ShowPasswordForm: true, DirectoryLogin: true,
-		FormAction: "/login/" + id, PasswordLabel: g.providerLabel(id), OtherMethods: true,
+		FormAction: "/login/" + id, PasswordLabel: g.providerLabel(id, g.lang(r)), OtherMethods: true,
 	}
 }
 
@@ -361,8 +361,8 @@ func domainOf(email string) string {
 }
 
 // managedFields returns, for the user's linked providers, the profile
-// fields each owns, mapped to the provider's label.
-func (g *Gateway) managedFields(ctx context.Context, userID string) (map[string]string, error) {
+// fields each owns, mapped to the provider's label in lang.
+func (g *Gateway) managedFields(ctx context.Context, userID, lang string) (map[string]string, error) {
 	links, err := g.store.ListUserIdentities(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -374,7 +374,7 @@ func (g *Gateway) managedFields(ctx context.Context, userID string) (map[string]
 			continue
 		}
 		for _, f := range fed.OwnedFields {
-			managed[f] = g.providerLabel(l.ProviderID)
+			managed[f] = g.providerLabel(l.ProviderID, lang)
 		}
 	}
 	return managed, nil

@@ -298,8 +298,8 @@ func (g *Gateway) Close() error {
 func (g *Gateway) Shared() *Shared { return g.shared }
 
 // sweeper rereads the signing keys (so a rotation made by the CLI or
-// another replica is picked up) and deletes expired sessions and cached
-// hand-offs, every keyReload.
+// another replica is picked up) and deletes expired sessions, tickets and
+// cached hand-offs, every keyReload.
 func (sh *Shared) sweeper() {
 	defer close(sh.done)
 	t := time.NewTicker(keyReload)
@@ -314,6 +314,11 @@ func (sh *Shared) sweeper() {
 				sh.log.Error("signing keys reload failed", "err", err)
 			}
 			sh.handoffs.sweep(sh.now(), sh.assertionTTL)
+			// Expired tickets can no longer be used, and some (profile
+			// drafts) hold personal data: they go.
+			if _, err := sh.sessions.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {
+				sh.log.Warn("ticket sweep failed", "err", err)
+			}
 			n, err := sh.sessions.sweep(ctx)
 			cancel()
 			if err != nil {

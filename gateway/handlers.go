@@ -55,9 +55,10 @@ func (g *Gateway) lang(r *http.Request) string {
 
 // base fills what every page needs.
 func (g *Gateway) base(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.Base {
+	lang := g.lang(r)
 	b := portal.Base{
-		Lang:      g.lang(r),
-		SiteTitle: g.cfg.Portal.Title,
+		Lang:      lang,
+		SiteTitle: g.cfg.Portal.Title.In(lang),
 		Path:      r.URL.RequestURI(),
 		RequestID: requestID(r.Context()),
 	}
@@ -126,7 +127,11 @@ func (g *Gateway) requireSession(w http.ResponseWriter, r *http.Request) (*store
 	case err == nil:
 		return sess, user, true
 	case errors.Is(err, errNoSession):
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		login := "/login"
+		if target, ok := g.redirects.Safe(r.URL.RequestURI()); ok {
+			login += "?return_to=" + url.QueryEscape(target)
+		}
+		http.Redirect(w, r, login, http.StatusSeeOther)
 	default:
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 	}
@@ -166,16 +171,8 @@ func (g *Gateway) tiles(user *store.User, lang string) []portal.Tile {
 		if !s.allows(user) {
 			continue
 		}
-		name, desc := s.cfg.Name, s.cfg.Description
-		if lang == "en" {
-			if s.cfg.NameEN != "" {
-				name = s.cfg.NameEN
-			}
-			if s.cfg.DescriptionEN != "" {
-				desc = s.cfg.DescriptionEN
-			}
-		}
-		out = append(out, portal.Tile{ID: s.cfg.ID, Name: name, Description: desc, Icon: s.cfg.Icon, URL: s.cfg.URL})
+		out = append(out, portal.Tile{ID: s.cfg.ID, Name: s.cfg.Name.In(lang), Description: s.cfg.Description.In(lang),
+			Icon: s.cfg.Icon, URL: s.cfg.URL})
 	}
 	return out
 }
@@ -198,7 +195,7 @@ func (s *service) allows(user *store.User) bool {
 // (unless hidden by policy) and a button per other allowed provider.
 func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo string) portal.LoginPage {
 	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo}
-	if lp, label := g.localProvider(); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
+	if lp, label := g.localProvider(page.Lang); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
 		page.ShowPasswordForm, page.PasswordLabel = true, label
 	}
 	var buttons []providers.Provider
@@ -220,7 +217,7 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 		if returnTo != "" {
 			u += "?return_to=" + url.QueryEscape(returnTo)
 		}
-		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID()), URL: u,
+		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID(), page.Lang), URL: u,
 			Unavailable: health[i] != nil})
 	}
 	return page
@@ -233,22 +230,22 @@ const (
 	readyzWait      = 2 * time.Second
 )
 
-// localProvider returns the first local provider and its label.
-func (g *Gateway) localProvider() (providers.PasswordAuthenticator, string) {
+// localProvider returns the first local provider and its label in lang.
+func (g *Gateway) localProvider(lang string) (providers.PasswordAuthenticator, string) {
 	for _, p := range g.providers.All() {
 		if pa, ok := p.(providers.PasswordAuthenticator); ok && p.Type() == "local" {
-			return pa, g.providerLabel(p.ID())
+			return pa, g.providerLabel(p.ID(), lang)
 		}
 	}
 	return nil, ""
 }
 
-// providerLabel is the configured label of provider id, or its id.
-func (g *Gateway) providerLabel(id string) string {
+// providerLabel is the configured label of provider id in lang, or its id.
+func (g *Gateway) providerLabel(id, lang string) string {
 	for _, pc := range g.cfg.Providers {
 		if pc.ID == id {
-			if pc.Label != "" {
-				return pc.Label
+			if label := pc.Label.In(lang); label != "" {
+				return label
 			}
 			break
 		}
@@ -276,14 +273,19 @@ func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := g.loginView(w, r, returnTo)
-	if r.URL.Query().Get("logged_out") == "1" {
+	switch {
+	case r.URL.Query().Get("logged_out") == "1":
 		page.NoticeKey = "logout.done"
+	case r.URL.Query().Get("session_ended") == "kept":
+		page.NoticeKey = "login.session_ended_kept"
+	case r.URL.Query().Get("session_ended") == "lost":
+		page.NoticeKey = "login.session_ended"
 	}
 	g.renderPage(w, r, http.StatusOK, portal.PageLogin, page)
 }
 
 func (g *Gateway) loginSubmit(w http.ResponseWriter, r *http.Request) {
-	lp, _ := g.localProvider()
+	lp, _ := g.localProvider("")
 	if lp == nil || g.cfg.Policy.HidePasswordForm {
 		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
 		return
@@ -515,24 +517,37 @@ func (g *Gateway) profilePage(w http.ResponseWriter, r *http.Request) {
 	page.Form = portal.ProfileForm{DisplayName: user.DisplayName, Phone: user.Phone, Mobile: user.Mobile,
 		Organization: user.Organization, Department: user.Department}
 	page.Saved = r.URL.Query().Get("saved") == "1"
+	if draft, ok := g.takeDraft(w, r, user); ok {
+		// Fields a provider owns stay as stored: they cannot be edited.
+		for f := range page.Managed {
+			setProfileField(&draft, f, profileValue(user, f))
+		}
+		page.Form, page.Saved, page.NoticeKey = draft, false, "profile.draft_restored"
+	}
 	g.renderPage(w, r, http.StatusOK, portal.PageProfile, page)
 }
 
 func (g *Gateway) profileView(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) portal.ProfilePage {
-	managed, err := g.managedFields(r.Context(), user.ID)
+	managed, err := g.managedFields(r.Context(), user.ID, g.lang(r))
 	if err != nil {
 		g.log.Error("managed fields lookup failed", "request_id", requestID(r.Context()), "err", err)
 	}
 	return portal.ProfilePage{
 		Base: g.base(w, r, sess, user), Email: user.Email, Groups: user.Groups, Managed: managed,
 		PreviousLogin: user.PreviousLoginAt, SessionIP: sess.ClientIP, SessionLine: sess.Line,
+		DraftOwner: g.draftOwner(w, r, user.ID),
 	}
 }
 
 func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, ok := g.requireSession(w, r)
-	if !ok {
+	sess, user, err := g.sessions.Resolve(ctx, r)
+	switch {
+	case errors.Is(err, errNoSession):
+		g.profileSessionEnded(w, r)
+		return
+	case err != nil:
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
 	}
 	if !g.parseForm(w, r, sess.ID) {
@@ -540,7 +555,7 @@ func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	// Fields a linked provider owns keep their stored value, whatever was
 	// submitted: the provider overwrites them at each sign-in anyway.
-	managed, err := g.managedFields(ctx, user.ID)
+	managed, err := g.managedFields(ctx, user.ID, "")
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
@@ -579,6 +594,22 @@ func (g *Gateway) profileSubmit(w http.ResponseWriter, r *http.Request) {
 			Detail: "fields=" + strings.Join(changed, ",")})
 	}
 	http.Redirect(w, r, "/me?saved=1", http.StatusSeeOther)
+}
+
+// setProfileField sets field of form to v.
+func setProfileField(form *portal.ProfileForm, field, v string) {
+	switch field {
+	case "display_name":
+		form.DisplayName = v
+	case "phone":
+		form.Phone = v
+	case "mobile":
+		form.Mobile = v
+	case "organization":
+		form.Organization = v
+	case "department":
+		form.Department = v
+	}
 }
 
 // profileValue is the stored value of a profile field.
@@ -635,11 +666,7 @@ func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) {
 		Name: g.langCk, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 		Secure: g.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
-	target := g.redirects.SafeOr(r.PostFormValue("return_to"), "/")
-	if !g.redirects.IsSelf(target) {
-		target = "/"
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	http.Redirect(w, r, g.redirects.SamePage(r.PostFormValue("return_to")), http.StatusSeeOther)
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,11 @@ type reqInfo struct {
 	ip netip.Addr // client address after trusted proxies
 	// handoff is set by serveProxy for the proxy's Rewrite to read.
 	handoff *handoff
+	// inbound is the browser's request as serveProxy received it, before
+	// the proxy's Rewrite removed the gateway's cookies: an error page for
+	// a failed upstream is rendered from it, in the person's language and
+	// signed in.
+	inbound *http.Request
 	// line is the registered line ip comes through, once lineChecked.
 	line        string
 	lineChecked bool

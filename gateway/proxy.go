@@ -206,6 +206,12 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, s *service,
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return // the client went away; nobody to answer
 	}
+	// The proxy hands over its outgoing request, without the gateway's
+	// cookies; the page is the browser's, so it is built from what the
+	// browser sent.
+	if in := info(r.Context()).inbound; in != nil {
+		r = in
+	}
 	status, key := http.StatusBadGateway, "error.bad_gateway"
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
@@ -246,7 +252,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 		g.pageError(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	info(ctx).handoff = ho
+	info(ctx).handoff, info(ctx).inbound = ho, r
 	s.proxy.ServeHTTP(w, r)
 }
 

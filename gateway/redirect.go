@@ -11,7 +11,8 @@ const maxReturnTo = 2048
 // Redirects decides where a browser may be sent after sign-in: only to the
 // gateway itself or to a configured service's origin. Everything else (other
 // hosts, scheme-relative "//evil", backslash tricks, javascript:, encoded or
-// control-character variants) is refused.
+// control-character variants) is refused, and so are the gateway's own
+// flow pages (see flowPage): a sign-in never ends on "sign out?".
 type Redirects struct {
 	self    string          // canonical origin of the gateway
 	allowed map[string]bool // canonical origins that may be targets
@@ -30,9 +31,30 @@ func NewRedirects(public *url.URL, services []*url.URL) *Redirects {
 }
 
 // Safe returns a normalised, safe form of raw and true, or ("", false) when
-// raw must not be followed. An empty raw is not safe; callers fall back to
-// the launcher.
+// raw must not be followed after a sign-in. An empty raw is not safe;
+// callers fall back to the launcher.
 func (r *Redirects) Safe(raw string) (string, bool) {
+	target, ok := r.safe(raw)
+	if !ok || (r.IsSelf(target) && flowPage(target)) {
+		return "", false
+	}
+	return target, true
+}
+
+// SamePage returns raw when it is a safe page of the gateway itself, flow
+// pages included (the language switch on the login page returns to the
+// login page), else "/". POST-only endpoints are never returned: a GET
+// there finds nothing.
+func (r *Redirects) SamePage(raw string) string {
+	target, ok := r.safe(raw)
+	if !ok || !r.IsSelf(target) || postOnly(target) {
+		return "/"
+	}
+	return target
+}
+
+// safe is Safe without the flow-page rule.
+func (r *Redirects) safe(raw string) (string, bool) {
 	if raw == "" || len(raw) > maxReturnTo || suspicious(raw) {
 		return "", false
 	}
@@ -86,6 +108,35 @@ func (r *Redirects) IsSelf(target string) bool {
 		return false
 	}
 	return u.Host == "" || origin(u) == r.self
+}
+
+// flowPage reports whether target (a safe target on the gateway's origin)
+// is a step of a flow or not a page at all: going back there after a
+// sign-in would ask "sign out?" again, replay a one-time callback, or show
+// an endpoint's raw answer. New routes of that kind belong here.
+func flowPage(target string) bool {
+	u, err := url.Parse(target)
+	if err != nil {
+		return true
+	}
+	p := u.Path
+	switch p {
+	case "/login", "/logout", "/lang", "/auth", "/healthz", "/readyz":
+		return true
+	}
+	for _, prefix := range []string{"/login/", "/callback/", "/saml/", "/static/", "/.well-known/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// postOnly reports whether target's path is an endpoint that answers POST
+// only.
+func postOnly(target string) bool {
+	u, err := url.Parse(target)
+	return err != nil || u.Path == "/lang"
 }
 
 // suspicious reports characters that no legitimate return target contains

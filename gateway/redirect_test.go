@@ -97,3 +97,36 @@ func TestRedirectsSafe(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectsRefuseFlowPages checks that a sign-in never returns to a
+// step of a flow: back after sign-out, then sign in, must not land on
+// "sign out?" again. The language switch may still return to them.
+func TestRedirectsRefuseFlowPages(t *testing.T) {
+	r := NewRedirects(mustURL(t, "https://sso.example.co.jp"), []*url.URL{mustURL(t, "https://sso.example.co.jp/app/")})
+	for _, target := range []string{
+		"/logout", "/logout?x=1", "/%6Cogout", "https://sso.example.co.jp/logout", "/login", "/login?return_to=%2Fme",
+		"/login/google", "/callback/google?code=1&state=2", "/lang", "/auth", "/saml/adfs/metadata",
+		"/healthz", "/readyz", "/static/style.css", "/.well-known/jwks.json",
+	} {
+		if got, ok := r.Safe(target); ok {
+			t.Errorf("Safe(%q) = %q, want refused", target, got)
+		}
+	}
+	for _, target := range []string{"/", "/me", "/app/logout", "/login-help", "/logouts", "https://sso.example.co.jp/me"} {
+		if got, ok := r.Safe(target); !ok || got != target {
+			t.Errorf("Safe(%q) = %q, %v; want it kept", target, got, ok)
+		}
+	}
+	for in, want := range map[string]string{
+		"/login?return_to=%2Fme":          "/login?return_to=%2Fme",
+		"/logout":                         "/logout",
+		"/me":                             "/me",
+		"/lang":                           "/",
+		"https://evil.example/":           "/",
+		"https://sso.example.co.jp/app/x": "https://sso.example.co.jp/app/x",
+	} {
+		if got := r.SamePage(in); got != want {
+			t.Errorf("SamePage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

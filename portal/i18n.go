@@ -183,6 +183,8 @@ var catalog = map[string]map[string]string{
 		"login.error.password_expired":     "パスワードの有効期限が切れています。パスワードを変更してから、もう一度ログインしてください。",
 		"login.error.must_change_password": "初回ログインの前にパスワードの変更が必要です。パスワードを変更してから、もう一度ログインしてください。",
 		"profile.managed":                  "この項目はログイン元（%s）から自動で設定されるため、ここでは変更できません。",
+		"login.session_ended_kept":         "ログインの有効期限が切れたため、個人情報の変更はまだ保存されていません。もう一度ログインすると、入力した内容を戻した画面を表示します。",
+		"login.session_ended":              "ログインの有効期限が切れたため、個人情報の変更は保存されませんでした。もう一度ログインして、入力し直してください。",
 
 		"home.title":   "ホーム",
 		"home.heading": "ご利用いただけるサービス",
@@ -206,6 +208,7 @@ var catalog = map[string]map[string]string{
 		"profile.phone_hint":          "例: 03-1234-5678、+81-3-1234-5678。内線は「03-1234-5678 内線 123」のように後ろに付けられます。",
 		"profile.submit":              "変更を保存",
 		"profile.saved":               "個人情報を更新しました。",
+		"profile.draft_restored":      "ログインの有効期限が切れる前に入力した内容を戻しました。まだ保存されていません。内容を確認して「変更を保存」を押してください。",
 		"profile.errors":              "入力内容に誤りがあります。各項目のメッセージをご確認ください。",
 		"profile.error.required":      "この項目は必須です。",
 		"profile.error.too_long":      "入力できる文字数を超えています。",
@@ -277,6 +280,8 @@ var catalog = map[string]map[string]string{
 		"login.error.password_expired":     "Your password has expired. Change it, then sign in again.",
 		"login.error.must_change_password": "You must change your password before your first sign-in. Change it, then sign in again.",
 		"profile.managed":                  "This field is set from your sign-in provider (%s) and cannot be changed here.",
+		"login.session_ended_kept":         "Your session ended, so your changes to your personal information are not saved yet. Sign in again to return to the form with what you typed.",
+		"login.session_ended":              "Your session ended, so your changes to your personal information were not saved. Sign in again and enter them once more.",
 
 		"home.title":   "Home",
 		"home.heading": "Your services",
@@ -300,6 +305,7 @@ var catalog = map[string]map[string]string{
 		"profile.phone_hint":          "For example: 03-1234-5678 or +81-3-1234-5678. An extension can follow, as in 03-1234-5678 ext. 123.",
 		"profile.submit":              "Save changes",
 		"profile.saved":               "Your personal information has been updated.",
+		"profile.draft_restored":      "What you typed before your session ended is back in the form. It is not saved yet: check it and press Save changes.",
 		"profile.errors":              "Some entries need correcting. Please check the messages below each field.",
 		"profile.error.required":      "This field is required.",
 		"profile.error.too_long":      "This entry is too long.",

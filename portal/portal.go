@@ -120,6 +120,34 @@ type ProfilePage struct {
 	// SessionIP and SessionLine describe the current session.
 	SessionIP   string
 	SessionLine string
+	// DraftOwner goes into the form as the hidden field "draft_owner": it
+	// names, signed, whose edit this is, so that an edit sent after the
+	// session ended can be kept for that person alone.
+	DraftOwner string
+}
+
+// profileFields are the personal-info fields in the order of the form.
+var profileFields = []string{"display_name", "phone", "mobile", "organization", "department"}
+
+// FieldError is one entry of a form's error summary: the field's id, its
+// label and the problem, as message keys.
+type FieldError struct {
+	Field      string
+	LabelKey   string
+	MessageKey string
+}
+
+// ErrorList is Errors in the order of the form, for the error summary that
+// takes the focus after a failed save. Keys of Errors that are not fields
+// of the form are left out.
+func (p ProfilePage) ErrorList() []FieldError {
+	var out []FieldError
+	for _, f := range profileFields {
+		if key := p.Errors[f]; key != "" {
+			out = append(out, FieldError{Field: f, LabelKey: "profile." + f, MessageKey: key})
+		}
+	}
+	return out
 }
 
 // LogoutPage asks "sign out?" and posts csrf_token to /logout.

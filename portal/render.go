@@ -33,8 +33,11 @@ var pageTypes = map[string]reflect.Type{
 // Options configures a Renderer.
 type Options struct {
 	// SiteTitle is shown in the header and the window title of pages whose
-	// Base.SiteTitle is empty. Empty means a generic "社内ポータル" / "Portal".
-	SiteTitle string
+	// Base.SiteTitle is empty, by language tag; the key "" holds a title
+	// for every language (config.Text has this shape). A language without
+	// a title shows the one for every language, else another language's.
+	// Empty means a generic "社内ポータル" / "Portal".
+	SiteTitle map[string]string
 	// DefaultLang is used when Base.Lang is not a supported language.
 	// Empty means "ja".
 	DefaultLang string
@@ -45,7 +48,7 @@ type Options struct {
 
 // Renderer renders the portal's pages. It is safe for concurrent use.
 type Renderer struct {
-	siteTitle   string
+	siteTitle   map[string]string
 	defaultLang string
 	loc         *time.Location
 	// pages maps language, then page name, to a template set whose "t" and
@@ -57,7 +60,7 @@ type Renderer struct {
 // opts.DefaultLang is not one of Languages() or a template does not parse.
 func New(opts Options) (*Renderer, error) {
 	r := &Renderer{
-		siteTitle:   strings.TrimSpace(opts.SiteTitle),
+		siteTitle:   map[string]string{},
 		defaultLang: opts.DefaultLang,
 		loc:         opts.Location,
 		pages:       make(map[string]map[string]*template.Template),
@@ -71,6 +74,11 @@ func New(opts Options) (*Renderer, error) {
 	}
 	if r.loc == nil {
 		r.loc = time.Local
+	}
+	for lang, title := range opts.SiteTitle {
+		if title = strings.TrimSpace(title); title != "" {
+			r.siteTitle[lang] = title
+		}
 	}
 
 	base, err := template.New("base.html").Funcs(r.funcs(r.defaultLang)).ParseFS(assets, "templates/base.html")
@@ -124,7 +132,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 	lang := normalizeLang(b.Lang, r.defaultLang)
 	title := strings.TrimSpace(b.SiteTitle)
 	if title == "" {
-		title = r.siteTitle
+		title = r.titleIn(lang)
 	}
 	if title == "" {
 		title = T(lang, "site.default_title")
@@ -145,6 +153,23 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 	w.WriteHeader(status)
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// titleIn is the configured site title for lang: its own, else the one
+// for every language, else another language's, else "".
+func (r *Renderer) titleIn(lang string) string {
+	if t := r.siteTitle[lang]; t != "" {
+		return t
+	}
+	if t := r.siteTitle[""]; t != "" {
+		return t
+	}
+	for _, l := range languages {
+		if t := r.siteTitle[l]; t != "" {
+			return t
+		}
+	}
+	return ""
 }
 
 // ErrUnknownPage is returned by Render for a page name that is not one of

@@ -15,7 +15,7 @@ var jst = time.FixedZone("JST", 9*60*60)
 
 func newRenderer(t *testing.T) *Renderer {
 	t.Helper()
-	r, err := New(Options{SiteTitle: "テスト株式会社 ポータル", Location: jst})
+	r, err := New(Options{SiteTitle: map[string]string{"": "テスト株式会社 ポータル"}, Location: jst})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -374,15 +374,20 @@ func TestRenderLanguageChoice(t *testing.T) {
 
 func TestSiteTitle(t *testing.T) {
 	tests := []struct {
-		opt, base, lang, want string
+		opt              map[string]string
+		base, lang, want string
 	}{
-		{"Options", "", "ja", ">Options</a>"},
-		{"Options", "Base", "ja", ">Base</a>"},
-		{"", "", "ja", ">社内ポータル</a>"},
-		{"", "", "en", ">Portal</a>"},
+		{map[string]string{"": "Options"}, "", "ja", ">Options</a>"},
+		{map[string]string{"": "Options"}, "Base", "ja", ">Base</a>"},
+		{nil, "", "ja", ">社内ポータル</a>"},
+		{nil, "", "en", ">Portal</a>"},
+		{map[string]string{"ja": "サンプル社", "en": "Sample Co."}, "", "ja", ">サンプル社</a>"},
+		{map[string]string{"ja": "サンプル社", "en": "Sample Co."}, "", "en", ">Sample Co.</a>"},
+		{map[string]string{"ja": "サンプル社"}, "", "en", ">サンプル社</a>"},
+		{map[string]string{"en": "Sample Co.", "": " "}, "", "ja", ">Sample Co.</a>"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
+		t.Run(tt.lang+tt.want, func(t *testing.T) {
 			r, err := New(Options{SiteTitle: tt.opt})
 			if err != nil {
 				t.Fatal(err)
@@ -661,5 +666,39 @@ func TestLoginPageVariants(t *testing.T) {
 				t.Error("providers out of configuration order")
 			}
 		})
+	}
+}
+
+// TestProfileErrorSummary checks the summary a failed save shows: it
+// takes the focus on load without a script (autofocus on a tabindex=-1
+// element) and lists each field's problem, in form order, as a link to
+// the field.
+func TestProfileErrorSummary(t *testing.T) {
+	r := newRenderer(t)
+	for lang, want := range map[string][]string{
+		"ja": {`<a href="#display_name">表示名: この項目は必須です。</a>`, `<a href="#mobile">携帯電話番号: 電話番号は`},
+		"en": {`<a href="#display_name">Display name: This field is required.</a>`, `<a href="#mobile">Mobile phone: Use only digits`},
+	} {
+		body := render(t, r, http.StatusBadRequest, PageProfile, ProfilePage{Base: signedIn(lang),
+			Errors: map[string]string{"mobile": "profile.error.phone", "display_name": "profile.error.required"}})
+		m := regexp.MustCompile(`<div class="error-summary" id="form-errors"[^>]*>`).FindString(body)
+		if !strings.Contains(m, `tabindex="-1"`) || !strings.Contains(m, " autofocus") {
+			t.Errorf("%s: error summary %q is not focused on load", lang, m)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: summary lacks %q", lang, w)
+			}
+		}
+		if strings.Index(body, `href="#display_name"`) > strings.Index(body, `href="#mobile"`) {
+			t.Errorf("%s: summary is not in form order", lang)
+		}
+		if strings.Count(body, "autofocus") != 1 {
+			t.Errorf("%s: more than one element asks for the focus", lang)
+		}
+	}
+	body := render(t, r, 0, PageProfile, ProfilePage{Base: signedIn("ja")})
+	if strings.Contains(body, "error-summary") || strings.Contains(body, "autofocus") {
+		t.Error("a page without errors has an error summary or takes the focus")
 	}
 }

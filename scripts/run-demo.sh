@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the demo: the whoami app on 127.0.0.1:9001 behind the gateway on
-# 127.0.0.1:8080 (examples/ssogate.yaml), with a demo user. Ctrl-C stops both.
+# Starts the demo: one demo app per launcher tile behind the gateway on
+# 127.0.0.1:8080 (examples/ssogate.yaml), with a demo user. Ctrl-C stops
+# them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,20 +9,35 @@ config=${CONFIG:-examples/ssogate.yaml}
 email=${DEMO_EMAIL:-demo@example.com}
 password=${DEMO_PASSWORD:-Sakura-Passw0rd!}
 
+# The demo apps, as service-id:port. Each is the whoami app (examples/whoami)
+# expecting its own service id in the assertion; examples/ssogate.yaml
+# routes http://127.0.0.1:8080/<id>/ to 127.0.0.1:<port>. A test
+# (cmd/ssogate/demo_test.go) checks that every tile of the example leads
+# to one of these.
+demo_apps=(whoami:9001 wiki:9002 expenses:9003 attendance:9004)
+
 printf '%s\n' "$password" | ./bin/ssogate --config "$config" user add \
   --email "$email" --name '山田 太郎' --groups staff \
   --organization '株式会社サンプル' --department '情報システム部' \
   --password-stdin --if-not-exists
 
-./bin/whoami -listen 127.0.0.1:9001 -issuer http://127.0.0.1:8080 -audience whoami &
-whoami_pid=$!
-trap 'kill $whoami_pid 2>/dev/null; wait $whoami_pid 2>/dev/null || true' EXIT INT TERM
+pids=()
+stop() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+for app in "${demo_apps[@]}"; do
+  ./bin/whoami -listen "127.0.0.1:${app#*:}" -issuer http://127.0.0.1:8080 -audience "${app%%:*}" &
+  pids+=($!)
+done
 
 cat <<TXT
 
   Open http://127.0.0.1:8080 and sign in:
     ${email}  /  ${password}
-  The 受信ヘッダー確認 (whoami) tile shows what the gateway hands a service.
+  Every tile opens a demo app that shows what the gateway hands that
+  service; 受信ヘッダー確認 (whoami) is the one to start with.
 
 TXT
 ./bin/ssogate --config "$config" serve

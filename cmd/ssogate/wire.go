@@ -104,10 +104,11 @@ func localConfig(p config.Provider) local.Config {
 	}
 }
 
-// orLabel is a provider's label, or its id.
+// orLabel is a provider's label (the text for every language, else the
+// Japanese one), or its id: the name a line keeps in sessions and the log.
 func orLabel(pc config.Provider) string {
-	if pc.Label != "" {
-		return pc.Label
+	if label := pc.Label.String(); label != "" {
+		return label
 	}
 	return pc.ID
 }
@@ -203,7 +204,7 @@ func buildProvidersReusing(ctx context.Context, cfg *config.Config, st store.Sto
 			if err != nil {
 				return fail(fmt.Errorf("provider %s: config: %w", pc.ID, err))
 			}
-			pl, err := plugins.Open(ctx, plugins.Spec{ID: pc.ID, Label: pc.Label, Command: pc.Plugin.Command,
+			pl, err := plugins.Open(ctx, plugins.Spec{ID: pc.ID, Label: pc.Label.String(), Command: pc.Plugin.Command,
 				Args: pc.Plugin.Args, SHA256: pc.Plugin.SHA256, Config: conf, Logger: log})
 			if err != nil {
 				return fail(fmt.Errorf("provider %s: %w", pc.ID, err))
