@@ -676,8 +676,8 @@ func TestLoginPageVariants(t *testing.T) {
 func TestProfileErrorSummary(t *testing.T) {
 	r := newRenderer(t)
 	for lang, want := range map[string][]string{
-		"ja": {`<a href="#display_name">表示名: この項目は必須です。</a>`, `<a href="#mobile">携帯電話番号: 電話番号は`},
-		"en": {`<a href="#display_name">Display name: This field is required.</a>`, `<a href="#mobile">Mobile phone: Use only digits`},
+		"ja": {`<a href="#display_name">表示名: この項目は必須です。</a>`, `<a href="#mobile">携帯電話番号: 電話番号は4〜15桁`},
+		"en": {`<a href="#display_name">Display name: This field is required.</a>`, `<a href="#mobile">Mobile phone: Enter 4 to 15 digits`},
 	} {
 		body := render(t, r, http.StatusBadRequest, PageProfile, ProfilePage{Base: signedIn(lang),
 			Errors: map[string]string{"mobile": "profile.error.phone", "display_name": "profile.error.required"}})
