@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
@@ -90,14 +91,20 @@ func checkHashingBudget(cfg *config.Config, i int, budgetKiB int64, costs []loca
 // user commands do not refuse, so that `user set-password` can still
 // reset the password of an account the budget leaves out.
 func (a *app) checkHashingBudgets() error {
+	return checkHashingBudgetsOf(a.cfg, a.providers)
+}
+
+// checkHashingBudgetsOf checks the local providers of reg, opened for cfg:
+// serve's start-up check, and a reload's before it swaps anything.
+func checkHashingBudgetsOf(cfg *config.Config, reg *providers.Registry) error {
 	var errs config.Errors
-	for i, pc := range a.cfg.Providers {
-		p, _ := a.providers.Get(pc.ID)
+	for i, pc := range cfg.Providers {
+		p, _ := reg.Get(pc.ID)
 		lp, ok := p.(*local.Provider)
 		if !ok || pc.Local == nil {
 			continue
 		}
-		if err := checkHashingBudget(a.cfg, i, lp.BudgetKiB(), lp.StoredCosts()); err != nil {
+		if err := checkHashingBudget(cfg, i, lp.BudgetKiB(), lp.StoredCosts()); err != nil {
 			errs = append(errs, err)
 		}
 	}

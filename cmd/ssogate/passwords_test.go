@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -141,6 +142,27 @@ func TestHashingBudgetBelowStoredHash(t *testing.T) {
 	enough := write("enough.yaml", 4, dsn)
 	if out, errOut, err := runCLI(t, "", "--config", enough, "check-config"); err != nil || !strings.Contains(out, "ok") {
 		t.Errorf("check-config with a budget of 4 x 8 MiB: %v %q %q", err, out, errOut)
+	}
+
+	// A reload to the small budget is refused and the running one stays.
+	good, err := config.Load(enough)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(ctx, good, slog.New(slog.DiscardHandler), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	bad, err := config.Load(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(ctx, bad); err == nil || !strings.Contains(err.Error(), "providers[0].hashing.max_in_flight: the hashing budget") {
+		t.Errorf("reload to a budget below a stored hash: %v, want it refused", err)
+	}
+	if got := a.cfg.Providers[0].Local.Hashing.MaxInFlight; got != 4 {
+		t.Errorf("after the refused reload max_in_flight = %d, want the running 4", got)
 	}
 
 	// check-config reads the store without creating it.

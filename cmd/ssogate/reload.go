@@ -79,6 +79,11 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// A smaller hashing budget would leave accounts unable to sign in.
+	if err := checkHashingBudgetsOf(cfg, reg); err != nil {
+		closeAll(closers)
+		return err
+	}
 	r, err := portal.New(portal.Options{SiteTitle: cfg.Portal.Title, DefaultLang: cfg.Portal.DefaultLanguage, Location: cfg.Portal.Location})
 	if err != nil {
 		closeAll(closers)
