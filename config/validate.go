@@ -320,6 +320,7 @@ func (v *validator) serviceHandOff(path string, s *Service) {
 	for _, f := range []struct{ key, val string }{
 		{"user", h.User}, {"remote_user", h.RemoteUser}, {"email", h.Email},
 		{"groups", h.Groups}, {"name", h.Name}, {"assertion", h.Assertion},
+		{"phone", h.Phone}, {"mobile", h.Mobile}, {"organization", h.Organization}, {"department", h.Department},
 	} {
 		if f.val == HeaderNone || f.val == "" {
 			continue // "" (only in a Config built in code) means the default
