@@ -224,7 +224,13 @@ func (g *Gateway) forwardAuthNoService(w http.ResponseWriter, r *http.Request, o
 	_, _, err := g.sessions.Resolve(ctx, r)
 	switch {
 	case errors.Is(err, errNoSession):
-		g.challengeTo(w, g.loginURLFor(orig.String(), false), redirect)
+		// The same shape as Redirects.Safe gives a service's URL: none
+		// when too long or odd.
+		target := orig.String()
+		if len(target) > maxReturnTo || suspicious(target) {
+			target = ""
+		}
+		g.challengeTo(w, g.loginURLFor(target, false), redirect)
 	case err != nil:
 		g.log.Error("session lookup failed", "request_id", requestID(ctx), "err", err)
 		http.Error(w, "500 internal error", http.StatusInternalServerError)

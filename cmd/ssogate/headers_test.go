@@ -398,6 +398,16 @@ func TestForwardAuthUnknownHostLooksLikeKnown(t *testing.T) {
 		})
 	}
 
+	// A URL too long to return to is left out alike.
+	long := "/" + strings.Repeat("a", 3000)
+	for _, host := range []string{"fwd.example.test:8081", "unknown.example.test"} {
+		p := ask(anon, map[string][]string{"X-Forwarded-Host": {host}, "X-Forwarded-Uri": {long}})
+		expectStatus(t, p, http.StatusUnauthorized)
+		if got := p.Header.Get("Location"); got != h.url+"/login" {
+			t.Errorf("%s with a long path: Location %q, want the login page alone", host, got)
+		}
+	}
+
 	// The login page does not take an unknown host as a place to return to.
 	loc := ask(anon, map[string][]string{"X-Original-URL": {"http://unknown.example.test/x"}}).Header.Get("Location")
 	u, _ := url.Parse(loc)
