@@ -263,6 +263,23 @@ func RoutePrefix(u *url.URL) string {
 	return p
 }
 
+// cleanRoutePath reports whether an escaped service path routes as
+// written: no ".", ".." (also encoded), ';', backslash or encoded slash
+// or backslash, each of which the gateway reads differently or refuses in
+// requests.
+func cleanRoutePath(escaped string) bool {
+	if strings.ContainsAny(escaped, ";\\") {
+		return false
+	}
+	for _, seg := range strings.Split(escaped, "/") {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\;") {
+			return false
+		}
+	}
+	return true
+}
+
 // routeKey is the host and prefix a service is reached by.
 func routeKey(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + RoutePrefix(u)
@@ -278,6 +295,9 @@ func (v *validator) serviceRouting(path string, s *Service, routes map[string]st
 	pub := v.c.Server.PublicURLParsed
 	onGateway := pub != nil && strings.EqualFold(pub.Host, s.URLParsed.Host) && strings.EqualFold(pub.Scheme, s.URLParsed.Scheme)
 	prefix := RoutePrefix(s.URLParsed)
+	if !cleanRoutePath(prefix) {
+		v.errorf(path+".url", "path %s has a . or .. segment, a ';', a backslash or an encoded slash; requests with such paths are refused, so the service could not be reached: write the plain path, e.g. /wiki/", prefix)
+	}
 	if onGateway && s.Upstream != "" {
 		if prefix == "/" {
 			v.errorf(path+".url", "is the gateway's own root; a proxied service on the gateway's host needs a path of its own, e.g. %s/wiki/", pub)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -387,9 +388,17 @@ func (g *Gateway) newService(c config.Service) (*service, error) {
 		}
 		c.UpstreamParsed = up
 	}
-	s := &service{cfg: c, groups: map[string]bool{}, host: normalizeHost(u.Host), prefix: config.RoutePrefix(u)}
-	if s.prefix != "/" {
-		s.fwdPrefix = []string{strings.TrimSuffix(s.prefix, "/")}
+	// Requests route by their decoded path (routePath), so the prefix is
+	// decoded the same way: /経理/ matches a request for /%E7%B5%8C%E7%90%86/x.
+	// X-Forwarded-Prefix keeps the escaped form a header can carry.
+	escaped := config.RoutePrefix(u)
+	prefix, ok := routePath(escaped)
+	if !ok {
+		return nil, fmt.Errorf("url path %s has a dot segment, a backslash or a bad escape", escaped)
+	}
+	s := &service{cfg: c, groups: map[string]bool{}, host: normalizeHost(u.Host), prefix: prefix}
+	if escaped != "/" {
+		s.fwdPrefix = []string{strings.TrimSuffix(escaped, "/")}
 	}
 	for _, gname := range c.AllowedGroups {
 		s.groups[gname] = true

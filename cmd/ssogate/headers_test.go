@@ -79,12 +79,16 @@ func newHeadersHarness(t *testing.T) (*harness, *upstream) {
 		return s + strings.ReplaceAll(handoffServices(up.URL, nil), "%PUBLIC%", public) + fmt.Sprintf(`
   - id: contact
     name: Contact
-    url: %s/contact/
-    upstream: %s
+    url: %[1]s/contact/
+    upstream: %[2]s
     headers:
       phone: X-Forwarded-Phone
       organization: X-Forwarded-Organization
       department: X-Department-Name
+  - id: keiri
+    name: 経理
+    url: %[1]s/経理/
+    upstream: %[2]s
 `, public, up.URL)
 	})
 	return h, up
@@ -174,6 +178,15 @@ func TestProxySetsForwardingHeaders(t *testing.T) {
 
 	t.Run("path-prefix service", func(t *testing.T) {
 		check(t, decodeEcho(t, b.getWith("/app/x", forged)), "127.0.0.1", "/app")
+	})
+	t.Run("service with a Japanese path", func(t *testing.T) {
+		p := b.getWith("/経理/x", forged)
+		expectStatus(t, p, 200)
+		got := decodeEcho(t, p)
+		if got.Path != "/経理/x" {
+			t.Errorf("upstream path = %q", got.Path)
+		}
+		check(t, got, "127.0.0.1", "/%E7%B5%8C%E7%90%86")
 	})
 	t.Run("client behind a trusted proxy", func(t *testing.T) {
 		// The loopback is a trusted proxy here: its X-Forwarded-For names
