@@ -104,7 +104,9 @@ func originalMethod(r *http.Request, nginx bool) string {
 // routePath returns the path a request is routed and authorized by, from
 // its escaped (as sent) path: each segment percent-decoded once and
 // stripped of its ;parameters, the way Tomcat and other servlet
-// containers read it. The upstream receives the path as sent.
+// containers read it, and runs of "/" made one, as nginx (merge_slashes)
+// and most servers do, so /app//staff/ is the staff service's. The
+// upstream receives the path as sent.
 //
 // ok is false for a path that could climb out of the service its prefix
 // names, under any reading an upstream or a proxy may apply: a "." or ".."
@@ -115,7 +117,7 @@ func originalMethod(r *http.Request, nginx bool) string {
 // invalid percent escape. A plain encoded slash ("group%2Fproject", as
 // GitLab's API uses) passes.
 func routePath(escaped string) (string, bool) {
-	if !strings.ContainsAny(escaped, "%;\\") {
+	if !strings.ContainsAny(escaped, "%;\\") && !strings.Contains(escaped, "//") {
 		// The common case: nothing to decode, only dot segments to look for.
 		for seg := range strings.SplitSeq(escaped, "/") {
 			if seg == "." || seg == ".." {
@@ -134,7 +136,7 @@ func routePath(escaped string) (string, bool) {
 			return "", false
 		}
 		name, _, _ := strings.Cut(dec, ";")
-		if i > 0 {
+		if i > 0 && (name != "" || !found) {
 			b.WriteByte('/')
 		}
 		b.WriteString(name)
@@ -143,7 +145,11 @@ func routePath(escaped string) (string, bool) {
 		}
 		rest = more
 	}
-	return b.String(), true
+	p := b.String()
+	for strings.Contains(p, "//") { // from an encoded slash ("/app/%2Fstaff/")
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	return p, true
 }
 
 // safeSegment reports whether a once-decoded path segment stays one
