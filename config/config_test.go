@@ -329,6 +329,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`x.yaml:4: services[0].url: path /a/%2e%2e/b/ has a . or .. segment`}},
 		{"service path with a parameter", "services:\n  - id: a\n    name: A\n    url: http://w/a;x/\n",
 			[]string{`x.yaml:4: services[0].url: path /a;x/ has a . or .. segment, a ';'`}},
+		{"identity header named Cookie", "services:\n  - id: a\n    name: A\n    url: http://w/\n    headers:\n      phone: cookie\n",
+			[]string{`x.yaml:6: services[0].headers.phone: cookie is a header the request needs`}},
 		{"bad department header name", "services:\n  - id: a\n    name: A\n    url: http://w/\n    headers:\n      department: X Dept\n",
 			[]string{`x.yaml:6: services[0].headers.department: "X Dept" is not a header name`}},
 		{"negative session timeout", "services:\n  - id: a\n    name: A\n    url: http://w/\n    session_timeout: -1h\n",

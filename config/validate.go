@@ -347,8 +347,20 @@ func (v *validator) serviceHandOff(path string, s *Service) {
 		}
 		if strings.IndexFunc(f.val, func(r rune) bool { return !isHeaderNameChar(r) }) >= 0 {
 			v.errorf(path+".headers."+f.key, "%q is not a header name; use letters, digits and '-', e.g. X-Forwarded-User, or none", f.val)
+		} else if slices.ContainsFunc(reservedHeaders, func(r string) bool { return strings.EqualFold(r, f.val) }) {
+			v.errorf(path+".headers."+f.key, "%s is a header the request needs or the gateway sets itself; every client copy of an identity header is removed, so choose another name, e.g. X-Forwarded-User", f.val)
 		}
 	}
+}
+
+// reservedHeaders may not be identity header names: a request needs them,
+// or the gateway sets them from its own view, and every client copy of an
+// identity header name is removed from requests.
+var reservedHeaders = []string{
+	"Host", "Cookie", "Authorization", "Proxy-Authorization", "Content-Type", "Content-Length",
+	"Content-Encoding", "Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer", "Accept",
+	"User-Agent", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip",
+	"X-Forwarded-Prefix", "Forwarded",
 }
 
 // isHeaderNameChar reports whether r may appear in an identity header name.
