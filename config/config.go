@@ -293,9 +293,12 @@ type Service struct {
 const HeaderNone = "none"
 
 // ServiceHeaders are the names of the identity headers a service receives.
-// Each defaults to the name shown; "none" leaves the header out. Whatever
-// the names, every incoming copy of every identity header name (of any
-// service, in any case or _/- spelling) is removed from requests first.
+// Each defaults to the name shown; "none" leaves the header out. The
+// contact and organisation headers default to "none": a service receives
+// them only when its configuration names them (they are in the assertion
+// either way). Whatever the names, every incoming copy of every identity
+// header name (of any service, in any case or _/- spelling) is removed
+// from requests first.
 type ServiceHeaders struct {
 	User       string `yaml:"user"`        // X-Forwarded-User: login id
 	RemoteUser string `yaml:"remote_user"` // Remote-User: login id
@@ -303,12 +306,26 @@ type ServiceHeaders struct {
 	Groups     string `yaml:"groups"`      // X-Forwarded-Groups: comma-separated, each percent-encoded
 	Name       string `yaml:"name"`        // X-Forwarded-Name: UTF-8 percent-encoded display name
 	Assertion  string `yaml:"assertion"`   // X-Ssogate-Assertion: signed JWT (ES256)
+	// The person's phone, mobile, organisation and department, UTF-8
+	// percent-encoded like the name; default none.
+	Phone        string `yaml:"phone"`
+	Mobile       string `yaml:"mobile"`
+	Organization string `yaml:"organization"`
+	Department   string `yaml:"department"`
 }
 
 // DefaultServiceHeaders are the header names services receive by default.
 var DefaultServiceHeaders = ServiceHeaders{
 	User: "X-Forwarded-User", RemoteUser: "Remote-User", Email: "X-Forwarded-Email",
 	Groups: "X-Forwarded-Groups", Name: "X-Forwarded-Name", Assertion: "X-Ssogate-Assertion",
+	Phone: HeaderNone, Mobile: HeaderNone, Organization: HeaderNone, Department: HeaderNone,
+}
+
+// Names returns the header names in order: user, remote_user, email,
+// groups, name, assertion, phone, mobile, organization, department.
+func (h ServiceHeaders) Names() []string {
+	return []string{h.User, h.RemoteUser, h.Email, h.Groups, h.Name, h.Assertion,
+		h.Phone, h.Mobile, h.Organization, h.Department}
 }
 
 // Assertion configures the signed identity assertion (X-Ssogate-Assertion).

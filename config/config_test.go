@@ -110,6 +110,7 @@ services:
       groups: X-Auth-Groups
       name: X-Auth-Name
       assertion: X-Auth-Assertion
+      department: X-Auth-Department
   - id: admin-console
     name: 管理コンソール
     url: http://127.0.0.1:9004/admin
@@ -174,7 +175,8 @@ func TestParseFull(t *testing.T) {
 				Upstream: "http://127.0.0.1:9001", PreserveHost: true,
 				UpstreamTimeout: Duration(45 * time.Second), SessionTimeout: Duration(8 * time.Hour),
 				Headers: ServiceHeaders{User: "X-Auth-User", RemoteUser: "none", Email: "X-Auth-Email",
-					Groups: "X-Auth-Groups", Name: "X-Auth-Name", Assertion: "X-Auth-Assertion"},
+					Groups: "X-Auth-Groups", Name: "X-Auth-Name", Assertion: "X-Auth-Assertion",
+					Phone: "none", Mobile: "none", Organization: "none", Department: "X-Auth-Department"},
 			},
 			{
 				ID: "admin-console", Name: PlainText("管理コンソール"), Icon: "app",
@@ -322,6 +324,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`x.yaml:5: services[0].preserve_host: applies only with upstream`}},
 		{"bad header name", "services:\n  - id: a\n    name: A\n    url: http://w/\n    headers:\n      user: X_User\n",
 			[]string{`x.yaml:6: services[0].headers.user: "X_User" is not a header name`}},
+		{"service path with a dot segment", "services:\n  - id: a\n    name: A\n    url: http://w/a/%2e%2e/b/\n",
+			[]string{`x.yaml:4: services[0].url: path /a/%2e%2e/b/ has a . or .. segment`}},
+		{"service path with a parameter", "services:\n  - id: a\n    name: A\n    url: http://w/a;x/\n",
+			[]string{`x.yaml:4: services[0].url: path /a;x/ has a . or .. segment, a ';'`}},
+		{"identity header named Cookie", "services:\n  - id: a\n    name: A\n    url: http://w/\n    headers:\n      phone: cookie\n",
+			[]string{`x.yaml:6: services[0].headers.phone: cookie is a header the request needs`}},
+		{"bad department header name", "services:\n  - id: a\n    name: A\n    url: http://w/\n    headers:\n      department: X Dept\n",
+			[]string{`x.yaml:6: services[0].headers.department: "X Dept" is not a header name`}},
 		{"negative session timeout", "services:\n  - id: a\n    name: A\n    url: http://w/\n    session_timeout: -1h\n",
 			[]string{`x.yaml:5: services[0].session_timeout`}},
 		{"assertion ttl too long", "assertion:\n  ttl: 1h\n",

@@ -194,6 +194,10 @@ func (c *Config) setDefaults() {
 		setString(&sv.Headers.Groups, d.Groups)
 		setString(&sv.Headers.Name, d.Name)
 		setString(&sv.Headers.Assertion, d.Assertion)
+		setString(&sv.Headers.Phone, d.Phone)
+		setString(&sv.Headers.Mobile, d.Mobile)
+		setString(&sv.Headers.Organization, d.Organization)
+		setString(&sv.Headers.Department, d.Department)
 	}
 }
 

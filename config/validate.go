@@ -263,6 +263,23 @@ func RoutePrefix(u *url.URL) string {
 	return p
 }
 
+// cleanRoutePath reports whether an escaped service path routes as
+// written: no ".", ".." (also encoded), ';', backslash or encoded slash
+// or backslash, each of which the gateway reads differently or refuses in
+// requests.
+func cleanRoutePath(escaped string) bool {
+	if strings.ContainsAny(escaped, ";\\") {
+		return false
+	}
+	for _, seg := range strings.Split(escaped, "/") {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\;") {
+			return false
+		}
+	}
+	return true
+}
+
 // routeKey is the host and prefix a service is reached by.
 func routeKey(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + RoutePrefix(u)
@@ -278,6 +295,9 @@ func (v *validator) serviceRouting(path string, s *Service, routes map[string]st
 	pub := v.c.Server.PublicURLParsed
 	onGateway := pub != nil && strings.EqualFold(pub.Host, s.URLParsed.Host) && strings.EqualFold(pub.Scheme, s.URLParsed.Scheme)
 	prefix := RoutePrefix(s.URLParsed)
+	if !cleanRoutePath(prefix) {
+		v.errorf(path+".url", "path %s has a . or .. segment, a ';', a backslash or an encoded slash; requests with such paths are refused, so the service could not be reached: write the plain path, e.g. /wiki/", prefix)
+	}
 	if onGateway && s.Upstream != "" {
 		if prefix == "/" {
 			v.errorf(path+".url", "is the gateway's own root; a proxied service on the gateway's host needs a path of its own, e.g. %s/wiki/", pub)
@@ -320,14 +340,27 @@ func (v *validator) serviceHandOff(path string, s *Service) {
 	for _, f := range []struct{ key, val string }{
 		{"user", h.User}, {"remote_user", h.RemoteUser}, {"email", h.Email},
 		{"groups", h.Groups}, {"name", h.Name}, {"assertion", h.Assertion},
+		{"phone", h.Phone}, {"mobile", h.Mobile}, {"organization", h.Organization}, {"department", h.Department},
 	} {
 		if f.val == HeaderNone || f.val == "" {
 			continue // "" (only in a Config built in code) means the default
 		}
 		if strings.IndexFunc(f.val, func(r rune) bool { return !isHeaderNameChar(r) }) >= 0 {
 			v.errorf(path+".headers."+f.key, "%q is not a header name; use letters, digits and '-', e.g. X-Forwarded-User, or none", f.val)
+		} else if slices.ContainsFunc(reservedHeaders, func(r string) bool { return strings.EqualFold(r, f.val) }) {
+			v.errorf(path+".headers."+f.key, "%s is a header the request needs or the gateway sets itself; every client copy of an identity header is removed, so choose another name, e.g. X-Forwarded-User", f.val)
 		}
 	}
+}
+
+// reservedHeaders may not be identity header names: a request needs them,
+// or the gateway sets them from its own view, and every client copy of an
+// identity header name is removed from requests.
+var reservedHeaders = []string{
+	"Host", "Cookie", "Authorization", "Proxy-Authorization", "Content-Type", "Content-Length",
+	"Content-Encoding", "Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer", "Accept",
+	"User-Agent", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip",
+	"X-Forwarded-Prefix", "Forwarded",
 }
 
 // isHeaderNameChar reports whether r may appear in an identity header name.

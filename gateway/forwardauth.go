@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,41 +17,75 @@ import (
 //
 // nginx reports whether the nginx convention was used: nginx turns a 401
 // into the login redirect itself, while Traefik and Caddy pass the
-// gateway's redirect on to the browser.
+// gateway's redirect on to the browser. path is the URL's routePath.
 //
 // A request that carries both conventions is refused: a client could have
-// added the one its proxy does not overwrite, to name another service.
-func originalURL(r *http.Request) (u *url.URL, nginx bool, ok bool) {
-	host := r.Header.Get("X-Forwarded-Host")
-	if raw := r.Header.Get("X-Original-URL"); raw != "" {
-		if host != "" || r.Header.Get("X-Forwarded-Uri") != "" {
-			return nil, true, false
+// added the one its proxy does not overwrite, to name another service. So
+// is one that carries any of these headers twice, as two lines or as a
+// list a proxy joined with ", ": which copy the proxy wrote and which the
+// client sent cannot be told apart.
+func originalURL(r *http.Request) (u *url.URL, path string, nginx bool, ok bool) {
+	var hv [len(forwardAuthHeaders)]string
+	for i, k := range forwardAuthHeaders {
+		v, ok := singleValue(r.Header, k)
+		if !ok {
+			return nil, "", false, false
+		}
+		hv[i] = v
+	}
+	host, uri, proto, raw := hv[0], hv[1], hv[2], hv[3]
+	if raw != "" {
+		if host != "" || uri != "" {
+			return nil, "", true, false
 		}
 		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || hasDotSegment(u.Path) {
-			return nil, true, false
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, "", true, false
 		}
-		return u, true, true
+		path, ok := routePath(u.EscapedPath())
+		return u, path, true, ok
 	}
-	if host == "" {
-		return nil, false, false
+	if host == "" || strings.Contains(host, ",") {
+		return nil, "", false, false
 	}
-	proto := strings.ToLower(r.Header.Get("X-Forwarded-Proto"))
+	proto = strings.ToLower(proto)
 	if proto != "https" {
 		proto = "http"
 	}
-	uri := r.Header.Get("X-Forwarded-Uri")
 	if uri == "" {
 		uri = "/"
 	}
 	if !strings.HasPrefix(uri, "/") {
-		return nil, false, false
+		return nil, "", false, false
 	}
 	u, err := url.Parse(proto + "://" + host + uri)
-	if err != nil || u.Host == "" || u.User != nil || hasDotSegment(u.Path) {
-		return nil, false, false
+	if err != nil || u.Host == "" || u.User != nil {
+		return nil, "", false, false
 	}
-	return u, false, true
+	path, ok = routePath(u.EscapedPath())
+	return u, path, false, ok
+}
+
+// forwardAuthHeaders are the headers that say what /auth is asked about,
+// in the order originalURL reads them.
+var forwardAuthHeaders = [...]string{
+	"X-Forwarded-Host", "X-Forwarded-Uri", "X-Forwarded-Proto", "X-Original-Url",
+	"X-Forwarded-Method", "X-Original-Method",
+}
+
+// singleValue returns header k's value; ok is false when it came as more
+// than one line, or holds whitespace: none of these values (a host, a
+// request URI, a scheme, a method) has any, while a proxy joining two
+// copies writes ", ".
+func singleValue(h http.Header, k string) (string, bool) {
+	vs := h[k]
+	switch len(vs) {
+	case 0:
+		return "", true
+	case 1:
+		return vs[0], !strings.ContainsAny(vs[0], " \t")
+	}
+	return "", false
 }
 
 // originalMethod is the method of the request being authorized, by the
@@ -66,22 +101,80 @@ func originalMethod(r *http.Request, nginx bool) string {
 	return http.MethodGet
 }
 
-// hasDotSegment reports whether a decoded path has a "." or ".." segment
-// or a backslash. Routing matches path prefixes, and an upstream or a
-// proxy that normalises /app/../staff/x to /staff/x would serve another
-// service than the one authorized; such paths are refused.
-func hasDotSegment(p string) bool {
-	if strings.Contains(p, "\\") {
-		return true
+// routePath returns the path a request is routed and authorized by, from
+// its escaped (as sent) path: each segment percent-decoded once and
+// stripped of its ;parameters, the way Tomcat and other servlet
+// containers read it, and runs of "/" made one, as nginx (merge_slashes)
+// and most servers do, so /app//staff/ is the staff service's. The
+// upstream receives the path as sent.
+//
+// ok is false for a path that could climb out of the service its prefix
+// names, under any reading an upstream or a proxy may apply: a "." or ".."
+// segment, also as "..;x" or ".;x" (Tomcat), percent-encoded ("%2e%2e",
+// "%2E."), formed with an encoded slash ("..%2f"), or encoded twice or
+// three times ("%252e%252e", for upstreams that decode again); any
+// backslash, literal or encoded (Windows and IIS read it as "/"); or an
+// invalid percent escape. A plain encoded slash ("group%2Fproject", as
+// GitLab's API uses) passes.
+func routePath(escaped string) (string, bool) {
+	if !strings.ContainsAny(escaped, "%;\\") && !strings.Contains(escaped, "//") {
+		// The common case: nothing to decode, only dot segments to look for.
+		for seg := range strings.SplitSeq(escaped, "/") {
+			if seg == "." || seg == ".." {
+				return "", false
+			}
+		}
+		return escaped, true
 	}
-	for p != "" {
-		var seg string
-		seg, p, _ = strings.Cut(p, "/")
-		if seg == "." || seg == ".." {
+	var b strings.Builder
+	b.Grow(len(escaped))
+	rest := escaped
+	for i := 0; ; i++ {
+		seg, more, found := strings.Cut(rest, "/")
+		dec, err := url.PathUnescape(seg)
+		if err != nil || !safeSegment(dec) {
+			return "", false
+		}
+		name, _, _ := strings.Cut(dec, ";")
+		if i > 0 && (name != "" || !found) {
+			b.WriteByte('/')
+		}
+		b.WriteString(name)
+		if !found {
+			break
+		}
+		rest = more
+	}
+	p := b.String()
+	for strings.Contains(p, "//") { // from an encoded slash ("/app/%2Fstaff/")
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	return p, true
+}
+
+// safeSegment reports whether a once-decoded path segment stays one
+// segment that does not climb, however many more times it is decoded.
+func safeSegment(dec string) bool {
+	for range 3 {
+		if strings.ContainsRune(dec, '\\') {
+			return false
+		}
+		for part := range strings.SplitSeq(dec, "/") {
+			name, _, _ := strings.Cut(part, ";")
+			if name == "." || name == ".." {
+				return false
+			}
+		}
+		if !strings.Contains(dec, "%") {
 			return true
 		}
+		next, err := url.PathUnescape(dec)
+		if err != nil {
+			return true // a literal '%', not an escape an upstream would decode
+		}
+		dec = next
 	}
-	return false
+	return !strings.Contains(dec, "%")
 }
 
 // forwardAuth answers a fronting proxy's question "may this request
@@ -92,16 +185,16 @@ func hasDotSegment(p string) bool {
 func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
-	orig, nginx, ok := originalURL(r)
+	orig, path, nginx, ok := originalURL(r)
 	if !ok {
 		g.log.Warn("forward auth without a usable original URL", "request_id", requestID(ctx))
-		http.Error(w, "400 forward auth needs X-Forwarded-Host and X-Forwarded-Uri, or X-Original-URL (not both), naming a clean path", http.StatusBadRequest)
+		http.Error(w, "400 forward auth needs one X-Forwarded-Host and X-Forwarded-Uri, or one X-Original-URL (not both), naming a clean path", http.StatusBadRequest)
 		return
 	}
-	s := g.router.match(orig.Host, orig.Path)
+	browser := originalMethod(r, nginx) == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
+	s := g.router.match(orig.Host, path)
 	if s == nil {
-		g.log.Warn("forward auth for a URL of no service", "request_id", requestID(ctx), "host", orig.Host, "path", orig.Path)
-		http.Error(w, "403 not a configured service", http.StatusForbidden)
+		g.forwardAuthNoService(w, r, orig, browser && !nginx)
 		return
 	}
 	sess, user, verdict := g.authorize(ctx, r, s)
@@ -114,7 +207,6 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "403 forbidden", http.StatusForbidden)
 		return
 	default:
-		browser := originalMethod(r, nginx) == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
 		g.challenge(w, r, orig, verdict == verdictStale, browser && !nginx)
 		return
 	}
@@ -126,6 +218,32 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	setHandoff(w.Header(), ho)
 	w.WriteHeader(http.StatusOK)
+}
+
+// forwardAuthNoService answers /auth about a URL of no service. Without a
+// session the answer is the one a service's URL gets (the login URL, with
+// the URL as return_to, which the login page checks and drops): a
+// different answer would tell anyone which hosts are services. With a
+// session, 403.
+func (g *Gateway) forwardAuthNoService(w http.ResponseWriter, r *http.Request, orig *url.URL, redirect bool) {
+	ctx := r.Context()
+	_, _, err := g.sessions.Resolve(ctx, r)
+	switch {
+	case errors.Is(err, errNoSession):
+		// The same shape as Redirects.Safe gives a service's URL: none
+		// when too long or odd.
+		target := orig.String()
+		if len(target) > maxReturnTo || suspicious(target) {
+			target = ""
+		}
+		g.challengeTo(w, g.loginURLFor(target, false), redirect)
+	case err != nil:
+		g.log.Error("session lookup failed", "request_id", requestID(ctx), "err", err)
+		http.Error(w, "500 internal error", http.StatusInternalServerError)
+	default:
+		g.log.Warn("forward auth for a URL of no service", "request_id", requestID(ctx), "host", orig.Host, "path", orig.Path)
+		http.Error(w, "403 forbidden", http.StatusForbidden)
+	}
 }
 
 // jwks serves the public keys that verify X-Ssogate-Assertion.

@@ -152,6 +152,9 @@ type service struct {
 	prefix  string                 // path prefix, ending in "/"
 	headers config.ServiceHeaders  // names, defaults filled in
 	proxy   *httputil.ReverseProxy // nil for forward-auth-only services
+	// fwdPrefix is X-Forwarded-Prefix's value for a service routed by path
+	// prefix (its prefix without the trailing "/"), nil for one at "/".
+	fwdPrefix []string
 }
 
 // New builds a Gateway and starts its background sweeper; Close stops it.
@@ -200,7 +203,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 
 	var svcURLs []*url.URL
 	var formTargets []string
-	identityNames := append([]string(nil), wellKnownIdentityHeaders...)
+	identityNames := strippedHeaderNames()
 	seen := map[string]bool{origin(pub): true}
 	for _, c := range cfg.Services {
 		sv, err := g.newService(c)
@@ -213,8 +216,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 			seen[o] = true
 			formTargets = append(formTargets, o)
 		}
-		h := sv.headers
-		identityNames = append(identityNames, h.User, h.RemoteUser, h.Email, h.Groups, h.Name, h.Assertion)
+		identityNames = append(identityNames, sv.headers.Names()...)
 		g.services = append(g.services, sv)
 	}
 	g.identityHeaders = newHeaderSet(identityNames)
@@ -241,14 +243,15 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 // /auth, the hot path of forward-auth mode, skips the page machinery
 // (security headers for HTML, cross-origin checks for forms, the mux).
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
-	if hasDotSegment(r.URL.Path) {
+	path, ok := routePath(r.URL.EscapedPath())
+	if !ok {
 		g.pageError(w, r, http.StatusBadRequest, "error.bad_request")
 		return
 	}
 	if g.refuseOffLine(w, r) {
 		return
 	}
-	if s := g.router.match(r.Host, r.URL.Path); s != nil && s.proxy != nil {
+	if s := g.router.match(r.Host, path); s != nil && s.proxy != nil {
 		g.serveProxy(w, r, s)
 		return
 	}

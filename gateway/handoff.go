@@ -15,52 +15,78 @@ import (
 	"github.com/ssogate/ssogate/store"
 )
 
-// wellKnownIdentityHeaders are stripped from every request even when no
-// service uses them: the names other gateways (oauth2-proxy, Authelia,
-// Pomerium, Apache) use, so an app moved behind ssogate cannot be fooled
-// by a client that sends its old gateway's headers.
-var wellKnownIdentityHeaders = []string{
-	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Name",
-	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token",
-	"Remote-User", "Remote-Email", "Remote-Groups", "Remote-Name",
-	"X-Remote-User", "X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups",
-	"X-Auth-Request-Preferred-Username", "X-Auth-Request-Access-Token",
-	"X-Pomerium-Jwt-Assertion", "X-Ssogate-Assertion", "X-Ssogate-User",
+// headerSet recognises the names of headers to strip, exact names and
+// prefixes (a name ending in "*"), in any case and with '_' or '-',
+// without allocating. Entries are indexed by their first letter (by the
+// letter after "x-" for the many X- names), so a request header is
+// compared only with the few entries that start like it.
+type headerSet struct {
+	first [256][]headerEntry
 }
 
-// headerSet recognises identity header names in any case and with '_' or
-// '-', without allocating.
-type headerSet struct {
-	byLen map[int][]string // lower-case, '-' spelling
+// headerEntry is one name or prefix, lower-case, in its '-' spelling.
+type headerEntry struct {
+	name   string
+	prefix bool
 }
 
 func newHeaderSet(names []string) *headerSet {
-	s := &headerSet{byLen: map[int][]string{}}
-	seen := map[string]bool{}
+	s := &headerSet{}
+	seen := map[headerEntry]bool{}
 	for _, n := range names {
 		if n == "" || n == config.HeaderNone {
 			continue
 		}
-		l := strings.ToLower(strings.ReplaceAll(n, "_", "-"))
-		if !seen[l] {
-			seen[l] = true
-			s.byLen[len(l)] = append(s.byLen[len(l)], l)
+		e := headerEntry{name: strings.ToLower(strings.ReplaceAll(n, "_", "-"))}
+		e.name, e.prefix = strings.CutSuffix(e.name, "*")
+		if e.name == "" || seen[e] {
+			continue
 		}
+		seen[e] = true
+		i := bucket(e.name)
+		s.first[i] = append(s.first[i], e)
 	}
 	return s
 }
 
-// has reports whether k names an identity header.
+// has reports whether k names a header to strip.
 func (s *headerSet) has(k string) bool {
-	for _, cand := range s.byLen[len(k)] {
-		if foldHeaderEqual(k, cand) {
-			return true
+	for _, e := range s.first[bucket(k)] {
+		if len(k) == len(e.name) || e.prefix && len(k) > len(e.name) {
+			if foldHeaderEqual(k[:len(e.name)], e.name) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// strip deletes every identity header from h, whatever its spelling.
+// bucket is the index of the entries a name may match: its first letter,
+// or 128 + the letter after "x-". A name and every header it matches
+// share the bucket: prefixes are longer than "x-".
+func bucket(k string) int {
+	if len(k) == 0 || k[0] >= 128 {
+		return 0
+	}
+	c := lowerDash(k[0])
+	if c == 'x' && len(k) > 2 && lowerDash(k[1]) == '-' && k[2] < 128 {
+		return 128 + int(lowerDash(k[2]))
+	}
+	return int(c)
+}
+
+// lowerDash folds an ASCII letter to lower case and '_' to '-'.
+func lowerDash(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	if c == '_' {
+		return '-'
+	}
+	return c
+}
+
+// strip deletes every header of the set from h, whatever its spelling.
 func (s *headerSet) strip(h http.Header) {
 	for k := range h {
 		if s.has(k) {
@@ -69,16 +95,11 @@ func (s *headerSet) strip(h http.Header) {
 	}
 }
 
-// foldHeaderEqual compares k with the lower-case, '-' spelled name.
+// foldHeaderEqual compares k with the lower-case, '-' spelled name of the
+// same length.
 func foldHeaderEqual(k, lower string) bool {
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		} else if c == '_' {
-			c = '-'
-		}
-		if c != lower[i] {
+		if lowerDash(k[i]) != lower[i] {
 			return false
 		}
 	}
@@ -117,11 +138,15 @@ func unreserved(c byte) bool {
 // assertionClaims is the payload of X-Ssogate-Assertion.
 type assertionClaims struct {
 	jwt.Claims
-	Email    string   `json:"email,omitempty"`
-	Name     string   `json:"name,omitempty"`
-	Groups   []string `json:"groups"`
-	AMR      []string `json:"amr,omitempty"`
-	AuthTime int64    `json:"auth_time"`
+	Email        string   `json:"email,omitempty"`
+	Name         string   `json:"name,omitempty"`
+	Phone        string   `json:"phone,omitempty"`
+	Mobile       string   `json:"mobile,omitempty"`
+	Organization string   `json:"organization,omitempty"`
+	Department   string   `json:"department,omitempty"`
+	Groups       []string `json:"groups"`
+	AMR          []string `json:"amr,omitempty"`
+	AuthTime     int64    `json:"auth_time"`
 }
 
 // handoff is what one session hands one service: header names and values,
@@ -215,6 +240,10 @@ func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service
 	}
 	add(hn.Groups, strings.Join(groups, ","))
 	add(hn.Name, pctEncode(user.DisplayName))
+	add(hn.Phone, pctEncode(user.Phone))
+	add(hn.Mobile, pctEncode(user.Mobile))
+	add(hn.Organization, pctEncode(user.Organization))
+	add(hn.Department, pctEncode(user.Department))
 	if hn.Assertion != config.HeaderNone {
 		tok, err := g.signAssertion(sess, user, svc, now)
 		if err != nil {
@@ -253,6 +282,7 @@ func (g *Gateway) signAssertion(sess *store.Session, user *store.User, svc *serv
 			ID:       base64.RawURLEncoding.EncodeToString(jti),
 		},
 		Email: user.Email, Name: user.DisplayName, Groups: groups, AMR: sess.AMR,
+		Phone: user.Phone, Mobile: user.Mobile, Organization: user.Organization, Department: user.Department,
 		AuthTime: sess.AuthTime.Unix(),
 	}
 	tok, err := jwt.Signed(key.signer).Claims(claims).Serialize()

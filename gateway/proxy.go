@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -89,7 +90,7 @@ func (g *Gateway) newProxy(s *service) *httputil.ReverseProxy {
 			}
 			g.identityHeaders.strip(pr.Out.Header)
 			g.stripGatewayCookies(pr.Out.Header)
-			g.setForwarded(pr)
+			g.setForwarded(pr, s)
 			if ho := info(pr.In.Context()).handoff; ho != nil {
 				setHandoff(pr.Out.Header, ho)
 			}
@@ -104,10 +105,14 @@ func (g *Gateway) newProxy(s *service) *httputil.ReverseProxy {
 	}
 }
 
-// setForwarded sets X-Forwarded-For/Host/Proto for the upstream. The
+// setForwarded sets X-Forwarded-For/Host/Proto, X-Real-IP and, for a
+// service routed by path prefix, X-Forwarded-Prefix for the upstream. The
 // client's own X-Forwarded-For is kept only when it came through a trusted
-// proxy; otherwise the upstream sees just the socket peer.
-func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
+// proxy; otherwise the upstream sees just the socket peer. X-Real-IP is
+// the client address the gateway resolved (after server.trusted_proxies),
+// the one its own network rules used. Any client copy of these headers
+// was removed by the strip before.
+func (g *Gateway) setForwarded(pr *httputil.ProxyRequest, s *service) {
 	peer := PeerIP(pr.In)
 	xff := peer.String()
 	trusted := peer.IsValid() && g.clientIPs.isTrusted(peer)
@@ -118,6 +123,12 @@ func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
 	h.Set("X-Forwarded-For", xff)
 	h.Set("X-Forwarded-Host", pr.In.Host)
 	h.Set("X-Forwarded-Proto", g.requestScheme(pr.In, trusted))
+	if ip := clientIP(pr.In.Context()); ip.IsValid() {
+		h["X-Real-Ip"] = []string{ip.String()}
+	}
+	if s.fwdPrefix != nil {
+		h["X-Forwarded-Prefix"] = s.fwdPrefix[:1:1] // shared: an append copies
+	}
 }
 
 // requestScheme is the scheme the client used.
@@ -186,8 +197,7 @@ func (g *Gateway) dropGatewayCookieWrites(h http.Header) {
 	}
 	kept := lines[:0:0]
 	for _, l := range lines {
-		name, _, _ := strings.Cut(l, "=")
-		name = strings.TrimSpace(name)
+		name := setCookieName(l)
 		if name == g.sessions.name || name == g.csrf.cookie || name == g.langCk {
 			continue
 		}
@@ -198,6 +208,21 @@ func (g *Gateway) dropGatewayCookieWrites(h http.Header) {
 	} else {
 		h["Set-Cookie"] = kept
 	}
+}
+
+// setCookieName is the name under which a browser sends back the cookie a
+// Set-Cookie line sets. A nameless cookie ("=ssogate=x", "= ssogate=x") is
+// sent back as its value alone ("ssogate=x"), which a server reads as the
+// cookie ssogate; so its name is the value's part before '='.
+func setCookieName(line string) string {
+	pair, _, _ := strings.Cut(line, ";")
+	name, value, ok := strings.Cut(pair, "=")
+	name = strings.TrimSpace(name)
+	if ok && name == "" {
+		name, _, _ = strings.Cut(strings.TrimSpace(value), "=")
+		name = strings.TrimSpace(name)
+	}
+	return name
 }
 
 // proxyError answers a failed upstream call with a clear page: 504 when
@@ -296,11 +321,19 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*
 // loginURL is the gateway's login page, returning to orig afterwards;
 // reauth asks for a new sign-in even though a session exists.
 func (g *Gateway) loginURL(orig *url.URL, reauth bool) string {
-	q := url.Values{}
+	target := ""
 	if orig != nil {
-		if target, ok := g.redirects.Safe(orig.String()); ok {
-			q.Set("return_to", target)
-		}
+		target, _ = g.redirects.Safe(orig.String())
+	}
+	return g.loginURLFor(target, reauth)
+}
+
+// loginURLFor is the login page with return_to target (none when empty).
+// The login page checks return_to itself, whatever this says.
+func (g *Gateway) loginURLFor(target string, reauth bool) string {
+	q := url.Values{}
+	if target != "" {
+		q.Set("return_to", target)
 	}
 	if reauth {
 		q.Set("reauth", "1")
@@ -315,7 +348,11 @@ func (g *Gateway) loginURL(orig *url.URL, reauth bool) string {
 // challenge asks for a sign-in: a redirect to the login page for a browser
 // navigating, 401 (with the login URL in Location) for anything else.
 func (g *Gateway) challenge(w http.ResponseWriter, r *http.Request, orig *url.URL, reauth, redirect bool) {
-	login := g.loginURL(orig, reauth)
+	g.challengeTo(w, g.loginURL(orig, reauth), redirect)
+}
+
+// challengeTo is challenge with the login URL given.
+func (g *Gateway) challengeTo(w http.ResponseWriter, login string, redirect bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", login)
 	if redirect {
@@ -357,7 +394,18 @@ func (g *Gateway) newService(c config.Service) (*service, error) {
 		}
 		c.UpstreamParsed = up
 	}
-	s := &service{cfg: c, groups: map[string]bool{}, host: normalizeHost(u.Host), prefix: config.RoutePrefix(u)}
+	// Requests route by their decoded path (routePath), so the prefix is
+	// decoded the same way: /経理/ matches a request for /%E7%B5%8C%E7%90%86/x.
+	// X-Forwarded-Prefix keeps the escaped form a header can carry.
+	escaped := config.RoutePrefix(u)
+	prefix, ok := routePath(escaped)
+	if !ok {
+		return nil, fmt.Errorf("url path %s has a dot segment, a backslash or a bad escape", escaped)
+	}
+	s := &service{cfg: c, groups: map[string]bool{}, host: normalizeHost(u.Host), prefix: prefix}
+	if escaped != "/" {
+		s.fwdPrefix = []string{strings.TrimSuffix(escaped, "/")}
+	}
 	for _, gname := range c.AllowedGroups {
 		s.groups[gname] = true
 	}
@@ -369,6 +417,8 @@ func (g *Gateway) newService(c config.Service) (*service, error) {
 	}{
 		{&s.headers.User, d.User}, {&s.headers.RemoteUser, d.RemoteUser}, {&s.headers.Email, d.Email},
 		{&s.headers.Groups, d.Groups}, {&s.headers.Name, d.Name}, {&s.headers.Assertion, d.Assertion},
+		{&s.headers.Phone, d.Phone}, {&s.headers.Mobile, d.Mobile},
+		{&s.headers.Organization, d.Organization}, {&s.headers.Department, d.Department},
 	} {
 		if *f.p == "" {
 			*f.p = f.def

@@ -12,6 +12,8 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)   # cgo for mattn/go-sql
 # nginx lives in /usr/sbin, which is not on every user's PATH.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
+# examples/nginx clears header prefixes with the headers-more module.
+[ -f /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] || need+=(libnginx-mod-http-headers-more-filter)
 # Real directories for providers/ldap (scripts/ldap-peers/): OpenLDAP and a
 # Samba AD DC. Their daemons live in /usr/sbin.
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need+=(slapd)

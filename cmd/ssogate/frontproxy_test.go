@@ -9,11 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/gateway"
 )
 
 // The tests in this file put a real fronting proxy — nginx with
@@ -49,13 +52,17 @@ func TestNginxForwardAuth(t *testing.T) {
 		"LISTEN":       addr,
 		"SERVER_NAME":  "127.0.0.1",
 		"APP_ORIGIN":   "http://" + addr,
+		"APP_HOST":     addr,
 		"GATEWAY_URL":  h.url,
 		"APP_UPSTREAM": "http://" + who.addr,
 	})
 	writeConfigFile(t, filepath.Join(dir, "ssogate.conf"), conf)
 	// The http block a distribution's nginx.conf would have, with every
-	// path nginx writes to inside the test's directory.
-	main := fmt.Sprintf(`worker_processes 1;
+	// path nginx writes to inside the test's directory, and the
+	// headers-more module the snippet needs (Debian's modules-enabled
+	// would load it).
+	main := fmt.Sprintf(`load_module %[2]s;
+worker_processes 1;
 events { worker_connections 64; }
 http {
     access_log /dev/stderr;
@@ -66,7 +73,7 @@ http {
     scgi_temp_path %[1]s/scgi;
     include %[1]s/ssogate.conf;
 }
-`, dir)
+`, dir, nginxHeadersMore(t))
 	writeConfigFile(t, filepath.Join(dir, "nginx.conf"), main)
 	// master_process off: one process, so ending it ends nginx, and no
 	// worker switches to a user that cannot read the test's directory.
@@ -199,7 +206,12 @@ func testFrontProxy(t *testing.T, h *harness, fp *frontProxy) {
 		}
 	})
 
-	forged := map[string][]string{
+	// Every header of the stripped list (docs/headers.md) in every
+	// spelling, besides our own identity headers in the spellings below.
+	forged := forgedStrippedHeaders(nil, "Remote-Groups", "Remote-Email", "Remote-Name", "X-Remote-User",
+		"X-Remote-Group", "X-Auth-Request-User", "X-Auth-Request-Groups", "X-Authentik-Groups", "X-Webauth-User",
+		"X-Forwarded-For", "X-Forwarded-Host")
+	for k, v := range map[string][]string{
 		"X-Forwarded-User":    {"mallory@example.co.jp"},
 		"x-forwarded-user":    {"mallory-lower@example.co.jp"},
 		"X_Forwarded_User":    {"mallory-underscore@example.co.jp"},
@@ -212,6 +224,9 @@ func testFrontProxy(t *testing.T, h *harness, fp *frontProxy) {
 		"X-Forwarded-Name":    {"mallory%20forged"},
 		"X-Ssogate-Assertion": {"forged.assertion.value"},
 		"X_Ssogate_Assertion": {"forged.assertion.underscore"},
+		"Remote-Groups":       {"admins"},
+	} {
+		forged[k] = v
 	}
 
 	t.Run("forged identity headers are replaced", func(t *testing.T) {
@@ -223,9 +238,16 @@ func testFrontProxy(t *testing.T, h *harness, fp *frontProxy) {
 				t.Errorf("a header with an underscore reached the app: %s: %q", name, values)
 			}
 			for _, v := range values {
-				if strings.Contains(v, "mallory") || strings.Contains(v, "forged") || strings.Contains(v, "admins") {
+				if strings.Contains(v, "mallory") || strings.Contains(v, "forged") || strings.Contains(v, "admins") || strings.Contains(v, "10.9.8.7") {
 					t.Errorf("a forged value reached the app: %s: %q", name, v)
 				}
+			}
+		}
+		// The proxy's own view replaces the client's address and host.
+		origin, _ := url.Parse(fp.url)
+		for name, want := range map[string]string{"X-Real-Ip": "127.0.0.1", "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": origin.Host} {
+			if got := rep.Headers[name]; !slices.Equal(got, []string{want}) {
+				t.Errorf("%s = %q, want %q", name, got, want)
 			}
 		}
 	})
@@ -283,6 +305,22 @@ func testFrontProxy(t *testing.T, h *harness, fp *frontProxy) {
 		expectRedirect(t, p, h.url+"/login?reauth=1&return_to="+url.QueryEscape(target))
 		fp.who.expectNotReached(t, p)
 	})
+}
+
+// nginxHeadersMore finds the headers-more module the nginx snippet needs
+// (Debian's libnginx-mod-http-headers-more-filter). Without it the test is
+// skipped, unless SSOGATE_REQUIRE_BROWSER is set, as with lookProxy.
+func nginxHeadersMore(t *testing.T) string {
+	t.Helper()
+	const mod = "/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so"
+	if _, err := os.Stat(mod); err == nil {
+		return mod
+	}
+	if os.Getenv("SSOGATE_REQUIRE_BROWSER") != "" {
+		t.Fatalf("%s not found but SSOGATE_REQUIRE_BROWSER is set; run scripts/test-deps.sh", mod)
+	}
+	t.Skipf("%s not installed (make test installs it)", mod)
+	return ""
 }
 
 // newFrontHarness starts a gateway whose services include one behind a
@@ -576,5 +614,79 @@ func (w *whoamiProc) expectNotReached(t *testing.T, p *page) {
 	t.Helper()
 	if w.reached(t, p.Request.URL.Path) {
 		t.Fatalf("%s %s (status %d) reached the app", p.Request.Method, p.Request.URL, p.StatusCode)
+	}
+}
+
+// traefikSetsItself are the stripped headers Traefik's entry point removes
+// from an untrusted client and sets from its own view (X-Real-Ip,
+// X-Forwarded-Port, -Server): clearing them in the snippet would remove
+// Traefik's values.
+var traefikSetsItself = []string{"X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Server"}
+
+// TestSnippetsClearEveryStrippedHeader checks that each fronting-proxy
+// snippet clears every entry of the stripped-header list
+// (gateway.StrippedHeaders, docs/headers.md), so the list and the
+// snippets cannot drift apart. The nginx and Caddy tests above show that
+// what a snippet clears does not reach the app.
+func TestSnippetsClearEveryStrippedHeader(t *testing.T) {
+	read := func(rel string) string {
+		b, err := os.ReadFile(filepath.Join(moduleRoot(t), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	// nginx: the arguments of more_clear_input_headers (headers-more
+	// matches any letter case).
+	nginx := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?s)more_clear_input_headers(.*?);`).FindAllStringSubmatch(read("examples/nginx/ssogate.conf"), -1) {
+		for _, arg := range regexp.MustCompile(`'([^']+)'`).FindAllStringSubmatch(m[1], -1) {
+			nginx[strings.ToLower(arg[1])] = true
+		}
+	}
+	// Caddy: request_header -NAME. A prefix matches the canonical spelling
+	// of a header name only (Caddy compares with Go's canonical keys), so
+	// the spelling must be exact.
+	caddy := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*request_header -(\S+)\s*$`).FindAllStringSubmatch(read("examples/caddy/Caddyfile"), -1) {
+		caddy[m[1]] = true
+	}
+	// Traefik: customRequestHeaders NAME: "" removes one exact name; a
+	// prefix is a comment followed by the names it is known to send.
+	traefikSrc := read("examples/traefik/dynamic.yml")
+	traefik := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+([A-Za-z0-9_-]+): ""\s*$`).FindAllStringSubmatch(traefikSrc, -1) {
+		traefik[strings.ToLower(m[1])] = true
+	}
+
+	for _, e := range gateway.StrippedHeaders() {
+		stem, prefix := e.Prefix()
+		if !nginx[strings.ToLower(e.Name)] {
+			t.Errorf("examples/nginx/ssogate.conf does not clear %s (more_clear_input_headers '%s')", e.Name, e.Name)
+		}
+		if !caddy[e.Name] {
+			t.Errorf("examples/caddy/Caddyfile does not clear %s (request_header -%s)", e.Name, e.Name)
+		}
+		switch {
+		case slices.Contains(traefikSetsItself, e.Name):
+		case prefix:
+			if !strings.Contains(traefikSrc, "# "+e.Name+" (prefix") {
+				t.Errorf("examples/traefik/dynamic.yml does not list the names of prefix %s", e.Name)
+			}
+			n := 0
+			for name := range traefik {
+				if strings.HasPrefix(name, strings.ToLower(stem)) {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Errorf("examples/traefik/dynamic.yml clears no name of prefix %s", e.Name)
+			}
+		default:
+			if !traefik[strings.ToLower(e.Name)] {
+				t.Errorf("examples/traefik/dynamic.yml does not clear %s (%s: \"\")", e.Name, e.Name)
+			}
+		}
 	}
 }

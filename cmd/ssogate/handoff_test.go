@@ -32,9 +32,10 @@ type upstream struct {
 }
 
 type echoed struct {
-	Host    string              `json:"host"`
-	Path    string              `json:"path"`
-	Headers map[string][]string `json:"headers"`
+	Host       string              `json:"host"`
+	Path       string              `json:"path"`
+	RequestURI string              `json:"request_uri"`
+	Headers    map[string][]string `json:"headers"`
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -74,9 +75,15 @@ func newUpstream(t *testing.T) *upstream {
 		case "/app/setcookie":
 			http.SetCookie(w, &http.Cookie{Name: "ssogate", Value: "planted", Path: "/"})
 			http.SetCookie(w, &http.Cookie{Name: "app_pref", Value: "dark", Path: "/"})
+			// Nameless cookies: a browser sends "=ssogate=x" back as
+			// "ssogate=x", the gateway's session cookie.
+			for _, l := range []string{"=ssogate=planted-nameless; Path=/", "= ssogate=planted-space; Path=/",
+				" =ssogate=planted-lead; Path=/", "=  ssogate_csrf=planted-csrf; Path=/", "=ssogate_lang=planted-lang"} {
+				w.Header().Add("Set-Cookie", l)
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(echoed{Host: r.Host, Path: r.URL.Path, Headers: r.Header})
+		_ = json.NewEncoder(w).Encode(echoed{Host: r.Host, Path: r.URL.Path, RequestURI: r.RequestURI, Headers: r.Header})
 	}))
 	t.Cleanup(u.Close)
 	return u
@@ -245,11 +252,17 @@ func TestReverseProxyHandsOffIdentity(t *testing.T) {
 		t.Error("gateway page not served on the gateway host")
 	}
 
-	// An upstream cannot plant the gateway's session cookie.
+	// An upstream cannot plant the gateway's session cookie, also not as a
+	// nameless cookie whose value starts with its name.
 	p = b.get("/app/setcookie")
 	for _, c := range p.Cookies() {
 		if c.Name == h.app.cfg.Session.CookieName {
 			t.Fatalf("upstream Set-Cookie for the session cookie passed through: %v", c)
+		}
+	}
+	for _, l := range p.Header.Values("Set-Cookie") {
+		if strings.Contains(l, "planted") {
+			t.Errorf("upstream Set-Cookie for a gateway cookie passed through: %q", l)
 		}
 	}
 	if !strings.Contains(strings.Join(p.Header.Values("Set-Cookie"), ";"), "app_pref=dark") {

@@ -80,11 +80,15 @@ func reject(r reason, err error, format string, args ...any) *verifyError {
 // assertionClaims are the claims the gateway puts in its assertion.
 type assertionClaims struct {
 	jwt.Claims
-	Email    string           `json:"email,omitempty"`
-	Name     string           `json:"name,omitempty"`
-	Groups   []string         `json:"groups,omitempty"`
-	AMR      []string         `json:"amr,omitempty"`
-	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	Email        string           `json:"email,omitempty"`
+	Name         string           `json:"name,omitempty"`
+	Phone        string           `json:"phone,omitempty"`
+	Mobile       string           `json:"mobile,omitempty"`
+	Organization string           `json:"organization,omitempty"`
+	Department   string           `json:"department,omitempty"`
+	Groups       []string         `json:"groups,omitempty"`
+	AMR          []string         `json:"amr,omitempty"`
+	AuthTime     *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 // assertion is an assertion whose signature verified.
