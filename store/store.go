@@ -265,3 +265,47 @@ type Store interface {
 	// Close releases the backend's resources.
 	Close() error
 }
+
+// ChangeKind says what a Change is about.
+type ChangeKind string
+
+// The kinds of Change a ChangeFeed reports.
+const (
+	// ChangeSession: the session with ID (the stored id, the SHA-256 of
+	// the cookie's token) was deleted or revoked.
+	ChangeSession ChangeKind = "session"
+	// ChangeUser: the user with ID changed (disabled, password or email
+	// changed, groups edited, sessions revoked): every cached session and
+	// hand-off of that user must be re-read.
+	ChangeUser ChangeKind = "user"
+	// ChangeKeys: the signing keys changed (added, retired, deleted).
+	ChangeKeys ChangeKind = "keys"
+)
+
+// Change is one committed change that other processes sharing the store
+// must not serve stale.
+type Change struct {
+	Kind ChangeKind
+	ID   string // session or user id; empty for ChangeKeys
+}
+
+// ChangeFeed is implemented by a store that several gateway processes
+// share (PostgreSQL): it tells each of them, within milliseconds, about
+// revocations committed by any of them, so their caches need not wait for
+// their TTL. A store without it (SQLite, one process) leaves the caches to
+// their TTL for changes made by other processes.
+//
+// The store itself publishes a Change, in the same transaction, from every
+// method that revokes or alters what a cache holds: DeleteSession,
+// DeleteUserSessions, UpdateUser, SetPasswordHash, AddSigningKey,
+// RetireSigningKey, DeleteSigningKey.
+type ChangeFeed interface {
+	// WatchChanges calls changed for every Change committed by any process
+	// on the store, this one included, until ctx ends; then it returns
+	// ctx.Err(). live(false) is called when the feed is down (changes may
+	// be missed: callers fall back to their TTL) and live(true) when it is
+	// up again (callers must then drop what they cached, since changes
+	// made meanwhile were missed). The first call is live(true) once the
+	// feed is listening. Callbacks run on one goroutine, in order.
+	WatchChanges(ctx context.Context, changed func(Change), live func(bool)) error
+}
