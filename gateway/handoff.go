@@ -188,6 +188,17 @@ func (c *handoffCache) put(sid, svc string, h *handoff) {
 	c.mu.Unlock()
 }
 
+// len is the number of cached (session, service) hand-offs.
+func (c *handoffCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for _, bySvc := range c.m {
+		n += len(bySvc)
+	}
+	return n
+}
+
 // reset drops every cached hand-off.
 func (c *handoffCache) reset() {
 	c.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -51,6 +52,10 @@ type sessionManager struct {
 	// request. Only values that decoded are added; sweep drops entries
 	// whose session is no longer cached.
 	ids map[string]string
+
+	// hits and misses count resolutions served from the cache and from
+	// the store, for metrics.
+	hits, misses atomic.Uint64
 }
 
 // cachedSession is a resolved session and its user as of loadedAt.
@@ -164,6 +169,7 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 	c := m.cache[id]
 	m.mu.RUnlock()
 	if c == nil || now.Sub(c.loadedAt) >= m.cacheTTL {
+		m.misses.Add(1)
 		sess, err := m.store.GetSession(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			m.forget(id)
@@ -190,6 +196,8 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 			m.cache[id] = c
 			m.mu.Unlock()
 		}
+	} else {
+		m.hits.Add(1)
 	}
 	if c.sess.Expired(now) || c.user.Status != store.StatusActive {
 		if c.sess.Expired(now) {
@@ -337,4 +345,20 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// CacheStats is what the in-memory caches hold and how well they serve.
+type CacheStats struct {
+	SessionHits, SessionMisses uint64 // resolutions from the cache, from the store
+	Sessions                   int    // sessions cached now
+	Handoffs                   int    // (session, service) hand-offs cached now
+}
+
+// CacheStats reports the session and hand-off caches' counters and sizes.
+func (sh *Shared) CacheStats() CacheStats {
+	m := sh.sessions
+	m.mu.RLock()
+	n := len(m.cache)
+	m.mu.RUnlock()
+	return CacheStats{SessionHits: m.hits.Load(), SessionMisses: m.misses.Load(), Sessions: n, Handoffs: sh.handoffs.len()}
 }
