@@ -63,6 +63,13 @@ type Server struct {
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 15s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// MetricsListen is the host:port of a second listener that serves
+	// Prometheus metrics at /metrics. Default "": no metrics.
+	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsOnPublicListener allows MetricsListen to be the public
+	// listener itself, so that /metrics is served to everyone who reaches
+	// the gateway. Default false: validation refuses that.
+	MetricsOnPublicListener bool `yaml:"metrics_on_public_listener"`
 
 	// Derived by validation.
 	PublicURLParsed *url.URL       `yaml:"-"`

@@ -61,6 +61,7 @@ server:
   trusted_proxies: [10.0.0.1, 192.168.0.0/16, "2001:db8::/32", "::1"]
   read_header_timeout: 5s
   shutdown_timeout: 1m
+  metrics_listen: 127.0.0.1:9090
 store:
   driver: sqlite
   dsn: /var/lib/ssogate/ssogate.db
@@ -149,6 +150,7 @@ func TestParseFull(t *testing.T) {
 			TrustedProxies:    []string{"10.0.0.1", "192.168.0.0/16", "2001:db8::/32", "::1"},
 			ReadHeaderTimeout: Duration(5 * time.Second),
 			ShutdownTimeout:   Duration(time.Minute),
+			MetricsListen:     "127.0.0.1:9090",
 		},
 		Store: Store{Driver: "sqlite", DSN: "/var/lib/ssogate/ssogate.db"},
 		Session: Session{

@@ -111,6 +111,54 @@ func (v *validator) server() {
 	if s.ShutdownTimeout < 0 {
 		v.errorf("server.shutdown_timeout", "must not be negative, e.g. 15s")
 	}
+	v.metricsListen(listenErr)
+}
+
+// metricsListen checks server.metrics_listen: metrics tell who signs in
+// and how often, so they are never served on the public listener unless
+// server.metrics_on_public_listener says so.
+func (v *validator) metricsListen(listenErr error) {
+	s := &v.c.Server
+	if s.MetricsListen == "" {
+		if s.MetricsOnPublicListener {
+			v.errorf("server.metrics_on_public_listener", "needs server.metrics_listen; set it to server.listen (%q) to serve /metrics there", s.Listen)
+		}
+		return
+	}
+	if err := checkListen(s.MetricsListen); err != nil {
+		v.errorf("server.metrics_listen", "%v", err)
+		return
+	}
+	if listenErr != nil {
+		return
+	}
+	same := sameListener(s.MetricsListen, s.Listen)
+	switch {
+	case same && !s.MetricsOnPublicListener:
+		v.errorf("server.metrics_listen", "%q is the public listener (server.listen); use another port, e.g. 127.0.0.1:9090, or set server.metrics_on_public_listener: true to publish /metrics there", s.MetricsListen)
+	case !same && s.MetricsOnPublicListener && listensOnSamePort(s.MetricsListen, s.Listen):
+		v.errorf("server.metrics_listen", "%q shares its port with server.listen (%q) but is not the same address; use exactly %q", s.MetricsListen, s.Listen, s.Listen)
+	}
+}
+
+// sameListener reports whether two host:port addresses (already checked)
+// are one listener: the same port, and the same host or either one every
+// address.
+func sameListener(a, b string) bool {
+	ah, ap, _ := net.SplitHostPort(a)
+	bh, bp, _ := net.SplitHostPort(b)
+	if ap != bp {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ah == bh || wildcard(ah) || wildcard(bh)
+}
+
+// listensOnSamePort reports whether a and b use one port number.
+func listensOnSamePort(a, b string) bool {
+	_, ap, _ := net.SplitHostPort(a)
+	_, bp, _ := net.SplitHostPort(b)
+	return ap == bp
 }
 
 func checkListen(s string) error {
