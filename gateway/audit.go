@@ -8,11 +8,13 @@ import (
 )
 
 func (g *Gateway) auditSuccess(ctx context.Context, ev store.AuditEvent) {
+	g.observeSignIn(ev, "")
 	ev.Outcome = store.OutcomeSuccess
 	g.audit(ctx, ev)
 }
 
 func (g *Gateway) auditFailure(ctx context.Context, ev store.AuditEvent, reason string) {
+	g.observeSignIn(ev, reason)
 	ev.Outcome = store.OutcomeFailure
 	if ev.Detail != "" {
 		reason = reason + " " + ev.Detail

@@ -38,6 +38,15 @@ type Options struct {
 	// Shared is the state kept across configuration reloads; nil makes a
 	// new one that the Gateway owns (and Close closes).
 	Shared *Shared
+	// Observe, when set, is called once for every request after it is
+	// answered, with its route class (one of the Class constants), its
+	// status and how long it took. It runs on the hot path: it must not
+	// block, and should not allocate.
+	Observe func(class string, status int, d time.Duration)
+	// SignIn, when set, is called once for every sign-in attempt that
+	// reaches a provider's answer, with the provider id and the outcome
+	// (one of the Outcome constants).
+	SignIn func(provider, outcome string)
 }
 
 // Shared is what outlives a configuration reload: server-side sessions and
@@ -134,6 +143,9 @@ type Gateway struct {
 	shared    *Shared
 	ownShared bool
 
+	observe func(class string, status int, d time.Duration)
+	signIn  func(provider, outcome string)
+
 	// Hand-off to downstream services.
 	keys            *keyring
 	handoffs        *handoffCache
@@ -165,7 +177,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	cfg := o.Config
 	g := &Gateway{
 		cfg: cfg, store: o.Store, providers: o.Providers, render: o.Renderer,
-		log: o.Logger, now: o.Now,
+		log: o.Logger, now: o.Now, observe: o.Observe, signIn: o.SignIn,
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -252,6 +264,7 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s := g.router.match(r.Host, path); s != nil && s.proxy != nil {
+		info(r.Context()).proxied = true
 		g.serveProxy(w, r, s)
 		return
 	}

@@ -30,6 +30,7 @@ type reqInfo struct {
 	// line is the registered line ip comes through, once lineChecked.
 	line        string
 	lineChecked bool
+	proxied     bool // sent to a service's upstream, for metrics
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -86,6 +87,7 @@ func (g *Gateway) withRequest(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		w.Header()["X-Request-Id"] = []string{ri.id}
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		g.observeRequest(r, ri, rec.status, start)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") ||
 			!g.log.Enabled(ctx, slog.LevelInfo) {
 			return

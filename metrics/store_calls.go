@@ -1,0 +1,309 @@
+// timedStore's methods: one per method of store.Store, in the interface's
+// order, each timed by done. A method added to the interface fails the
+// compile-time guard in store.go until it is added here.
+
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/ssogate/ssogate/store"
+)
+
+// The store methods, as indexes into the per-method series.
+const (
+	callCreateUser storeCall = iota
+	callGetUser
+	callGetUserByEmail
+	callListUsers
+	callUpdateUser
+	callRecordLogin
+	callSetPasswordHash
+	callPasswordHash
+	callCreateSession
+	callGetSession
+	callTouchSession
+	callDeleteSession
+	callListUserSessions
+	callDeleteUserSessions
+	callDeleteExpiredSessions
+	callAppendAudit
+	callListAudit
+	callSecret
+	callAddSigningKey
+	callListSigningKeys
+	callRetireSigningKey
+	callDeleteSigningKey
+	callLinkIdentity
+	callUserByIdentity
+	callTouchIdentity
+	callListUserIdentities
+	callUnlinkIdentity
+	callCreateTicket
+	callConsumeTicket
+	callDeleteExpiredTickets
+	callPing
+	callClose
+	numStoreCalls
+)
+
+// storeCallNames are the method label values, by storeCall.
+var storeCallNames = [numStoreCalls]string{
+	callCreateUser:            "CreateUser",
+	callGetUser:               "GetUser",
+	callGetUserByEmail:        "GetUserByEmail",
+	callListUsers:             "ListUsers",
+	callUpdateUser:            "UpdateUser",
+	callRecordLogin:           "RecordLogin",
+	callSetPasswordHash:       "SetPasswordHash",
+	callPasswordHash:          "PasswordHash",
+	callCreateSession:         "CreateSession",
+	callGetSession:            "GetSession",
+	callTouchSession:          "TouchSession",
+	callDeleteSession:         "DeleteSession",
+	callListUserSessions:      "ListUserSessions",
+	callDeleteUserSessions:    "DeleteUserSessions",
+	callDeleteExpiredSessions: "DeleteExpiredSessions",
+	callAppendAudit:           "AppendAudit",
+	callListAudit:             "ListAudit",
+	callSecret:                "Secret",
+	callAddSigningKey:         "AddSigningKey",
+	callListSigningKeys:       "ListSigningKeys",
+	callRetireSigningKey:      "RetireSigningKey",
+	callDeleteSigningKey:      "DeleteSigningKey",
+	callLinkIdentity:          "LinkIdentity",
+	callUserByIdentity:        "UserByIdentity",
+	callTouchIdentity:         "TouchIdentity",
+	callListUserIdentities:    "ListUserIdentities",
+	callUnlinkIdentity:        "UnlinkIdentity",
+	callCreateTicket:          "CreateTicket",
+	callConsumeTicket:         "ConsumeTicket",
+	callDeleteExpiredTickets:  "DeleteExpiredTickets",
+	callPing:                  "Ping",
+	callClose:                 "Close",
+}
+
+func (ts *timedStore) CreateUser(ctx context.Context, u *store.User) error {
+	start := time.Now()
+	err := ts.st.CreateUser(ctx, u)
+	ts.done(callCreateUser, start, err)
+	return err
+}
+
+func (ts *timedStore) GetUser(ctx context.Context, id string) (*store.User, error) {
+	start := time.Now()
+	v, err := ts.st.GetUser(ctx, id)
+	ts.done(callGetUser, start, err)
+	return v, err
+}
+
+func (ts *timedStore) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
+	start := time.Now()
+	v, err := ts.st.GetUserByEmail(ctx, email)
+	ts.done(callGetUserByEmail, start, err)
+	return v, err
+}
+
+func (ts *timedStore) ListUsers(ctx context.Context) ([]*store.User, error) {
+	start := time.Now()
+	v, err := ts.st.ListUsers(ctx)
+	ts.done(callListUsers, start, err)
+	return v, err
+}
+
+func (ts *timedStore) UpdateUser(ctx context.Context, u *store.User) error {
+	start := time.Now()
+	err := ts.st.UpdateUser(ctx, u)
+	ts.done(callUpdateUser, start, err)
+	return err
+}
+
+func (ts *timedStore) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	start := time.Now()
+	err := ts.st.RecordLogin(ctx, userID, at)
+	ts.done(callRecordLogin, start, err)
+	return err
+}
+
+func (ts *timedStore) SetPasswordHash(ctx context.Context, userID, encoded string) error {
+	start := time.Now()
+	err := ts.st.SetPasswordHash(ctx, userID, encoded)
+	ts.done(callSetPasswordHash, start, err)
+	return err
+}
+
+func (ts *timedStore) PasswordHash(ctx context.Context, userID string) (string, error) {
+	start := time.Now()
+	v, err := ts.st.PasswordHash(ctx, userID)
+	ts.done(callPasswordHash, start, err)
+	return v, err
+}
+
+func (ts *timedStore) CreateSession(ctx context.Context, s *store.Session) error {
+	start := time.Now()
+	err := ts.st.CreateSession(ctx, s)
+	ts.done(callCreateSession, start, err)
+	return err
+}
+
+func (ts *timedStore) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	start := time.Now()
+	v, err := ts.st.GetSession(ctx, id)
+	ts.done(callGetSession, start, err)
+	return v, err
+}
+
+func (ts *timedStore) TouchSession(ctx context.Context, id string, seen, idle time.Time) error {
+	start := time.Now()
+	err := ts.st.TouchSession(ctx, id, seen, idle)
+	ts.done(callTouchSession, start, err)
+	return err
+}
+
+func (ts *timedStore) DeleteSession(ctx context.Context, id string) error {
+	start := time.Now()
+	err := ts.st.DeleteSession(ctx, id)
+	ts.done(callDeleteSession, start, err)
+	return err
+}
+
+func (ts *timedStore) ListUserSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	start := time.Now()
+	v, err := ts.st.ListUserSessions(ctx, userID)
+	ts.done(callListUserSessions, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	start := time.Now()
+	v, err := ts.st.DeleteUserSessions(ctx, userID)
+	ts.done(callDeleteUserSessions, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	v, err := ts.st.DeleteExpiredSessions(ctx, now)
+	ts.done(callDeleteExpiredSessions, start, err)
+	return v, err
+}
+
+func (ts *timedStore) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
+	start := time.Now()
+	err := ts.st.AppendAudit(ctx, e)
+	ts.done(callAppendAudit, start, err)
+	return err
+}
+
+func (ts *timedStore) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEvent, error) {
+	start := time.Now()
+	v, err := ts.st.ListAudit(ctx, f)
+	ts.done(callListAudit, start, err)
+	return v, err
+}
+
+func (ts *timedStore) Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
+	start := time.Now()
+	v, err := ts.st.Secret(ctx, name, generate)
+	ts.done(callSecret, start, err)
+	return v, err
+}
+
+func (ts *timedStore) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
+	start := time.Now()
+	err := ts.st.AddSigningKey(ctx, k)
+	ts.done(callAddSigningKey, start, err)
+	return err
+}
+
+func (ts *timedStore) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	start := time.Now()
+	v, err := ts.st.ListSigningKeys(ctx)
+	ts.done(callListSigningKeys, start, err)
+	return v, err
+}
+
+func (ts *timedStore) RetireSigningKey(ctx context.Context, id string, at time.Time) error {
+	start := time.Now()
+	err := ts.st.RetireSigningKey(ctx, id, at)
+	ts.done(callRetireSigningKey, start, err)
+	return err
+}
+
+func (ts *timedStore) DeleteSigningKey(ctx context.Context, id string) error {
+	start := time.Now()
+	err := ts.st.DeleteSigningKey(ctx, id)
+	ts.done(callDeleteSigningKey, start, err)
+	return err
+}
+
+func (ts *timedStore) LinkIdentity(ctx context.Context, l *store.IdentityLink) error {
+	start := time.Now()
+	err := ts.st.LinkIdentity(ctx, l)
+	ts.done(callLinkIdentity, start, err)
+	return err
+}
+
+func (ts *timedStore) UserByIdentity(ctx context.Context, providerID, subject string) (*store.User, error) {
+	start := time.Now()
+	v, err := ts.st.UserByIdentity(ctx, providerID, subject)
+	ts.done(callUserByIdentity, start, err)
+	return v, err
+}
+
+func (ts *timedStore) TouchIdentity(ctx context.Context, providerID, subject string, at time.Time) error {
+	start := time.Now()
+	err := ts.st.TouchIdentity(ctx, providerID, subject, at)
+	ts.done(callTouchIdentity, start, err)
+	return err
+}
+
+func (ts *timedStore) ListUserIdentities(ctx context.Context, userID string) ([]*store.IdentityLink, error) {
+	start := time.Now()
+	v, err := ts.st.ListUserIdentities(ctx, userID)
+	ts.done(callListUserIdentities, start, err)
+	return v, err
+}
+
+func (ts *timedStore) UnlinkIdentity(ctx context.Context, providerID, subject string) error {
+	start := time.Now()
+	err := ts.st.UnlinkIdentity(ctx, providerID, subject)
+	ts.done(callUnlinkIdentity, start, err)
+	return err
+}
+
+func (ts *timedStore) CreateTicket(ctx context.Context, t *store.Ticket) error {
+	start := time.Now()
+	err := ts.st.CreateTicket(ctx, t)
+	ts.done(callCreateTicket, start, err)
+	return err
+}
+
+func (ts *timedStore) ConsumeTicket(ctx context.Context, purpose, id string, now time.Time) (*store.Ticket, error) {
+	start := time.Now()
+	v, err := ts.st.ConsumeTicket(ctx, purpose, id, now)
+	ts.done(callConsumeTicket, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteExpiredTickets(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	v, err := ts.st.DeleteExpiredTickets(ctx, now)
+	ts.done(callDeleteExpiredTickets, start, err)
+	return v, err
+}
+
+func (ts *timedStore) Ping(ctx context.Context) error {
+	start := time.Now()
+	err := ts.st.Ping(ctx)
+	ts.done(callPing, start, err)
+	return err
+}
+
+func (ts *timedStore) Close() error {
+	start := time.Now()
+	err := ts.st.Close()
+	ts.done(callClose, start, err)
+	return err
+}
