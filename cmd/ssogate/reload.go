@@ -42,6 +42,8 @@ func restartOnly(old, new *config.Config) []string {
 	}
 	check("server.listen", old.Server.Listen, new.Server.Listen)
 	check("server.public_url", old.Server.PublicURL, new.Server.PublicURL)
+	check("server.metrics_listen", old.Server.MetricsListen, new.Server.MetricsListen)
+	check("server.metrics_on_public_listener", old.Server.MetricsOnPublicListener, new.Server.MetricsOnPublicListener)
 	check("store", old.Store, new.Store)
 	check("session", old.Session, new.Session)
 	check("assertion", old.Assertion, new.Assertion)
@@ -61,6 +63,7 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		// Only the listener's own keys wait; trusted proxies and timeouts
 		// in the same section still apply.
 		cfg.Server.Listen, cfg.Server.PublicURL, cfg.Server.PublicURLParsed = a.cfg.Server.Listen, a.cfg.Server.PublicURL, a.cfg.Server.PublicURLParsed
+		cfg.Server.MetricsListen, cfg.Server.MetricsOnPublicListener = a.cfg.Server.MetricsListen, a.cfg.Server.MetricsOnPublicListener
 		cfg.Store, cfg.Session, cfg.Assertion, cfg.Log = a.cfg.Store, a.cfg.Session, a.cfg.Assertion, a.cfg.Log
 	}
 	old := map[string]config.Provider{}
@@ -89,8 +92,8 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		closeAll(closers)
 		return err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
-		Logger: a.log, Now: a.now, Shared: a.gateway.Shared()})
+	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
+		Logger: a.log, Now: a.now, Shared: a.gateway.Shared()}, a.metrics))
 	if err != nil {
 		closeAll(closers)
 		return err
@@ -107,6 +110,7 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 	// The old gateway holds nothing of its own: its Shared lives on in gw.
 	a.cfg, a.providers, a.gateway, a.local, a.closerByID, a.plugins = cfg, reg, gw, lp, byID, plugs
 	a.handler.set(gw.Handler())
+	a.publishMetrics()
 	go func() {
 		// Let requests still on the old gateway finish their provider calls.
 		time.Sleep(30 * time.Second)
@@ -153,9 +157,12 @@ func (a *app) reloadFromFile(ctx context.Context, path string) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		a.log.Error("reload refused: the running configuration stays", "config", path, "err", err)
+		a.countReload(err)
 		return err
 	}
-	if err := a.Reload(ctx, cfg); err != nil {
+	err = a.Reload(ctx, cfg)
+	a.countReload(err)
+	if err != nil {
 		a.log.Error("reload failed: the running configuration stays", "config", path, "err", err)
 		return err
 	}

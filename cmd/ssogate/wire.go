@@ -22,6 +22,7 @@ import (
 
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/metrics"
 	"github.com/ssogate/ssogate/plugins"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
@@ -312,6 +313,7 @@ type app struct {
 	closerByID map[string]io.Closer
 	plugins    map[string]*plugins.Plugin
 	handler    liveHandler
+	metrics    *metrics.Metrics // nil without server.metrics_listen
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -341,12 +343,21 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, now func(
 
 // newAppWith is newApp with the store wrapped by wrap (tests count calls).
 func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, wrap func(store.Store) store.Store) (*app, error) {
+	return newAppMetered(ctx, cfg, log, now, wrap, nil)
+}
+
+// newAppMetered is newAppWith that reports to m (nil: no metrics).
+func newAppMetered(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time,
+	wrap func(store.Store) store.Store, m *metrics.Metrics) (*app, error) {
 	st, err := openStore(ctx, cfg, sqlite.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
 	if wrap != nil {
 		st = wrap(st)
+	}
+	if m != nil {
+		st = m.WrapStore(st)
 	}
 	reg, lp, closers, plugs, err := buildProviders(ctx, cfg, st, log)
 	if err != nil {
@@ -364,12 +375,14 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 		cleanup()
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now})
+	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now}, m))
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs, log: log, now: now}
+	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs,
+		metrics: m, log: log, now: now}
+	a.publishMetrics()
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -405,7 +418,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit set", "bytes", limit)
 	}
-	a, err := newApp(ctx, cfg, log, nil)
+	var m *metrics.Metrics
+	if cfg.Server.MetricsListen != "" {
+		m = metrics.New(log)
+	}
+	a, err := newAppMetered(ctx, cfg, log, nil, nil, m)
 	if err != nil {
 		return err
 	}
@@ -424,8 +441,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := a.watchConfig(ctx, cfg.Path, hup); err != nil {
 		log.Warn("config file watch unavailable; SIGHUP still reloads", "err", err)
 	}
+	publicHandler, stopMetrics, err := a.serveMetrics(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler:           publicHandler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
