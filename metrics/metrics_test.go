@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -323,4 +324,31 @@ func counterValue(t *testing.T, m *Metrics, name string, lv ...string) float64 {
 func histogramCount(t *testing.T, m *Metrics, name string, lv ...string) uint64 {
 	t.Helper()
 	return find(t, m, name, lv...).GetHistogram().GetSampleCount()
+}
+
+// BenchmarkObserve is the request hook alone, as /auth calls it.
+func BenchmarkObserve(b *testing.B) {
+	m := New(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Observe(gateway.ClassAuth, 200, 150*time.Microsecond)
+	}
+}
+
+// TestGatewayDoesNotImportMetrics keeps the layering: the gateway knows
+// only its Observe and SignIn hooks, never this package.
+func TestGatewayDoesNotImportMetrics(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/ssogate/ssogate/gateway").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/ssogate/ssogate/store") {
+		t.Fatalf("go list -deps gateway lists no store; is its output as expected?\n%s", out)
+	}
+	for _, dep := range deps {
+		if strings.HasPrefix(dep, "github.com/ssogate/ssogate/metrics") || strings.HasPrefix(dep, "github.com/prometheus/") {
+			t.Errorf("gateway depends on %s", dep)
+		}
+	}
 }
