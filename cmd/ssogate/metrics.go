@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,7 +62,7 @@ func (a *app) serveMetrics(cfg *config.Config) (http.Handler, func(), error) {
 	}
 	ln, err := net.Listen("tcp", cfg.Server.MetricsListen)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("metrics listener: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           mh,
