@@ -257,3 +257,15 @@ func TestServeMetricsOnPublicListener(t *testing.T) {
 		t.Errorf("the portal beside /metrics answered %d", p.StatusCode)
 	}
 }
+
+// TestMetricsListenIsRestartOnly checks that a reload does not move the
+// metrics listener: it is named among the settings that wait for a
+// restart.
+func TestMetricsListenIsRestartOnly(t *testing.T) {
+	h := newHarness(t)
+	next := *h.app.cfg
+	next.Server.MetricsListen = "127.0.0.1:9090"
+	if keys := restartOnly(h.app.cfg, &next); !slices.Contains(keys, "server.metrics_listen") {
+		t.Errorf("restartOnly = %v, want server.metrics_listen in it", keys)
+	}
+}
