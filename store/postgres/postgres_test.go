@@ -155,3 +155,40 @@ func dbName(t *testing.T, dsn string) string {
 	}
 	return cfg.Database
 }
+
+// TestConcurrentOpen starts several stores on one empty database at once,
+// as replicas starting together do: the advisory lock lets one migrate
+// while the others wait, so every Open succeeds and each migration is
+// applied once.
+func TestConcurrentOpen(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	dsn := pg.Database(t)
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			s, err := Open(t.Context(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Open: %v", err)
+		}
+	}
+	s := openDB(t, dsn)
+	var versions, latest int
+	if err := s.pool.QueryRow(t.Context(), "SELECT count(*), max(version) FROM schema_migrations").Scan(&versions, &latest); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if versions != len(ms) || latest != ms[len(ms)-1].version {
+		t.Errorf("schema_migrations holds %d rows up to version %d, want %d up to %d", versions, latest, len(ms), ms[len(ms)-1].version)
+	}
+}
