@@ -147,13 +147,7 @@ type cli struct {
 var commandUsage = map[string]string{
 	"serve":        "serve\n\nRun the gateway. It reloads the configuration on SIGHUP and when the file\nchanges (save it by writing a temporary file and renaming it over the old one).",
 	"check-config": "check-config\n\nValidate the configuration file and exit: 0 when it is valid (warnings, if\nany, are printed), 1 with every problem otherwise.",
-	"migrate": "migrate [--from sqlite:PATH --to postgres:[DSN]]\n\n" +
-		"Apply the store's migrations and exit. With --from and --to, copy everything in\n" +
-		"the SQLite database PATH (users, password hashes, links, keys, secrets,\n" +
-		"tickets, sessions, audit events) into an empty PostgreSQL database, in one\n" +
-		"transaction, and print the rows of each table. \"postgres:\" alone means the\n" +
-		"configured store.dsn (or dsn_file): a DSN on the command line is visible to\n" +
-		"other users of the host, so keep its password in PGPASSWORD or ~/.pgpass.",
+	"migrate":      migrateUsage,
 	"version":      "version\n\nPrint the version.",
 	"user add": "user add --email E --name N [--groups g1,g2] [--role user|admin] [--phone P]\n" +
 		"       [--mobile M] [--organization O] [--department D] [--methods id1,id2]\n" +
