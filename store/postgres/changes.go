@@ -93,7 +93,10 @@ func (s *Store) WatchChanges(ctx context.Context, changed func(store.Change), li
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		_ = err // the loss itself is what live(false) reports
+		if up || !told {
+			s.opts.log.Warn("postgres: change feed is down; caches fall back to their TTL until it reconnects",
+				"err", err, "retry_in", backoff)
+		}
 		down()
 		select {
 		case <-ctx.Done():

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -48,6 +49,13 @@ type Option func(*options)
 
 type options struct {
 	pingTTL time.Duration
+	log     *slog.Logger
+}
+
+// WithLogger sets where WatchChanges reports a lost connection
+// (slog.Default() by default).
+func WithLogger(log *slog.Logger) Option {
+	return func(o *options) { o.log = log }
 }
 
 // WithPingTTL sets how long Ping reuses its last answer (one second by
@@ -85,7 +93,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "ssogate"
 	}
 	s := &Store{
-		opts:    options{pingTTL: defaultPingTTL},
+		opts:    options{pingTTL: defaultPingTTL, log: slog.Default()},
 		pingSem: make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 	}

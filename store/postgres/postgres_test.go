@@ -192,3 +192,80 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Errorf("schema_migrations holds %d rows up to version %d, want %d up to %d", versions, latest, len(ms), ms[len(ms)-1].version)
 	}
 }
+
+// TestPingReusesAnswer checks that Ping writes the health row at most
+// once per TTL however often it is asked, and again once the TTL passed.
+func TestPingReusesAnswer(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	pg := testpeers.Postgres(t)
+	s := openDB(t, pg.Database(t), WithPingTTL(ttl))
+	checked := func() time.Time {
+		t.Helper()
+		var at time.Time
+		if err := s.pool.QueryRow(t.Context(), "SELECT checked_at FROM health WHERE id = 1").Scan(&at); err != nil {
+			t.Fatalf("read health row: %v", err)
+		}
+		return at
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("first Ping: %v", err)
+	}
+	first := checked()
+	start := time.Now()
+	for time.Since(start) < ttl/2 {
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := checked(); !got.Equal(first) {
+		t.Errorf("health row rewritten within the TTL: %v, then %v", first, got)
+	}
+	time.Sleep(ttl)
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping after the TTL: %v", err)
+	}
+	if got := checked(); !got.After(first) {
+		t.Errorf("health row not rewritten after the TTL: still %v", got)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.Ping(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Ping with a cancelled ctx = %v, want context.Canceled", err)
+	}
+}
+
+// TestWatchChangesStartsDown checks that a feed that cannot connect at
+// first says live(false), then live(true) once the database lets it in.
+func TestWatchChangesStartsDown(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	dsn := pg.Database(t)
+	s := openDB(t, dsn)
+	db := pgx.Identifier{dbName(t, dsn)}.Sanitize()
+	pg.Exec(t, "postgres", "ALTER DATABASE "+db+" ALLOW_CONNECTIONS false")
+	lives := make(chan bool, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.WatchChanges(ctx, func(store.Change) {}, func(up bool) { lives <- up })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case up := <-lives:
+		if up {
+			t.Fatal("first live call = true while the database refuses connections")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no live(false) within 5 s")
+	}
+	pg.Exec(t, "postgres", "ALTER DATABASE "+db+" ALLOW_CONNECTIONS true")
+	select {
+	case up := <-lives:
+		if !up {
+			t.Fatal("live(false) twice in a row")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no live(true) within 10 s of connections being allowed")
+	}
+}
