@@ -237,9 +237,11 @@ func PostgresPrivate(tb testing.TB) *PostgresServer {
 		if err := stopPostgres(dir); err != nil {
 			tb.Errorf("postgres: stop the private server: %v", err)
 		}
-		if !tb.Failed() {
-			removeData(dir)
+		if tb.Failed() {
+			tb.Logf("postgres: the private server's log is kept in %s", filepath.Join(dir, "pg.log"))
+			return
 		}
+		removeData(dir)
 	})
 	return srv
 }
