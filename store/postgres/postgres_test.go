@@ -44,6 +44,14 @@ func TestChangeFeed(t *testing.T) {
 	})
 }
 
+func TestShared(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	storetest.RunShared(t, func(t *testing.T) storetest.Shared {
+		dsn := pg.Database(t)
+		return storetest.Shared{A: openDB(t, dsn), B: openDB(t, dsn)}
+	})
+}
+
 // cut terminates the ChangeFeed's listening connections on dsn's database,
 // as a server restart or a failover would.
 func cut(t *testing.T, dsn string) {

@@ -10,12 +10,13 @@ import (
 )
 
 // Shared is a pair of stores under test on the same database, as two
-// gateway processes would open it, for a backend with a store.ChangeFeed.
+// gateway processes would open it.
 type Shared struct {
 	// A writes; B watches.
 	A, B store.Store
 	// Cut breaks B's feed the way a network or a server restart would (it
-	// closes the feed's connection from the server's side).
+	// closes the feed's connection from the server's side); only
+	// RunChangeFeed uses it.
 	Cut func(t *testing.T)
 }
 
