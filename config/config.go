@@ -78,10 +78,14 @@ type Server struct {
 
 // Store selects the persistence backend.
 type Store struct {
-	// Driver is "sqlite" (default). Later: "postgres".
+	// Driver is "sqlite" (default; one host) or "postgres" (several
+	// gateway processes on several hosts sharing one database).
 	Driver string `yaml:"driver"`
 	// DSN is the data source: for sqlite a file path (default
-	// ./data/ssogate.db; its directory is created).
+	// ./data/ssogate.db; its directory is created); for postgres a libpq
+	// connection URL or key=value string, required, which must verify the
+	// server's certificate (sslmode=verify-full or verify-ca) unless the
+	// host is a loopback address or a Unix socket.
 	DSN string `yaml:"dsn"`
 	// DSNFile reads DSN from a file (for DSNs that hold a password).
 	DSNFile string `yaml:"dsn_file"`

@@ -387,8 +387,16 @@ func TestParseErrors(t *testing.T) {
 			[]string{`x.yaml:2: server.read_header_timeout: must be greater than 0`}},
 
 		// Store.
-		{"store driver", "store:\n  driver: postgres\n",
-			[]string{`x.yaml:2: store.driver: unknown store driver "postgres"; valid: sqlite`}},
+		{"store driver", "store:\n  driver: mysql\n",
+			[]string{`x.yaml:2: store.driver: unknown store driver "mysql"; valid: sqlite, postgres`}},
+		{"postgres without dsn", "store:\n  driver: postgres\n",
+			[]string{`x.yaml:1: store.dsn: must not be empty for the postgres driver`}},
+		{"postgres dsn unparsable", "store:\n  driver: postgres\n  dsn: \"postgres://sso:s3cret@db:notaport/sso\"\n",
+			[]string{`x.yaml:3: store.dsn: is not a valid PostgreSQL connection URL or key=value string, or a file it names`}},
+		{"postgres remote without verified tls", "store:\n  driver: postgres\n  dsn: postgres://sso@db.example.co.jp/sso?sslmode=require\n",
+			[]string{`x.yaml:3: store.dsn: connects to db.example.co.jp without verifying its TLS certificate`, "use sslmode=verify-full"}},
+		{"postgres remote with sslmode prefer", "store:\n  driver: postgres\n  dsn: host=10.0.0.5 dbname=sso\n",
+			[]string{`x.yaml:3: store.dsn: connects to 10.0.0.5 without verifying its TLS certificate`}},
 
 		// Session.
 		{"idle timeout zero", "session:\n  idle_timeout: 0s\n",

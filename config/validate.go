@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	storeDrivers = []string{"sqlite"}
+	storeDrivers = []string{"sqlite", "postgres"}
 	languages    = []string{"ja", "en"}
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"text", "json"}
@@ -236,11 +236,14 @@ func parsePrefix(s string) (netip.Prefix, error) {
 func (v *validator) store() {
 	s := &v.c.Store
 	v.oneOf("store.driver", "store driver", s.Driver, storeDrivers)
-	if slices.Contains(storeDrivers, s.Driver) && s.DSN == "" {
-		key := "store.dsn"
-		if s.DSNFile != "" {
-			key = "store.dsn_file"
-		}
+	key := "store.dsn"
+	if s.DSNFile != "" {
+		key = "store.dsn_file"
+	}
+	switch {
+	case s.Driver == "postgres":
+		v.postgresDSN(key, s.DSN)
+	case slices.Contains(storeDrivers, s.Driver) && s.DSN == "":
 		v.errorf(key, "must not be empty; for sqlite use a file path, e.g. ./data/ssogate.db")
 	}
 }

@@ -20,6 +20,9 @@ command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need+=(slapd)
 command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
 command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ] || need+=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# PostgreSQL 15 for store/postgres and `ssogate migrate` (internal/testpeers
+# starts its own server from these binaries; no system cluster runs).
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15 postgresql-client-15)
 # The assertion verifiers in examples/verify: Python (Debian's PyJWT, for
 # /usr/bin/python3), Java (javac) and Node.js (npm ci below).
 /usr/bin/python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || need+=(python3 python3-jwt python3-cryptography)

@@ -8,7 +8,7 @@
 //	ssogate [--config FILE] user list | set-password --email E | disable --email E | enable --email E
 //	ssogate [--config FILE] user set-methods --email E --methods id1,id2 | links --email E | unlink --email E --provider ID
 //	ssogate [--config FILE] keys list | rotate [--activate-in 1m]
-//	ssogate [--config FILE] migrate
+//	ssogate [--config FILE] migrate [--from sqlite:PATH --to postgres:[DSN]]
 //	ssogate version
 //
 // The configuration file is --config, else $SSOGATE_CONFIG, else ./ssogate.yaml.
@@ -147,7 +147,7 @@ type cli struct {
 var commandUsage = map[string]string{
 	"serve":        "serve\n\nRun the gateway. It reloads the configuration on SIGHUP and when the file\nchanges (save it by writing a temporary file and renaming it over the old one).",
 	"check-config": "check-config\n\nValidate the configuration file and exit: 0 when it is valid (warnings, if\nany, are printed), 1 with every problem otherwise.",
-	"migrate":      "migrate\n\nApply the store's migrations and exit.",
+	"migrate":      migrateUsage,
 	"version":      "version\n\nPrint the version.",
 	"user add": "user add --email E --name N [--groups g1,g2] [--role user|admin] [--phone P]\n" +
 		"       [--mobile M] [--organization O] [--department D] [--methods id1,id2]\n" +

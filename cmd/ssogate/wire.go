@@ -32,6 +32,7 @@ import (
 	"github.com/ssogate/ssogate/providers/oidc"
 	"github.com/ssogate/ssogate/providers/saml"
 	"github.com/ssogate/ssogate/store"
+	"github.com/ssogate/ssogate/store/postgres"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
 
@@ -60,6 +61,8 @@ func openStore(ctx context.Context, cfg *config.Config, opts ...sqlite.Option) (
 	switch cfg.Store.Driver {
 	case "sqlite", "":
 		return sqlite.Open(ctx, cfg.Store.DSN, opts...)
+	case "postgres":
+		return postgres.Open(ctx, cfg.Store.DSN)
 	default:
 		return nil, fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
 	}
@@ -489,30 +492,6 @@ func (c *cli) checkConfig(args []string) error {
 		fmt.Fprintln(c.stderr, w)
 	}
 	fmt.Fprintf(c.stdout, "%s: ok (%d providers, %d services)\n", cfg.Path, len(cfg.Providers), len(cfg.Services))
-	return nil
-}
-
-func (c *cli) migrate(ctx context.Context, args []string) error {
-	fs := c.flags("migrate")
-	if err := c.parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	// Opening a store applies its pending migrations; this command does
-	// only that, for deployments that migrate before starting replicas.
-	st, err := sqlite.Open(ctx, cfg.Store.DSN)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	v, err := st.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "store %s is migrated (schema version %d)\n", cfg.Store.Driver, v)
 	return nil
 }
 

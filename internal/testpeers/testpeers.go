@@ -134,6 +134,10 @@ func Run(m *testing.M) int {
 			code = 1
 		}
 	}
+	if err := pgShared.release(code); err != nil {
+		fmt.Fprintf(os.Stderr, "testpeers: postgres: %v\n", err)
+		code = 1
+	}
 	return code
 }
 

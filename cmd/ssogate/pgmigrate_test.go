@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/internal/testpeers"
+	"github.com/ssogate/ssogate/store"
+	"github.com/ssogate/ssogate/store/sqlite"
+)
+
+// onPostgres points the harness's store at the PostgreSQL database dsn.
+func onPostgres(dsn string) harnessOption {
+	re := regexp.MustCompile(`driver: sqlite\n  dsn: [^\n]+`)
+	return func(s string) string {
+		return re.ReplaceAllLiteralString(s, "driver: postgres\n  dsn: \""+dsn+"\"")
+	}
+}
+
+// TestMigrateSQLiteToPostgres fills an SQLite store the way a gateway
+// does (a local user with an argon2id hash, a sign-in over HTTP with its
+// session and audit events, the cookie secrets and signing key made at
+// start, plus a link and a ticket), copies it with `ssogate migrate
+// --from --to`, and then runs a gateway on PostgreSQL: the same password
+// signs in over HTTP, the session made on SQLite is still valid there,
+// every row came across with its ids and times, and the counts printed
+// are the source's. A second copy into the now full database is refused.
+func TestMigrateSQLiteToPostgres(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	dsn := pg.Database(t)
+	ctx := context.Background()
+
+	src := newHarness(t)
+	alice := src.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	b := src.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/me")
+	cookieName := src.app.cfg.Session.CookieName
+	session := b.cookie(cookieName)
+	if session == nil {
+		t.Fatal("no session cookie after signing in on SQLite")
+	}
+	at := time.Date(2026, 11, 21, 9, 0, 0, 123_000_000, time.UTC)
+	if err := src.app.store.LinkIdentity(ctx, &store.IdentityLink{ProviderID: "corp-oidc", Subject: "Sub-1",
+		UserID: alice.ID, Email: "alice@corp.example", CreatedAt: at, LastUsedAt: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.app.store.CreateTicket(ctx, &store.Ticket{ID: "reset-1", Purpose: "reset", UserID: alice.ID,
+		Data: []byte{0, 0xff, 1}, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(filepath.Dir(src.configPath), "ssogate.db")
+	want, err := sqlite.Export(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range want.Counts() {
+		if c.Rows == 0 {
+			t.Fatalf("the source holds no %s; the test would not show they are copied", c.Table)
+		}
+	}
+
+	out, errOut, err := runCLI(t, "", "migrate", "--from", "sqlite:"+path, "--to", "postgres:"+dsn)
+	if err != nil {
+		t.Fatalf("migrate --from --to: %v\n%s%s", err, out, errOut)
+	}
+	for _, c := range want.Counts() {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^  %s +%d$`, c.Table, c.Rows)).MatchString(out) {
+			t.Errorf("migrate output does not report %d %s:\n%s", c.Rows, c.Table, out)
+		}
+	}
+
+	_, errOut, err = runCLI(t, "", "migrate", "--from", "sqlite:"+path, "--to", "postgres:"+dsn)
+	var code exitCode
+	if !errors.As(err, &code) || code != 1 || !strings.Contains(errOut, "not empty (users: 1") {
+		t.Errorf("second migrate into the same database: err = %v, stderr %q; want exit 1 naming the users it holds", err, errOut)
+	}
+
+	dst := newHarness(t, onPostgres(dsn))
+	if dst.app.cfg.Store.Driver != "postgres" {
+		t.Fatalf("the second gateway runs on %s", dst.app.cfg.Store.Driver)
+	}
+	// The session signed in on SQLite is valid on PostgreSQL: the session
+	// row and the cookie keys both came across.
+	moved := dst.browser()
+	u, _ := url.Parse(dst.url)
+	moved.jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: session.Value, Path: "/"}})
+	p := moved.get("/me")
+	expectStatus(t, p, http.StatusOK)
+	if !strings.Contains(p.body, "Alice Example") {
+		t.Errorf("/me with the session made on SQLite does not show Alice:\n%s", snippet(p.body))
+	}
+	// The password hash came across: a fresh sign-in works, a wrong
+	// password does not.
+	fresh := dst.browser()
+	expectRedirect(t, fresh.login("alice@example.co.jp", alicePW, "/me"), "/me")
+	wrong := dst.browser()
+	wrong.get("/login")
+	expectStatus(t, wrong.post("/login", url.Values{"email": {"alice@example.co.jp"}, "password": {"nope-Passw0rd"}}),
+		http.StatusUnauthorized)
+
+	// Every row, ids and times included, as SQLite had it (read through
+	// the PostgreSQL store, before the sign-ins above added to it).
+	got, err := dst.app.store.UserByIdentity(ctx, "corp-oidc", "Sub-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != alice.ID || !got.CreatedAt.Equal(want.Users[0].CreatedAt) || !got.PreviousLoginAt.Equal(want.Users[0].LastLoginAt) {
+		t.Errorf("user on PostgreSQL = %+v, want the SQLite one %+v (one more sign-in)", got, want.Users[0])
+	}
+	tk, err := dst.app.store.ConsumeTicket(ctx, "reset", "reset-1", at)
+	if err != nil || tk.UserID != alice.ID || string(tk.Data) != "\x00\xff\x01" || !tk.ExpiresAt.Equal(at.Add(time.Hour)) {
+		t.Errorf("ticket on PostgreSQL = %+v, %v", tk, err)
+	}
+	keys, err := dst.app.store.ListSigningKeys(ctx)
+	if err != nil || !reflect.DeepEqual(keys, want.Keys) {
+		t.Errorf("signing keys on PostgreSQL = %+v, %v; want %+v", keys, err, want.Keys)
+	}
+	events, err := dst.app.store.ListAudit(ctx, store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]*store.AuditEvent{}
+	for _, e := range events {
+		byID[e.ID] = e
+	}
+	for _, e := range want.Audit {
+		if g := byID[e.ID]; g == nil || !reflect.DeepEqual(g, e) {
+			t.Errorf("audit event %d on PostgreSQL = %+v, want %+v", e.ID, g, e)
+		}
+	}
+	if len(events) <= len(want.Audit) {
+		t.Errorf("%d audit events after signing in on PostgreSQL, want more than the %d copied", len(events), len(want.Audit))
+	}
+}
+
+// TestCLIMigratePostgres checks that `ssogate migrate` migrates a
+// configured PostgreSQL store, and refuses half-given copy flags.
+func TestCLIMigratePostgres(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	h := newHarness(t, onPostgres(pg.Database(t)))
+	out, errOut, err := runCLI(t, "", "--config", h.configPath, "migrate")
+	if err != nil || out != "store postgres is migrated (schema version 4)\n" {
+		t.Fatalf("migrate: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	_, errOut, err = runCLI(t, "", "--config", h.configPath, "migrate", "--from", "sqlite:x.db")
+	var code exitCode
+	if !errors.As(err, &code) || code != 2 || !strings.Contains(errOut, "give both --from sqlite:PATH and --to postgres:DSN") {
+		t.Errorf("migrate --from alone: err = %v, stderr %q; want exit 2 asking for both", err, errOut)
+	}
+}
