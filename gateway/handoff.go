@@ -156,16 +156,16 @@ type assertionClaims struct {
 // shared between requests and never modified.
 type handoff struct {
 	base *userHeaders
-	// assertion is X-Ssogate-Assertion's value as a header-map slice;
-	// nil when the service takes none.
-	assertion []string
+	// assertion is X-Ssogate-Assertion's value, set as a header-map
+	// slice of this array; empty when the service takes none.
+	assertion [1]string
 	refreshAt int64 // unix nanoseconds: re-sign the assertion from here on
-	userID    string
 }
 
 // userHeaders are the identity headers built from one user record for one
 // service, ready to set.
 type userHeaders struct {
+	userID    string
 	names     []string   // canonical header names
 	values    [][]string // their values as header-map slices, built once
 	assertion string     // the assertion header's canonical name, or ""
@@ -241,7 +241,7 @@ func (c *handoffCache) forget(sid string) {
 
 // forgetUser drops every hand-off of user userID.
 func (c *handoffCache) forgetUser(userID string) {
-	c.bySession.prune(func(_ handoffKey, h *handoff) bool { return h.userID == userID })
+	c.bySession.prune(func(_ handoffKey, h *handoff) bool { return h.base.userID == userID })
 	c.byUser.prune(func(k handoffKey, _ *userHeaders) bool { return k.id == userID })
 }
 
@@ -267,13 +267,13 @@ func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service
 	if h := g.handoffs.get(sess.ID, svc.cfg.ID); h != nil && now.UnixNano() < h.refreshAt && h.base.stamp.Equal(user.UpdatedAt) {
 		return h, nil
 	}
-	h := &handoff{base: g.userHeaders(user, svc), userID: user.ID, refreshAt: now.Add(g.assertionTTL / 2).UnixNano()}
+	h := &handoff{base: g.userHeaders(user, svc), refreshAt: now.Add(g.assertionTTL / 2).UnixNano()}
 	if h.base.assertion != "" {
 		tok, err := g.signAssertion(sess, user, svc, now)
 		if err != nil {
 			return nil, err
 		}
-		h.assertion = []string{tok}
+		h.assertion[0] = tok
 	}
 	g.handoffs.put(sess.ID, svc.cfg.ID, h)
 	return h, nil
@@ -287,7 +287,7 @@ func (g *Gateway) userHeaders(user *store.User, svc *service) *userHeaders {
 		return b
 	}
 	hn := svc.headers
-	b := &userHeaders{stamp: user.UpdatedAt}
+	b := &userHeaders{userID: user.ID, stamp: user.UpdatedAt}
 	add := func(name, value string) {
 		if name != config.HeaderNone {
 			b.names = append(b.names, http.CanonicalHeaderKey(name))
@@ -355,7 +355,7 @@ func setHandoff(h http.Header, ho *handoff) {
 	for i, name := range ho.base.names {
 		h[name] = ho.base.values[i][:1:1]
 	}
-	if ho.assertion != nil {
+	if ho.base.assertion != "" {
 		h[ho.base.assertion] = ho.assertion[:1:1]
 	}
 }

@@ -82,17 +82,53 @@ type sessionManager struct {
 	hits, misses atomic.Uint64
 }
 
-// cachedSession is a resolved session as of loadedAt. It is shared
-// between requests and replaced, never modified.
+// cachedSession is a resolved session as of loadedAt, in the few fields
+// requests need (the user agent and creation time are not kept: the
+// session list reads them from the store), times in unix nanoseconds. It
+// is shared between requests and replaced, never modified.
 type cachedSession struct {
-	// sess holds what requests need: the user agent is not kept (the
-	// session list reads it from the store).
-	sess     *store.Session
-	user     *cachedUser
-	loadedAt int64 // unix nanoseconds
+	id             string
+	user           *cachedUser
+	amr            []string // shared, see internAMR
+	clientIP, line string
+	authTime       int64
+	lastSeen       int64
+	idleExpires    int64
+	absExpires     int64
+	loadedAt       int64
 	// touchedAt is when LastSeenAt was last written to the store; writes
 	// are spaced out so that activity does not write on every request.
 	touchedAt int64
+}
+
+// expired reports whether the session is no longer valid at now.
+func (c *cachedSession) expired(now int64) bool {
+	return now >= c.idleExpires || now >= c.absExpires
+}
+
+// session returns the session as the store would.
+func (c *cachedSession) session() *store.Session {
+	return &store.Session{
+		ID: c.id, UserID: c.user.u.ID, AMR: c.amr, AuthTime: fromNano(c.authTime),
+		ClientIP: c.clientIP, Line: c.line, LastSeenAt: fromNano(c.lastSeen),
+		IdleExpiresAt: fromNano(c.idleExpires), AbsoluteExpiresAt: fromNano(c.absExpires),
+	}
+}
+
+// toNano is t in unix nanoseconds; the zero time is 0.
+func toNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNano is the inverse of toNano, in UTC.
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // cachedUser is a user record as of loadedAt, shared by the user's
@@ -206,7 +242,7 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 	}
 	// An entry that says the session expired is checked against the
 	// store: another process may have moved the idle deadline.
-	if c != nil && now.UnixNano()-c.loadedAt < int64(m.trust()) && !c.sess.Expired(now) {
+	if c != nil && now.UnixNano()-c.loadedAt < int64(m.trust()) && !c.expired(now.UnixNano()) {
 		m.hits.Add(1)
 	} else {
 		m.misses.Add(1)
@@ -215,7 +251,7 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 			return nil, nil, err
 		}
 	}
-	if c.sess.Expired(now) || c.user.u.Status != store.StatusActive {
+	if c.expired(now.UnixNano()) || c.user.u.Status != store.StatusActive {
 		// The sweeper deletes expired sessions: a read writes nothing.
 		m.forget(id)
 		return nil, nil, errNoSession
@@ -224,7 +260,7 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.sess, c.user.u, nil
+	return c.session(), c.user.u, nil
 }
 
 // load reads session id and its user from the store (the user from the
@@ -247,14 +283,15 @@ func (m *sessionManager) load(ctx context.Context, id string, old *cachedSession
 	if err != nil {
 		return nil, err
 	}
-	// Share what other entries hold already.
-	sess.ID, sess.UserID, sess.UserAgent = id, cu.u.ID, ""
-	sess.AMR = m.internAMR(sess.AMR)
-	touched := sess.LastSeenAt.UnixNano()
-	if old != nil && old.touchedAt > touched {
-		touched = old.touchedAt
+	c := &cachedSession{
+		id: id, user: cu, amr: m.internAMR(sess.AMR), clientIP: sess.ClientIP, line: sess.Line,
+		authTime: toNano(sess.AuthTime), lastSeen: toNano(sess.LastSeenAt),
+		idleExpires: toNano(sess.IdleExpiresAt), absExpires: toNano(sess.AbsoluteExpiresAt),
+		loadedAt: now.UnixNano(), touchedAt: toNano(sess.LastSeenAt),
 	}
-	c := &cachedSession{sess: sess, user: cu, loadedAt: now.UnixNano(), touchedAt: touched}
+	if old != nil && old.touchedAt > c.touchedAt {
+		c.touchedAt = old.touchedAt
+	}
 	if m.cacheTTL > 0 && m.gen.Load() == gen {
 		m.cache.put(id, c)
 	}
@@ -304,7 +341,8 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 		return c, nil
 	}
 	idle := now.Add(m.idle)
-	s := *c.sess
+	next := *c
+	next.touchedAt = now.UnixNano()
 	switch err := m.store.TouchSession(ctx, id, now, idle); {
 	case errors.Is(err, store.ErrUnavailable):
 		// The store cannot save the later deadline now (a full disk):
@@ -314,13 +352,12 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("touch session: %w", err)
 	default:
-		s.LastSeenAt, s.IdleExpiresAt = now, idle
+		next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
 	}
-	next := &cachedSession{sess: &s, user: c.user, loadedAt: c.loadedAt, touchedAt: now.UnixNano()}
 	if m.cacheTTL > 0 {
-		m.cache.swap(id, c, next)
+		m.cache.swap(id, c, &next)
 	}
-	return next, nil
+	return &next, nil
 }
 
 // Create starts a new session for user and writes its cookie. A fresh token
@@ -392,7 +429,7 @@ func (m *sessionManager) forget(id string) {
 func (m *sessionManager) forgetUser(userID string) {
 	m.gen.Add(1)
 	m.users.delete(userID)
-	m.cache.prune(func(_ string, c *cachedSession) bool { return c.sess.UserID == userID })
+	m.cache.prune(func(_ string, c *cachedSession) bool { return c.user.u.ID == userID })
 	if m.handoffs != nil {
 		m.handoffs.forgetUser(userID)
 	}
@@ -427,7 +464,7 @@ func (m *sessionManager) sweep(ctx context.Context) (int, error) {
 	now := m.now()
 	old := now.Add(-m.trust() - time.Minute).UnixNano()
 	m.cache.prune(func(_ string, c *cachedSession) bool {
-		return c.loadedAt < old || c.sess.Expired(now)
+		return c.loadedAt < old || c.expired(now.UnixNano())
 	})
 	m.users.prune(func(_ string, cu *cachedUser) bool { return cu.loadedAt < old })
 	m.legacy.prune(func(_ string, id *string) bool { return m.cache.get(*id) == nil })
