@@ -32,6 +32,7 @@ const tokenBytes = 32
 // still opened, so an upgrade signs nobody out.
 type cookieCodec struct {
 	name string
+	ad   []byte // the name, GCM's additional data
 	aead cipher.AEAD
 	// legacy opens version 1 values.
 	legacy *securecookie.SecureCookie
@@ -48,7 +49,7 @@ func newCookieCodec(name string, keys cookieKeys, maxAge int) (*cookieCodec, err
 	}
 	legacy := securecookie.New(keys.hash, keys.block)
 	legacy.MaxAge(maxAge)
-	return &cookieCodec{name: name, aead: aead, legacy: legacy}, nil
+	return &cookieCodec{name: name, ad: []byte(name), aead: aead, legacy: legacy}, nil
 }
 
 // seal returns the cookie value that carries tok, a base64url token of
@@ -63,7 +64,7 @@ func (c *cookieCodec) seal(tok string) (string, error) {
 	if _, err := rand.Read(buf); err != nil {
 		return "", fmt.Errorf("gateway: seal cookie: %w", err)
 	}
-	buf = c.aead.Seal(buf, buf[:ns], raw, []byte(c.name))
+	buf = c.aead.Seal(buf, buf[:ns], raw, c.ad)
 	return cookieV2 + base64.RawURLEncoding.EncodeToString(buf), nil
 }
 
@@ -109,14 +110,16 @@ func (c *cookieCodec) openV2(v string, tok *[43]byte) bool {
 	if !ok || len(body) != c.sealedLen() || base64.RawURLEncoding.EncodedLen(tokenBytes) != len(tok) {
 		return false
 	}
+	// Copied to the stack, so the conversion does not allocate.
+	var src [96]byte
 	var sealed [64]byte
-	n, err := base64.RawURLEncoding.Decode(sealed[:], []byte(body))
+	n, err := base64.RawURLEncoding.Decode(sealed[:], src[:copy(src[:], body)])
 	if err != nil {
 		return false
 	}
 	var raw [tokenBytes]byte
 	ns := c.aead.NonceSize()
-	plain, err := c.aead.Open(raw[:0], sealed[:ns], sealed[ns:n], []byte(c.name))
+	plain, err := c.aead.Open(raw[:0], sealed[:ns], sealed[ns:n], c.ad)
 	if err != nil || len(plain) != tokenBytes {
 		return false
 	}

@@ -91,6 +91,7 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 	sh.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, cfg.Session.CookieDomain, sh.secure,
 		cfg.Session.IdleTimeout.D(), cfg.Session.AbsoluteTimeout.D(), cfg.Session.CacheTTL.D(), sh.now)
 	sh.sessions.handoffs = sh.handoffs
+	sh.sessions.touches = make(chan touchReq, touchQueue)
 	sh.csrf = &csrf{key: csrfKey, cookie: "ssogate_csrf", secure: sh.secure}
 	sh.langCk = "ssogate_lang"
 	if sh.secure {
@@ -358,9 +359,10 @@ func (g *Gateway) Close() error {
 // at a configuration reload.
 func (g *Gateway) Shared() *Shared { return g.shared }
 
-// sweeper rereads the signing keys (so a rotation made by the CLI or
-// another replica is picked up) and deletes expired sessions, tickets and
-// cached hand-offs, every keyReload.
+// sweeper writes the sessions' idle-expiry touches as they come, and
+// every keyReload rereads the signing keys (so a rotation is picked up
+// even without a change feed) and deletes expired sessions, tickets and
+// cached hand-offs.
 func (sh *Shared) sweeper() {
 	defer close(sh.done)
 	t := time.NewTicker(keyReload)
@@ -369,6 +371,12 @@ func (sh *Shared) sweeper() {
 		select {
 		case <-sh.stop:
 			return
+		case tr := <-sh.sessions.touches:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := sh.sessions.writeTouch(ctx, tr); err != nil && !errors.Is(err, store.ErrUnavailable) {
+				sh.log.Warn("session touch failed", "err", err)
+			}
+			cancel()
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			if err := sh.keys.load(ctx); err != nil {

@@ -74,6 +74,8 @@ type sessionManager struct {
 	gen atomic.Uint64
 	// live is whether the store's change feed is delivering notices.
 	live atomic.Bool
+	// touches, when set, queues idle-expiry writes for the sweeper.
+	touches chan touchReq
 	// amrs interns the few distinct AMR lists shared by all sessions.
 	amrs sync.Map
 
@@ -290,7 +292,9 @@ func (m *sessionManager) load(ctx context.Context, id string, old *cachedSession
 		loadedAt: now.UnixNano(), touchedAt: toNano(sess.LastSeenAt),
 	}
 	if old != nil && old.touchedAt > c.touchedAt {
-		c.touchedAt = old.touchedAt
+		// A touch of this process may still be on its way to the store.
+		c.touchedAt, c.lastSeen = old.touchedAt, max(c.lastSeen, old.lastSeen)
+		c.idleExpires = max(c.idleExpires, old.idleExpires)
 	}
 	if m.cacheTTL > 0 && m.gen.Load() == gen {
 		m.cache.put(id, c)
@@ -330,11 +334,21 @@ func (m *sessionManager) internAMR(amr []string) []string {
 	return v.([]string)
 }
 
+// touchQueue is how many idle-expiry writes may wait for the sweeper.
+const touchQueue = 4096
+
+// touchReq asks the store to record activity on a session.
+type touchReq struct {
+	id         string
+	seen, idle time.Time
+}
+
 // touch slides the idle expiry. The store is written at most once per
 // idle/10 (and at most once a minute), so a busy session costs no write per
 // request; the idle deadline is thus exact to within that interval.
-// Cached entries are shared between requests, so they are replaced, never
-// modified.
+// With a queue (m.touches, drained by the Shared's sweeper) the write
+// happens off the request: a read writes nothing itself. Cached entries
+// are shared between requests, so they are replaced, never modified.
 func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession, now time.Time) (*cachedSession, error) {
 	every := min(m.idle/10, time.Minute)
 	if now.UnixNano()-c.touchedAt < int64(every) {
@@ -343,21 +357,43 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 	idle := now.Add(m.idle)
 	next := *c
 	next.touchedAt = now.UnixNano()
-	switch err := m.store.TouchSession(ctx, id, now, idle); {
-	case errors.Is(err, store.ErrUnavailable):
-		// The store cannot save the later deadline now (a full disk):
-		// the session stays valid until the deadline it has, rather than
-		// every signed-in request failing, and the next touch is tried
-		// one interval later.
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("touch session: %w", err)
-	default:
-		next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+	if m.touches != nil {
+		select {
+		case m.touches <- touchReq{id: id, seen: now, idle: idle}:
+			next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+		default:
+			// The queue is full: the next request tries again.
+			return c, nil
+		}
+	} else {
+		switch err := m.store.TouchSession(ctx, id, now, idle); {
+		case errors.Is(err, store.ErrUnavailable):
+			// The store cannot save the later deadline now (a full disk):
+			// the session stays valid until the deadline it has, rather than
+			// every signed-in request failing, and the next touch is tried
+			// one interval later.
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("touch session: %w", err)
+		default:
+			next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+		}
 	}
 	if m.cacheTTL > 0 {
 		m.cache.swap(id, c, &next)
 	}
 	return &next, nil
+}
+
+// writeTouch records one queued touch in the store. A session gone from
+// the store is dropped from the cache; a store that cannot write now
+// (store.ErrUnavailable) keeps the deadline it has.
+func (m *sessionManager) writeTouch(ctx context.Context, t touchReq) error {
+	err := m.store.TouchSession(ctx, t.id, t.seen, t.idle)
+	if errors.Is(err, store.ErrNotFound) {
+		m.forget(t.id)
+		return nil
+	}
+	return err
 }
 
 // Create starts a new session for user and writes its cookie. A fresh token
