@@ -20,11 +20,12 @@ import (
 var errNoSession = errors.New("gateway: no session")
 
 // cookieKeys are the secrets that seal the session cookie: hash signs
-// (HMAC-SHA256) and block encrypts (AES-256) version 1 cookies; block
-// alone seals version 2 (AES-256-GCM, see cookieCodec).
+// (HMAC-SHA256) and block encrypts (AES-256) version 1 cookies; seal, a
+// key of its own, seals version 2 (AES-256-GCM, see cookieCodec).
 type cookieKeys struct {
 	hash  []byte // 64 bytes
 	block []byte // 32 bytes
+	seal  []byte // 32 bytes
 }
 
 // Sizes of the in-memory caches. A cached session costs about 500 bytes
@@ -186,7 +187,8 @@ func (m *sessionManager) id(r *http.Request) string {
 	}
 	id := m.codec.openID(raw)
 	if id != "" && m.cacheTTL > 0 {
-		m.legacy.put(raw, &id)
+		// A copy: raw points into the request's whole Cookie header.
+		m.legacy.put(strings.Clone(raw), &id)
 	}
 	return id
 }
