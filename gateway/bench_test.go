@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -205,4 +207,116 @@ func BenchmarkStripNothingToStrip(b *testing.B) {
 	if len(h) != n {
 		b.Fatal("a header that is not an identity header was removed")
 	}
+}
+
+// rotatingSessions signs the bench gateway's user in n times and returns
+// one Cookie header value per session, as wrk's rotating script sends.
+func rotatingSessions(tb testing.TB, g *Gateway, n int) []string {
+	tb.Helper()
+	ctx := context.Background()
+	u, err := g.store.GetUserByEmail(ctx, "alice@example.co.jp")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cookies := make([]string, n)
+	for i := range cookies {
+		w := httptest.NewRecorder()
+		if _, err := g.sessions.Create(ctx, w, httptest.NewRequest("POST", "/login", nil), u, []string{"pwd"}, "127.0.0.1", ""); err != nil {
+			tb.Fatal(err)
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Name == g.cfg.Session.CookieName {
+				cookies[i] = c.Name + "=" + c.Value
+			}
+		}
+	}
+	return cookies
+}
+
+// BenchmarkForwardAuthRotating is /auth with one session and with 100,000
+// sessions taking turns (every request a different cookie, as wrk's
+// bench/rotate.lua sends): the second must stay within 20% of the first.
+func BenchmarkForwardAuthRotating(b *testing.B) {
+	for _, n := range []int{1, 100_000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			g, _ := benchGateway(b, "http://127.0.0.1:1")
+			cookies := rotatingSessions(b, g, n)
+			h := g.Handler()
+			reqs := make([]*http.Request, n)
+			for i, c := range cookies {
+				req := httptest.NewRequest("GET", "/auth", nil)
+				req.Header.Set("X-Forwarded-Host", "fwd.example.test")
+				req.Header.Set("X-Forwarded-Uri", "/page")
+				req.Header.Set("Cookie", c)
+				reqs[i] = req
+			}
+			// One round first, so that both measure a warm cache.
+			for _, req := range reqs {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, reqs[i])
+				if w.Code != 200 {
+					b.Fatalf("status %d", w.Code)
+				}
+				if i++; i == n {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSessionCacheMemory reports the heap that the session and
+// hand-off caches hold per cached session, with 100,000 sessions each
+// resolved and handed off to one service. Each iteration fills the caches
+// anew: run it with -benchtime=1x.
+func BenchmarkSessionCacheMemory(b *testing.B) {
+	const n = 100_000
+	g, _ := benchGateway(b, "http://127.0.0.1:1")
+	cookies := rotatingSessions(b, g, n)
+	for b.Loop() {
+		perSession, _ := cachedBytesPerSession(b, g, cookies)
+		b.ReportMetric(perSession, "B/session")
+	}
+}
+
+// cachedBytesPerSession empties the caches, resolves every cookie (and
+// hands each session off to service fwd), and returns the growth of the
+// live heap per session and how many sessions the cache then holds.
+func cachedBytesPerSession(tb testing.TB, g *Gateway, cookies []string) (float64, int) {
+	tb.Helper()
+	ctx := context.Background()
+	g.sessions.reset()
+	g.handoffs.reset()
+	svc := g.router.match("fwd.example.test", "/")
+	reqs := make([]*http.Request, len(cookies))
+	for i, c := range cookies {
+		reqs[i] = httptest.NewRequest("GET", "/auth", nil)
+		reqs[i].Header.Set("Cookie", c)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, req := range reqs {
+		sess, user, err := g.sessions.Resolve(ctx, req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := g.handoffFor(sess, user, svc); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(reqs)
+	st := g.shared.CacheStats()
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(cookies)), st.Sessions
 }

@@ -67,6 +67,10 @@ type Shared struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+	// watching is closed when the change feed's watcher has stopped (at
+	// once when the store has no feed).
+	watching chan struct{}
+	unwatch  context.CancelFunc
 }
 
 // NewShared builds the lasting state from o.Config, o.Store, o.Logger and
@@ -76,7 +80,8 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 		return nil, errors.New("gateway: Config and Store are required")
 	}
 	cfg := o.Config
-	sh := &Shared{log: o.Logger, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}), handoffs: &handoffCache{}}
+	sh := &Shared{log: o.Logger, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}),
+		watching: make(chan struct{}), handoffs: newHandoffCache(defaultSessionCacheSize)}
 	if sh.log == nil {
 		sh.log = slog.Default()
 	}
@@ -94,6 +99,8 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 	}
 	sh.sessions = newSessionManager(o.Store, keys, cfg.Session.CookieName, cfg.Session.CookieDomain, sh.secure,
 		cfg.Session.IdleTimeout.D(), cfg.Session.AbsoluteTimeout.D(), cfg.Session.CacheTTL.D(), sh.now)
+	sh.sessions.handoffs = sh.handoffs
+	sh.sessions.touches = make(chan touchReq, touchQueue)
 	sh.csrf = &csrf{key: csrfKey, cookie: "ssogate_csrf", secure: sh.secure}
 	sh.langCk = "ssogate_lang"
 	if sh.secure {
@@ -108,13 +115,65 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 		return nil, err
 	}
 	go sh.sweeper()
+	wctx, cancel := context.WithCancel(context.Background())
+	sh.unwatch = cancel
+	if feed, ok := o.Store.(store.ChangeFeed); ok {
+		go sh.watch(wctx, feed)
+	} else {
+		close(sh.watching)
+	}
 	return sh, nil
 }
 
-// Close stops the sweeper. It does not close the store.
+// Close stops the sweeper and the change feed's watcher. It does not
+// close the store.
 func (sh *Shared) Close() {
-	sh.stopOnce.Do(func() { close(sh.stop) })
+	sh.stopOnce.Do(func() {
+		close(sh.stop)
+		sh.unwatch()
+	})
 	<-sh.done
+	<-sh.watching
+}
+
+// watchRetry is how long the watcher waits before watching again after
+// the change feed failed.
+const watchRetry = time.Second
+
+// watch applies the store's change notices to the caches until ctx ends:
+// a revoked session, a changed user, new signing keys. While the feed is
+// live, cached sessions are trusted past cache_ttl.
+func (sh *Shared) watch(ctx context.Context, feed store.ChangeFeed) {
+	defer close(sh.watching)
+	for {
+		err := feed.WatchChanges(ctx, sh.changed, sh.sessions.setLive)
+		sh.sessions.live.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		sh.log.Warn("change feed stopped; session cache falls back to cache_ttl", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(watchRetry):
+		}
+	}
+}
+
+// changed applies one change notice.
+func (sh *Shared) changed(c store.Change) {
+	switch c.Kind {
+	case store.ChangeSession:
+		sh.sessions.forget(c.ID)
+	case store.ChangeUser:
+		sh.sessions.forgetUser(c.ID)
+	case store.ChangeKeys:
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := sh.keys.load(ctx); err != nil {
+			sh.log.Error("signing keys reload failed", "err", err)
+		}
+	}
 }
 
 // Gateway serves every route of ssogate.
@@ -313,9 +372,10 @@ func (g *Gateway) Close() error {
 // at a configuration reload.
 func (g *Gateway) Shared() *Shared { return g.shared }
 
-// sweeper rereads the signing keys (so a rotation made by the CLI or
-// another replica is picked up) and deletes expired sessions, tickets and
-// cached hand-offs, every keyReload.
+// sweeper writes the sessions' idle-expiry touches as they come, and
+// every keyReload rereads the signing keys (so a rotation is picked up
+// even without a change feed) and deletes expired sessions, tickets and
+// cached hand-offs.
 func (sh *Shared) sweeper() {
 	defer close(sh.done)
 	t := time.NewTicker(keyReload)
@@ -324,12 +384,18 @@ func (sh *Shared) sweeper() {
 		select {
 		case <-sh.stop:
 			return
+		case tr := <-sh.sessions.touches:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := sh.sessions.writeTouch(ctx, tr); err != nil && !errors.Is(err, store.ErrUnavailable) {
+				sh.log.Warn("session touch failed", "err", err)
+			}
+			cancel()
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			if err := sh.keys.load(ctx); err != nil {
 				sh.log.Error("signing keys reload failed", "err", err)
 			}
-			sh.handoffs.sweep(sh.now(), sh.assertionTTL)
+			sh.handoffs.sweep(sh.now())
 			// Expired tickets can no longer be used, and some (profile
 			// drafts) hold personal data: they go.
 			if _, err := sh.sessions.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {

@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -149,97 +151,147 @@ type assertionClaims struct {
 	AuthTime     int64    `json:"auth_time"`
 }
 
-// handoff is what one session hands one service: header names and values,
-// ready to set. It is shared between requests and never modified.
+// handoff is what one session hands one service: the user's headers
+// (shared by all of the user's sessions) and the signed assertion. It is
+// shared between requests and never modified.
 type handoff struct {
-	headers   [][2]string
-	values    [][]string // headers' values as header-map slices, built once
-	refreshAt time.Time  // re-sign the assertion from here on
-	userStamp time.Time  // the user's UpdatedAt when built
+	base *userHeaders
+	// assertion is X-Ssogate-Assertion's value, set as a header-map
+	// slice of this array; empty when the service takes none.
+	assertion [1]string
+	refreshAt int64 // unix nanoseconds: re-sign the assertion from here on
 }
 
-// handoffCache keeps handoffs per session and service, so the hot path
+// userHeaders are the identity headers built from one user record for one
+// service, ready to set.
+type userHeaders struct {
+	userID    string
+	names     []string   // canonical header names
+	values    [][]string // their values as header-map slices, built once
+	assertion string     // the assertion header's canonical name, or ""
+	stamp     time.Time  // the user's UpdatedAt when built
+}
+
+// handoffKey is a (session, service) or (user, service) pair.
+type handoffKey struct{ id, svc string }
+
+// handoffCache keeps hand-offs per session and service, so the hot path
 // neither rebuilds headers nor signs a JWT on every request. An assertion
 // is reused for the first half of its lifetime, so a service always
-// receives one valid for at least TTL/2.
+// receives one valid for at least TTL/2. Both maps are bounded (see
+// sieve); a hand-off is built when first asked for.
 type handoffCache struct {
-	mu sync.RWMutex
-	m  map[string]map[string]*handoff // session id -> service id -> handoff
+	bySession *sieve[handoffKey, handoff]
+	byUser    *sieve[handoffKey, userHeaders]
+	// svcs are the service ids hand-offs were built for, so that a
+	// session's hand-offs are found without an index per session.
+	mu   sync.Mutex
+	svcs atomic.Pointer[[]string]
+}
+
+func newHandoffCache(size int) *handoffCache {
+	return &handoffCache{
+		bySession: newSieve[handoffKey, handoff](size),
+		byUser:    newSieve[handoffKey, userHeaders](size),
+	}
 }
 
 func (c *handoffCache) get(sid, svc string) *handoff {
-	c.mu.RLock()
-	h := c.m[sid][svc]
-	c.mu.RUnlock()
-	return h
+	return c.bySession.get(handoffKey{sid, svc})
 }
 
 func (c *handoffCache) put(sid, svc string, h *handoff) {
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]map[string]*handoff{}
+	if p := c.svcs.Load(); p == nil || !slices.Contains(*p, svc) {
+		c.mu.Lock()
+		var svcs []string
+		if p := c.svcs.Load(); p != nil {
+			svcs = *p
+		}
+		if !slices.Contains(svcs, svc) {
+			svcs = append(slices.Clip(svcs), svc)
+			c.svcs.Store(&svcs)
+		}
+		c.mu.Unlock()
 	}
-	bySvc := c.m[sid]
-	if bySvc == nil {
-		bySvc = map[string]*handoff{}
-		c.m[sid] = bySvc
-	}
-	bySvc[svc] = h
-	c.mu.Unlock()
+	c.bySession.put(handoffKey{sid, svc}, h)
 }
 
 // len is the number of cached (session, service) hand-offs.
 func (c *handoffCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	n := 0
-	for _, bySvc := range c.m {
-		n += len(bySvc)
-	}
-	return n
+	return c.bySession.len()
 }
 
 // reset drops every cached hand-off.
 func (c *handoffCache) reset() {
+	c.bySession.reset()
+	c.byUser.reset()
 	c.mu.Lock()
-	c.m = nil
+	c.svcs.Store(nil)
 	c.mu.Unlock()
 }
 
+// forget drops the hand-offs of session sid.
 func (c *handoffCache) forget(sid string) {
-	c.mu.Lock()
-	delete(c.m, sid)
-	c.mu.Unlock()
-}
-
-// sweep drops handoffs whose assertion has expired.
-func (c *handoffCache) sweep(now time.Time, ttl time.Duration) {
-	c.mu.Lock()
-	for sid, bySvc := range c.m {
-		for svc, h := range bySvc {
-			if now.After(h.refreshAt.Add(ttl)) {
-				delete(bySvc, svc)
-			}
-		}
-		if len(bySvc) == 0 {
-			delete(c.m, sid)
+	if p := c.svcs.Load(); p != nil {
+		for _, svc := range *p {
+			c.bySession.delete(handoffKey{sid, svc})
 		}
 	}
-	c.mu.Unlock()
+}
+
+// forgetUser drops every hand-off of user userID.
+func (c *handoffCache) forgetUser(userID string) {
+	c.bySession.prune(func(_ handoffKey, h *handoff) bool { return h.base.userID == userID })
+	c.byUser.prune(func(k handoffKey, _ *userHeaders) bool { return k.id == userID })
+}
+
+// sweep drops hand-offs whose assertion would be signed anew and user
+// headers no hand-off uses, and gives the memory back.
+func (c *handoffCache) sweep(now time.Time) {
+	ns := now.UnixNano()
+	used := map[*userHeaders]bool{}
+	c.bySession.prune(func(_ handoffKey, h *handoff) bool {
+		if ns >= h.refreshAt {
+			return true
+		}
+		used[h.base] = true
+		return false
+	})
+	c.byUser.prune(func(_ handoffKey, b *userHeaders) bool { return !used[b] })
 }
 
 // handoffFor returns the identity headers sess hands svc, from the cache
 // when still fresh.
 func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service) (*handoff, error) {
 	now := g.now()
-	if h := g.handoffs.get(sess.ID, svc.cfg.ID); h != nil && now.Before(h.refreshAt) && h.userStamp.Equal(user.UpdatedAt) {
+	if h := g.handoffs.get(sess.ID, svc.cfg.ID); h != nil && now.UnixNano() < h.refreshAt && h.base.stamp.Equal(user.UpdatedAt) {
 		return h, nil
 	}
+	h := &handoff{base: g.userHeaders(user, svc), refreshAt: now.Add(g.assertionTTL / 2).UnixNano()}
+	if h.base.assertion != "" {
+		tok, err := g.signAssertion(sess, user, svc, now)
+		if err != nil {
+			return nil, err
+		}
+		h.assertion[0] = tok
+	}
+	g.handoffs.put(sess.ID, svc.cfg.ID, h)
+	return h, nil
+}
+
+// userHeaders returns the headers user hands svc, built once per user
+// record and service.
+func (g *Gateway) userHeaders(user *store.User, svc *service) *userHeaders {
+	k := handoffKey{user.ID, svc.cfg.ID}
+	if b := g.handoffs.byUser.get(k); b != nil && b.stamp.Equal(user.UpdatedAt) {
+		return b
+	}
 	hn := svc.headers
-	h := &handoff{userStamp: user.UpdatedAt, refreshAt: now.Add(g.assertionTTL / 2)}
+	b := &userHeaders{userID: user.ID, stamp: user.UpdatedAt}
 	add := func(name, value string) {
 		if name != config.HeaderNone {
-			h.headers = append(h.headers, [2]string{http.CanonicalHeaderKey(name), value})
+			b.names = append(b.names, http.CanonicalHeaderKey(name))
+			b.values = append(b.values, []string{value})
 		}
 	}
 	add(hn.User, user.Email)
@@ -256,17 +308,10 @@ func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service
 	add(hn.Organization, pctEncode(user.Organization))
 	add(hn.Department, pctEncode(user.Department))
 	if hn.Assertion != config.HeaderNone {
-		tok, err := g.signAssertion(sess, user, svc, now)
-		if err != nil {
-			return nil, err
-		}
-		add(hn.Assertion, tok)
+		b.assertion = http.CanonicalHeaderKey(hn.Assertion)
 	}
-	for _, kv := range h.headers {
-		h.values = append(h.values, []string{kv[1]})
-	}
-	g.handoffs.put(sess.ID, svc.cfg.ID, h)
-	return h, nil
+	g.handoffs.byUser.put(k, b)
+	return b
 }
 
 // signAssertion issues a short-lived JWT for svc about user.
@@ -307,7 +352,10 @@ func (g *Gateway) signAssertion(sess *store.Session, user *store.User, svc *serv
 // shared between requests; their capacity is their length, so an append
 // by anyone copies rather than writes into them.
 func setHandoff(h http.Header, ho *handoff) {
-	for i, kv := range ho.headers {
-		h[kv[0]] = ho.values[i][:1:1]
+	for i, name := range ho.base.names {
+		h[name] = ho.base.values[i][:1:1]
+	}
+	if ho.base.assertion != "" {
+		h[ho.base.assertion] = ho.assertion[:1:1]
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -101,10 +102,22 @@ func (k *keyring) load(ctx context.Context) error {
 			return fmt.Errorf("gateway: list signing keys: %w", err)
 		}
 	}
+	// Keys already open are kept: unsealing and parsing each key again
+	// every reload is work for nothing when only one was added.
+	k.mu.RLock()
+	open := make(map[string]*loadedKey, len(k.keys))
+	for _, lk := range k.keys {
+		open[lk.meta.ID] = lk
+	}
+	k.mu.RUnlock()
 	var keys []*loadedKey
 	for _, m := range metas {
 		if !m.RetiredAt.IsZero() && now.After(m.RetiredAt.Add(k.ttl+keyGrace+time.Hour)) {
 			_ = k.store.DeleteSigningKey(ctx, m.ID)
+			continue
+		}
+		if lk := open[m.ID]; lk != nil && sameKey(lk.meta, m) {
+			keys = append(keys, lk)
 			continue
 		}
 		lk, err := openSigningKey(k.seal, m)
@@ -117,6 +130,12 @@ func (k *keyring) load(ctx context.Context) error {
 	k.keys, k.loadedAt = keys, now
 	k.mu.Unlock()
 	return nil
+}
+
+// sameKey reports whether a and b are the same stored key in the same state.
+func sameKey(a, b *store.SigningKey) bool {
+	return a.ID == b.ID && a.Algorithm == b.Algorithm && a.ActiveAt.Equal(b.ActiveAt) && a.RetiredAt.Equal(b.RetiredAt) &&
+		bytes.Equal(a.Private, b.Private)
 }
 
 func hasSigner(metas []*store.SigningKey, now time.Time) bool {

@@ -3,19 +3,15 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/securecookie"
-	"github.com/gorilla/sessions"
 
 	"github.com/ssogate/ssogate/store"
 )
@@ -23,83 +19,176 @@ import (
 // errNoSession means the request carries no valid session.
 var errNoSession = errors.New("gateway: no session")
 
-// cookieKeys are the secrets that sign (HMAC-SHA256) and encrypt (AES-256)
-// the session cookie.
+// cookieKeys are the secrets that seal the session cookie: hash signs
+// (HMAC-SHA256) and block encrypts (AES-256) version 1 cookies; block
+// alone seals version 2 (AES-256-GCM, see cookieCodec).
 type cookieKeys struct {
 	hash  []byte // 64 bytes
 	block []byte // 32 bytes
 }
 
+// Sizes of the in-memory caches. A cached session costs about 500 bytes
+// and a cached hand-off about as much again (most of it the signed
+// assertion), so the defaults bound both at a few hundred megabytes.
+const (
+	defaultSessionCacheSize = 1 << 18
+	// legacyCookieCacheSize bounds the version 1 cookie values kept
+	// decoded (a gob decode each is worth keeping, for a while).
+	legacyCookieCacheSize = 1 << 14
+	// liveTrust is how long a cached session is trusted while the store's
+	// change feed is live: revocations arrive as notices, and this only
+	// bounds the damage of a notice lost by a bug.
+	liveTrust = 10 * time.Minute
+)
+
 // sessionManager issues, resolves and revokes server-side sessions. The
-// browser's cookie holds only a random token, signed and encrypted by
-// gorilla/sessions; the store keys the session by the token's SHA-256, so a
-// copy of the database holds no usable session. Resolved sessions are cached
-// in memory for cacheTTL, which bounds how late a revocation made elsewhere
-// (another replica, the CLI) is noticed.
+// browser's cookie holds only a random token, sealed (see cookieCodec);
+// the store keys the session by the token's SHA-256, so a copy of the
+// database holds no usable session.
+//
+// Resolved sessions are cached, bounded (SIEVE eviction), and trusted for
+// cacheTTL from when they were read: the bound on how late a revocation
+// made elsewhere is seen. A session used after that is re-read in place
+// (refresh on use): its cache entry, its decoded cookie and its hand-offs
+// stay. While the store's change feed is live, revocations arrive as
+// notices and entries are trusted for liveTrust instead. The user record
+// is cached once per user and shared by that user's sessions.
 type sessionManager struct {
 	store    store.Store
-	cookies  *sessions.CookieStore
+	codec    *cookieCodec
 	name     string
+	opts     http.Cookie // attributes of the cookie written
 	idle     time.Duration
 	absolute time.Duration
 	cacheTTL time.Duration
 	now      func() time.Time
 
-	mu    sync.RWMutex
-	cache map[string]*cachedSession
-	// ids maps a cookie value already verified and decoded to its session
-	// id, so the hot path does not decode (gob, AES, HMAC) on every
-	// request. Only values that decoded are added; sweep drops entries
-	// whose session is no longer cached.
-	ids map[string]string
+	cache  *sieve[string, cachedSession] // session id
+	users  *sieve[string, cachedUser]    // user id
+	legacy *sieve[string, string]        // version 1 cookie value -> session id
+	// handoffs, when set, loses a session's hand-offs with the session.
+	handoffs *handoffCache
+	// gen counts invalidations: an entry read from the store is cached
+	// only if no invalidation happened meanwhile, so a revocation noticed
+	// during the read is not undone by the read's stale answer.
+	gen atomic.Uint64
+	// live is whether the store's change feed is delivering notices.
+	live atomic.Bool
+	// touches, when set, queues idle-expiry writes for the sweeper.
+	touches chan touchReq
+	// amrs interns the few distinct AMR lists shared by all sessions.
+	amrs sync.Map
 
 	// hits and misses count resolutions served from the cache and from
 	// the store, for metrics.
 	hits, misses atomic.Uint64
 }
 
-// cachedSession is a resolved session and its user as of loadedAt.
+// cachedSession is a resolved session as of loadedAt, in the few fields
+// requests need (the user agent and creation time are not kept: the
+// session list reads them from the store), times in unix nanoseconds. It
+// is shared between requests and replaced, never modified.
 type cachedSession struct {
-	sess     *store.Session
-	user     *store.User
-	loadedAt time.Time
+	id             string
+	user           *cachedUser
+	amr            []string // shared, see internAMR
+	clientIP, line string
+	authTime       int64
+	lastSeen       int64
+	idleExpires    int64
+	absExpires     int64
+	loadedAt       int64
 	// touchedAt is when LastSeenAt was last written to the store; writes
 	// are spaced out so that activity does not write on every request.
-	touchedAt time.Time
+	touchedAt int64
+}
+
+// expired reports whether the session is no longer valid at now.
+func (c *cachedSession) expired(now int64) bool {
+	return now >= c.idleExpires || now >= c.absExpires
+}
+
+// session returns the session as the store would.
+func (c *cachedSession) session() *store.Session {
+	return &store.Session{
+		ID: c.id, UserID: c.user.u.ID, AMR: c.amr, AuthTime: fromNano(c.authTime),
+		ClientIP: c.clientIP, Line: c.line, LastSeenAt: fromNano(c.lastSeen),
+		IdleExpiresAt: fromNano(c.idleExpires), AbsoluteExpiresAt: fromNano(c.absExpires),
+	}
+}
+
+// toNano is t in unix nanoseconds; the zero time is 0.
+func toNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNano is the inverse of toNano, in UTC.
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// cachedUser is a user record as of loadedAt, shared by the user's
+// cached sessions.
+type cachedUser struct {
+	u        *store.User
+	loadedAt int64
 }
 
 func newSessionManager(st store.Store, keys cookieKeys, name, domain string, secure bool, idle, absolute, cacheTTL time.Duration, now func() time.Time) *sessionManager {
-	cs := sessions.NewCookieStore(keys.hash, keys.block)
-	cs.Options = &sessions.Options{
-		Path:     "/",
-		Domain:   domain,
-		MaxAge:   int(absolute / time.Second),
-		Secure:   secure,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
+	codec, err := newCookieCodec(name, keys, int(absolute/time.Second))
+	if err != nil {
+		// Keys come from deriveKeys, of the lengths AES wants.
+		panic(err)
 	}
-	cs.MaxAge(int(absolute / time.Second))
-	return &sessionManager{
-		store: st, cookies: cs, name: name,
+	m := &sessionManager{
+		store: st, codec: codec, name: name,
+		opts: http.Cookie{Path: "/", Domain: domain, MaxAge: int(absolute / time.Second),
+			Secure: secure, HttpOnly: true, SameSite: http.SameSiteLaxMode},
 		idle: idle, absolute: absolute, cacheTTL: cacheTTL, now: now,
-		cache: map[string]*cachedSession{},
-		ids:   map[string]string{},
 	}
+	m.setCacheSize(defaultSessionCacheSize)
+	return m
 }
 
-// sessionID turns a cookie token into the store's key.
-func sessionID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+// setCacheSize bounds the caches (and empties them).
+func (m *sessionManager) setCacheSize(n int) {
+	m.cache = newSieve[string, cachedSession](n)
+	m.users = newSieve[string, cachedUser](n)
+	m.legacy = newSieve[string, string](min(n, legacyCookieCacheSize))
 }
 
 // newToken returns 256 random bits, URL-safe.
 func newToken() string {
-	b := make([]byte, 32)
+	b := make([]byte, tokenBytes)
 	if _, err := rand.Read(b); err != nil {
 		panic("gateway: crypto/rand failed: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// id returns the store's session id behind r's cookie, or "".
+func (m *sessionManager) id(r *http.Request) string {
+	raw := cookieValue(r, m.name)
+	if raw == "" {
+		return ""
+	}
+	if strings.HasPrefix(raw, cookieV2) {
+		return m.codec.openID(raw)
+	}
+	if id := m.legacy.get(raw); id != nil {
+		return *id
+	}
+	id := m.codec.openID(raw)
+	if id != "" && m.cacheTTL > 0 {
+		m.legacy.put(raw, &id)
+	}
+	return id
 }
 
 // token returns the session token from r's cookie, or "".
@@ -108,40 +197,15 @@ func (m *sessionManager) token(r *http.Request) string {
 	if raw == "" {
 		return ""
 	}
-	return m.decode(raw)
-}
-
-// decode verifies and decrypts a cookie value and returns its token, or "".
-func (m *sessionManager) decode(raw string) string {
-	var values map[any]any
-	if err := securecookie.DecodeMulti(m.name, raw, &values, m.cookies.Codecs...); err != nil {
-		return ""
-	}
-	tok, _ := values["t"].(string)
-	return tok
+	return m.codec.openToken(raw)
 }
 
 // Resolve returns the live session and active user behind r, or errNoSession.
-// Other errors are store failures.
+// Other errors are store failures. The session carries no UserAgent.
 func (m *sessionManager) Resolve(ctx context.Context, r *http.Request) (*store.Session, *store.User, error) {
-	raw := cookieValue(r, m.name)
-	if raw == "" {
+	id := m.id(r)
+	if id == "" {
 		return nil, nil, errNoSession
-	}
-	m.mu.RLock()
-	id, ok := m.ids[raw]
-	m.mu.RUnlock()
-	if !ok {
-		tok := m.decode(raw)
-		if tok == "" {
-			return nil, nil, errNoSession
-		}
-		id = sessionID(tok)
-		if m.cacheTTL > 0 {
-			m.mu.Lock()
-			m.ids[raw] = id
-			m.mu.Unlock()
-		}
 	}
 	return m.resolveID(ctx, id)
 }
@@ -163,46 +227,34 @@ func cookieValue(r *http.Request, name string) string {
 	return ""
 }
 
+// trust is how long an entry read from the store is served without
+// reading it again.
+func (m *sessionManager) trust() time.Duration {
+	if m.live.Load() {
+		return max(liveTrust, m.cacheTTL)
+	}
+	return m.cacheTTL
+}
+
 func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Session, *store.User, error) {
 	now := m.now()
-	m.mu.RLock()
-	c := m.cache[id]
-	m.mu.RUnlock()
-	if c == nil || now.Sub(c.loadedAt) >= m.cacheTTL {
-		m.misses.Add(1)
-		sess, err := m.store.GetSession(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			m.forget(id)
-			return nil, nil, errNoSession
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		user, err := m.store.GetUser(ctx, sess.UserID)
-		if errors.Is(err, store.ErrNotFound) {
-			m.forget(id)
-			return nil, nil, errNoSession
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		touched := sess.LastSeenAt
-		if c != nil && c.touchedAt.After(touched) {
-			touched = c.touchedAt
-		}
-		c = &cachedSession{sess: sess, user: user, loadedAt: now, touchedAt: touched}
-		if m.cacheTTL > 0 {
-			m.mu.Lock()
-			m.cache[id] = c
-			m.mu.Unlock()
-		}
-	} else {
-		m.hits.Add(1)
+	var c *cachedSession
+	if m.cacheTTL > 0 {
+		c = m.cache.get(id)
 	}
-	if c.sess.Expired(now) || c.user.Status != store.StatusActive {
-		if c.sess.Expired(now) {
-			_ = m.store.DeleteSession(ctx, id)
+	// An entry that says the session expired is checked against the
+	// store: another process may have moved the idle deadline.
+	if c != nil && now.UnixNano()-c.loadedAt < int64(m.trust()) && !c.expired(now.UnixNano()) {
+		m.hits.Add(1)
+	} else {
+		m.misses.Add(1)
+		var err error
+		if c, err = m.load(ctx, id, c, now); err != nil {
+			return nil, nil, err
 		}
+	}
+	if c.expired(now.UnixNano()) || c.user.u.Status != store.StatusActive {
+		// The sweeper deletes expired sessions: a read writes nothing.
 		m.forget(id)
 		return nil, nil, errNoSession
 	}
@@ -210,41 +262,138 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.sess, c.user, nil
+	return c.session(), c.user.u, nil
+}
+
+// load reads session id and its user from the store (the user from the
+// shared user cache while fresh) and caches the result in place of old.
+func (m *sessionManager) load(ctx context.Context, id string, old *cachedSession, now time.Time) (*cachedSession, error) {
+	gen := m.gen.Load()
+	sess, err := m.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		m.forget(id)
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	cu, err := m.user(ctx, sess.UserID, now, gen)
+	if errors.Is(err, store.ErrNotFound) {
+		m.forget(id)
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &cachedSession{
+		id: id, user: cu, amr: m.internAMR(sess.AMR), clientIP: sess.ClientIP, line: sess.Line,
+		authTime: toNano(sess.AuthTime), lastSeen: toNano(sess.LastSeenAt),
+		idleExpires: toNano(sess.IdleExpiresAt), absExpires: toNano(sess.AbsoluteExpiresAt),
+		loadedAt: now.UnixNano(), touchedAt: toNano(sess.LastSeenAt),
+	}
+	if old != nil && old.touchedAt > c.touchedAt {
+		// A touch of this process may still be on its way to the store.
+		c.touchedAt, c.lastSeen = old.touchedAt, max(c.lastSeen, old.lastSeen)
+		c.idleExpires = max(c.idleExpires, old.idleExpires)
+	}
+	if m.cacheTTL > 0 && m.gen.Load() == gen {
+		m.cache.put(id, c)
+	}
+	return c, nil
+}
+
+// user returns user id from the shared cache while fresh, else from the
+// store.
+func (m *sessionManager) user(ctx context.Context, id string, now time.Time, gen uint64) (*cachedUser, error) {
+	if m.cacheTTL > 0 {
+		if cu := m.users.get(id); cu != nil && now.UnixNano()-cu.loadedAt < int64(m.trust()) {
+			return cu, nil
+		}
+	}
+	u, err := m.store.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cu := &cachedUser{u: u, loadedAt: now.UnixNano()}
+	if m.cacheTTL > 0 && m.gen.Load() == gen {
+		m.users.put(id, cu)
+	}
+	return cu, nil
+}
+
+// internAMR returns a shared copy of amr.
+func (m *sessionManager) internAMR(amr []string) []string {
+	if len(amr) == 0 {
+		return nil
+	}
+	k := strings.Join(amr, "\x00")
+	if v, ok := m.amrs.Load(k); ok {
+		return v.([]string)
+	}
+	v, _ := m.amrs.LoadOrStore(k, slices.Clip(amr))
+	return v.([]string)
+}
+
+// touchQueue is how many idle-expiry writes may wait for the sweeper.
+const touchQueue = 4096
+
+// touchReq asks the store to record activity on a session.
+type touchReq struct {
+	id         string
+	seen, idle time.Time
 }
 
 // touch slides the idle expiry. The store is written at most once per
 // idle/10 (and at most once a minute), so a busy session costs no write per
 // request; the idle deadline is thus exact to within that interval.
-// Cached entries are shared between requests, so they are replaced, never
-// modified.
+// With a queue (m.touches, drained by the Shared's sweeper) the write
+// happens off the request: a read writes nothing itself. Cached entries
+// are shared between requests, so they are replaced, never modified.
 func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession, now time.Time) (*cachedSession, error) {
 	every := min(m.idle/10, time.Minute)
-	if now.Sub(c.touchedAt) < every {
+	if now.UnixNano()-c.touchedAt < int64(every) {
 		return c, nil
 	}
 	idle := now.Add(m.idle)
-	s := *c.sess
-	switch err := m.store.TouchSession(ctx, id, now, idle); {
-	case errors.Is(err, store.ErrUnavailable):
-		// The store cannot save the later deadline now (a full disk):
-		// the session stays valid until the deadline it has, rather than
-		// every signed-in request failing, and the next touch is tried
-		// one interval later.
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("touch session: %w", err)
-	default:
-		s.LastSeenAt, s.IdleExpiresAt = now, idle
-	}
-	next := &cachedSession{sess: &s, user: c.user, loadedAt: c.loadedAt, touchedAt: now}
-	if m.cacheTTL > 0 {
-		m.mu.Lock()
-		if cur, ok := m.cache[id]; ok && cur == c {
-			m.cache[id] = next
+	next := *c
+	next.touchedAt = now.UnixNano()
+	if m.touches != nil {
+		select {
+		case m.touches <- touchReq{id: id, seen: now, idle: idle}:
+			next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+		default:
+			// The queue is full: the next request tries again.
+			return c, nil
 		}
-		m.mu.Unlock()
+	} else {
+		switch err := m.store.TouchSession(ctx, id, now, idle); {
+		case errors.Is(err, store.ErrUnavailable):
+			// The store cannot save the later deadline now (a full disk):
+			// the session stays valid until the deadline it has, rather than
+			// every signed-in request failing, and the next touch is tried
+			// one interval later.
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("touch session: %w", err)
+		default:
+			next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+		}
 	}
-	return next, nil
+	if m.cacheTTL > 0 {
+		m.cache.swap(id, c, &next)
+	}
+	return &next, nil
+}
+
+// writeTouch records one queued touch in the store. A session gone from
+// the store is dropped from the cache; a store that cannot write now
+// (store.ErrUnavailable) keeps the deadline it has.
+func (m *sessionManager) writeTouch(ctx context.Context, t touchReq) error {
+	err := m.store.TouchSession(ctx, t.id, t.seen, t.idle)
+	if errors.Is(err, store.ErrNotFound) {
+		m.forget(t.id)
+		return nil
+	}
+	return err
 }
 
 // Create starts a new session for user and writes its cookie. A fresh token
@@ -261,28 +410,30 @@ func (m *sessionManager) Create(ctx context.Context, w http.ResponseWriter, r *h
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	if err := m.writeCookie(w, r, tok); err != nil {
+	if err := m.writeCookie(w, tok); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (m *sessionManager) writeCookie(w http.ResponseWriter, r *http.Request, tok string) error {
-	sess := sessions.NewSession(m.cookies, m.name)
-	opts := *m.cookies.Options
-	sess.Options = &opts
-	sess.Values["t"] = tok
-	if err := m.cookies.Save(r, w, sess); err != nil {
+func (m *sessionManager) writeCookie(w http.ResponseWriter, tok string) error {
+	v, err := m.codec.seal(tok)
+	if err != nil {
 		return fmt.Errorf("write session cookie: %w", err)
 	}
+	c := m.opts
+	c.Name, c.Value = m.name, v
+	if c.MaxAge > 0 {
+		c.Expires = m.now().Add(time.Duration(c.MaxAge) * time.Second).UTC()
+	}
+	http.SetCookie(w, &c)
 	return nil
 }
 
 // Destroy deletes the session behind r in the store and in the browser.
 func (m *sessionManager) Destroy(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, error) {
-	var id string
-	if tok := m.token(r); tok != "" {
-		id = sessionID(tok)
+	id := m.id(r)
+	if id != "" {
 		if err := m.store.DeleteSession(ctx, id); err != nil {
 			return id, fmt.Errorf("delete session: %w", err)
 		}
@@ -293,46 +444,66 @@ func (m *sessionManager) Destroy(ctx context.Context, w http.ResponseWriter, r *
 }
 
 func (m *sessionManager) clearCookie(w http.ResponseWriter) {
-	o := m.cookies.Options
 	http.SetCookie(w, &http.Cookie{
-		Name: m.name, Value: "", Path: o.Path, Domain: o.Domain, MaxAge: -1,
-		Secure: o.Secure, HttpOnly: true, SameSite: o.SameSite,
+		Name: m.name, Value: "", Path: m.opts.Path, Domain: m.opts.Domain, MaxAge: -1,
+		Secure: m.opts.Secure, HttpOnly: true, SameSite: m.opts.SameSite,
 	})
 }
 
-// forget drops id from the cache (after a change made on this replica).
+// forget drops session id and its hand-offs from the caches (after a
+// change made on this replica, or noticed through the change feed).
 func (m *sessionManager) forget(id string) {
-	m.mu.Lock()
-	delete(m.cache, id)
-	m.mu.Unlock()
-}
-
-// forgetUser drops every cached session of userID.
-func (m *sessionManager) forgetUser(userID string) {
-	m.mu.Lock()
-	for id, c := range m.cache {
-		if c.sess.UserID == userID {
-			delete(m.cache, id)
-		}
+	m.gen.Add(1)
+	m.cache.delete(id)
+	if m.handoffs != nil {
+		m.handoffs.forget(id)
 	}
-	m.mu.Unlock()
 }
 
-// sweep drops stale cache entries and deletes expired sessions from the store.
+// forgetUser drops user userID and every cached session and hand-off of
+// theirs.
+func (m *sessionManager) forgetUser(userID string) {
+	m.gen.Add(1)
+	m.users.delete(userID)
+	m.cache.prune(func(_ string, c *cachedSession) bool { return c.user.u.ID == userID })
+	if m.handoffs != nil {
+		m.handoffs.forgetUser(userID)
+	}
+}
+
+// reset drops everything cached (after the change feed was down: notices
+// may have been missed).
+func (m *sessionManager) reset() {
+	m.gen.Add(1)
+	m.cache.reset()
+	m.users.reset()
+	m.legacy.reset()
+	if m.handoffs != nil {
+		m.handoffs.reset()
+	}
+}
+
+// setLive records whether the change feed delivers notices. Coming back
+// drops everything cached, since notices were missed meanwhile; going
+// down makes entries trusted for cacheTTL again.
+func (m *sessionManager) setLive(live bool) {
+	if live {
+		m.reset()
+	}
+	m.live.Store(live)
+}
+
+// sweep drops cache entries of expired sessions and entries not used for
+// a while (a used entry is re-read at least every trust period), gives the
+// memory back, and deletes expired sessions from the store.
 func (m *sessionManager) sweep(ctx context.Context) (int, error) {
 	now := m.now()
-	m.mu.Lock()
-	for id, c := range m.cache {
-		if now.Sub(c.loadedAt) >= m.cacheTTL || c.sess.Expired(now) {
-			delete(m.cache, id)
-		}
-	}
-	for raw, id := range m.ids {
-		if _, ok := m.cache[id]; !ok {
-			delete(m.ids, raw)
-		}
-	}
-	m.mu.Unlock()
+	old := now.Add(-m.trust() - time.Minute).UnixNano()
+	m.cache.prune(func(_ string, c *cachedSession) bool {
+		return c.loadedAt < old || c.expired(now.UnixNano())
+	})
+	m.users.prune(func(_ string, cu *cachedUser) bool { return cu.loadedAt < old })
+	m.legacy.prune(func(_ string, id *string) bool { return m.cache.get(*id) == nil })
 	return m.store.DeleteExpiredSessions(ctx, now)
 }
 
@@ -357,8 +528,5 @@ type CacheStats struct {
 // CacheStats reports the session and hand-off caches' counters and sizes.
 func (sh *Shared) CacheStats() CacheStats {
 	m := sh.sessions
-	m.mu.RLock()
-	n := len(m.cache)
-	m.mu.RUnlock()
-	return CacheStats{SessionHits: m.hits.Load(), SessionMisses: m.misses.Load(), Sessions: n, Handoffs: sh.handoffs.len()}
+	return CacheStats{SessionHits: m.hits.Load(), SessionMisses: m.misses.Load(), Sessions: m.cache.len(), Handoffs: sh.handoffs.len()}
 }

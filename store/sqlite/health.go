@@ -79,6 +79,9 @@ func (s *Store) checkpointLoop() {
 		case <-tick.C:
 		case <-s.kick:
 		}
+		if err := s.pruneChanges(ctx); err != nil && ctx.Err() == nil {
+			s.opts.log.Warn("sqlite: changes prune failed; retrying later", "err", err)
+		}
 		if err := s.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 			s.opts.log.Warn("sqlite: wal checkpoint failed; retrying later", "err", err)
 		}

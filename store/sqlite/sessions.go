@@ -33,7 +33,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 // GetSession returns the session with the given id, expired or not, or
 // store.ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
-	sess, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	sess, err := scanSession(s.hot.getSession.QueryRowContext(ctx, id))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get session: %w", mapErr(err))
 	}
@@ -43,8 +43,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 // TouchSession sets LastSeenAt = seen and IdleExpiresAt = idle. It returns
 // store.ErrNotFound if the session is gone (revoked or expired and removed).
 func (s *Store) TouchSession(ctx context.Context, id string, seen, idle time.Time) error {
-	res, err := s.wdb.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
-		toMillis(seen), toMillis(idle), id)
+	res, err := s.hot.touchSession.ExecContext(ctx, toMillis(seen), toMillis(idle), id)
 	if err := oneRow(res, err); err != nil {
 		return fmt.Errorf("sqlite: touch session: %w", mapErr(err))
 	}
@@ -53,7 +52,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, seen, idle time.Tim
 
 // DeleteSession removes a session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+	if _, err := s.execChange(ctx, store.Change{Kind: store.ChangeSession, ID: id}, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlite: delete session: %w", mapErr(err))
 	}
 	return nil
@@ -83,11 +82,15 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*store.S
 
 // DeleteUserSessions removes every session of the user and returns how many.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
-	n, err := s.deleteCount(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	res, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: userID}, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete user sessions: %w", mapErr(err))
 	}
-	return n, nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete user sessions: %w", mapErr(err))
+	}
+	return int(n), nil
 }
 
 // DeleteExpiredSessions removes the sessions for which Session.Expired(now)

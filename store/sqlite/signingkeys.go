@@ -22,7 +22,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k *store.SigningKey) error {
 	if pub == nil {
 		pub = []byte{}
 	}
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+	_, err := s.execChange(ctx, store.Change{Kind: store.ChangeKeys}, `INSERT INTO signing_keys (`+signingKeyColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Algorithm, priv, pub, toMillis(k.CreatedAt), toMillis(k.ActiveAt), toMillis(k.RetiredAt))
 	if err != nil {
@@ -65,7 +65,7 @@ func (s *Store) RetireSigningKey(ctx context.Context, id string, at time.Time) e
 	// One statement, so a concurrent retire cannot move RetiredAt later.
 	// The WHERE matches the key whatever its state, so RowsAffected tells
 	// a missing key from one already retired earlier.
-	res, err := s.wdb.ExecContext(ctx, `UPDATE signing_keys
+	res, err := s.execChange(ctx, store.Change{Kind: store.ChangeKeys}, `UPDATE signing_keys
 		SET retired_at = CASE
 			WHEN retired_at IS NULL OR (?1 IS NOT NULL AND ?1 < retired_at) THEN ?1
 			ELSE retired_at END
@@ -78,7 +78,7 @@ func (s *Store) RetireSigningKey(ctx context.Context, id string, at time.Time) e
 
 // DeleteSigningKey removes key id; deleting a missing key is not an error.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id); err != nil {
+	if _, err := s.execChange(ctx, store.Change{Kind: store.ChangeKeys}, `DELETE FROM signing_keys WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlite: delete signing key: %w", mapErr(err))
 	}
 	return nil

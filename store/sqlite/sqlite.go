@@ -100,6 +100,9 @@ type Store struct {
 	// never starved by a stream of writers.
 	db, wdb *sql.DB
 	opts    options
+	// hot are the statements of the gateway's hot path, prepared once
+	// for the store's life rather than at every call.
+	hot hotStatements
 
 	// commits counts commits on wdb since the last checkpoint; every
 	// opts.checkpointAfter of them kick the checkpointer.
@@ -185,10 +188,48 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", dsn, mapErr(err))
 	}
+	if err := s.hot.prepare(ctx, s.db, s.wdb); err != nil {
+		s.hot.close()
+		s.wdb.Close()
+		s.db.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", dsn, mapErr(err))
+	}
 	// The migrations' commits are not a burst of traffic.
 	s.commits.Store(0)
 	go s.checkpointLoop()
 	return s, nil
+}
+
+// hotStatements are prepared statements for the calls every request may
+// make: database/sql keeps each prepared on every connection it runs on,
+// so SQLite parses and plans them once per connection instead of once per
+// call.
+type hotStatements struct {
+	getSession, getUser, touchSession *sql.Stmt
+}
+
+func (h *hotStatements) prepare(ctx context.Context, db, wdb *sql.DB) error {
+	var err error
+	if h.getSession, err = db.PrepareContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`); err != nil {
+		return fmt.Errorf("prepare get session: %w", err)
+	}
+	if h.getUser, err = db.PrepareContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`); err != nil {
+		return fmt.Errorf("prepare get user: %w", err)
+	}
+	if h.touchSession, err = wdb.PrepareContext(ctx, `UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`); err != nil {
+		return fmt.Errorf("prepare touch session: %w", err)
+	}
+	return nil
+}
+
+func (h *hotStatements) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{h.getSession, h.getUser, h.touchSession} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // limitJournal sets the per-connection WAL size cap.
@@ -227,7 +268,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
-		err = errors.Join(s.db.Close(), s.wdb.Close())
+		err = errors.Join(s.hot.close(), s.db.Close(), s.wdb.Close())
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)

@@ -164,7 +164,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	// Forget the schema, as on a database that predates every migration.
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
 		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
-		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -174,7 +174,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql"}
+	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -194,7 +194,7 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
-		DROP TABLE health; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		DROP TABLE health; DROP TABLE changes; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -245,7 +245,7 @@ func TestUpgradeFromV2(t *testing.T) {
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health;
+	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
 		DELETE FROM schema_migrations WHERE version > 2`); err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 
 // GetUser returns the user with the given id, or store.ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.hot.getUser.QueryRowContext(ctx, id))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get user: %w", mapErr(err))
 	}
@@ -123,7 +123,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	}
 	email := normalizeEmail(u.Email)
 	updated := now()
-	res, err := s.wdb.ExecContext(ctx, `UPDATE users SET email = ?, display_name = ?, phone = ?, mobile = ?,
+	res, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: u.ID}, `UPDATE users SET email = ?, display_name = ?, phone = ?, mobile = ?,
 		organization = ?, department = ?, groups = ?, role = ?, status = ?, login_methods = ?, updated_at = ?
 		WHERE id = ?`,
 		email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
@@ -152,7 +152,7 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) er
 // SetPasswordHash stores (or replaces) the user's encoded password hash. It
 // returns store.ErrNotFound if the user is absent.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, encoded string) error {
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO passwords (user_id, hash, updated_at) VALUES (?, ?, ?)
+	_, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: userID}, `INSERT INTO passwords (user_id, hash, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
 		userID, encoded, now().UnixMilli())
 	if err != nil {
