@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -220,6 +221,16 @@ func (rs *replicaSet) status(resp *http.Response) int {
 	return resp.StatusCode
 }
 
+// run runs f as a subtest, with rs failing the subtest meanwhile.
+func (rs *replicaSet) run(name string, f func(t *testing.T)) {
+	parent := rs.t
+	parent.Run(name, func(t *testing.T) {
+		rs.t = t
+		defer func() { rs.t = parent }()
+		f(t)
+	})
+}
+
 // browser is a browser on the public URL.
 func (rs *replicaSet) browser() *browser {
 	jar, _ := cookiejar.New(nil)
@@ -240,15 +251,22 @@ func (rs *replicaSet) signIn(password string) (*browser, *http.Cookie) {
 	return b, ck
 }
 
-// warm asks every replica twice with the session, so that each has it
-// in its cache, and fails unless all accept it.
+// warm asks every replica with the session until each has it in its
+// cache, and fails unless all accept it within revocationBound: right
+// after a user is enabled again, a replica that has not had the notice
+// yet still holds the disabled record.
 func (rs *replicaSet) warm(ck *http.Cookie) {
 	rs.t.Helper()
-	for range 2 {
-		for _, n := range rs.nodes {
-			if st := rs.status(rs.auth(n, ck)); st != 200 {
-				rs.t.Fatalf("%s: /auth with a fresh session: %d, want 200", n.name, st)
+	for _, n := range rs.nodes {
+		begin := time.Now()
+		for rs.status(rs.auth(n, ck)) != 200 {
+			if time.Since(begin) > revocationBound {
+				rs.t.Fatalf("%s: /auth refuses a session just made for %v", n.name, time.Since(begin).Round(time.Millisecond))
 			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if st := rs.status(rs.auth(n, ck)); st != 200 {
+			rs.t.Fatalf("%s: /auth with a session it accepted: %d", n.name, st)
 		}
 	}
 }
@@ -407,6 +425,7 @@ func TestReplicas(t *testing.T) {
 	nginxAddr := freeLoopbackAddr(t)
 	public := "http://" + nginxAddr
 	oc := op.Config()
+	idp := newSAMLIdP(t)
 	rs := newReplicaSet(t, dsn, public, "1m", up.URL, fmt.Sprintf(`  - id: mock
     type: oidc
     label: 社内ID
@@ -414,7 +433,13 @@ func TestReplicas(t *testing.T) {
     client_id: %s
     client_secret: %s
     link_domains: [example.co.jp]
-`, op.Issuer(), oc.ClientID, oc.ClientSecret))
+  - id: adfs
+    type: saml
+    label: SAML
+    idp_metadata_url: %s
+    provision: true
+    provision_domains: [example.co.jp]
+`, op.Issuer(), oc.ClientID, oc.ClientSecret, idp.MetadataURL()))
 
 	// The three start at once on an empty database: their migrations at
 	// start must not trip over each other.
@@ -426,7 +451,7 @@ func TestReplicas(t *testing.T) {
 	rs.cli(replicaPW+"\n", "user", "add", "--email", replicaEmail, "--name", "Taro", "--groups", "staff", "--password-stdin")
 	accessLog := startNginxRoundRobin(t, nginxAddr, addrs)
 
-	t.Run("a session made through the balancer is valid on every replica", func(t *testing.T) {
+	rs.run("a session made through the balancer is valid on every replica", func(t *testing.T) {
 		b, ck := rs.signIn(replicaPW)
 		for i := range 36 {
 			var req *http.Request
@@ -466,7 +491,7 @@ func TestReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("a revocation on one is refused by the others within 100 ms", func(t *testing.T) {
+	rs.run("a revocation on one is refused by the others within 100 ms", func(t *testing.T) {
 		ctx := context.Background()
 		logout := &revocation{kind: "sign-out (POST /logout)"}
 		deleted := &revocation{kind: "session revoke (store)"}
@@ -556,7 +581,7 @@ func TestReplicas(t *testing.T) {
 			len(all), all[len(all)/2].Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond))
 	})
 
-	t.Run("a rotated signing key is published and used by every replica", func(t *testing.T) {
+	rs.run("a rotated signing key is published and used by every replica", func(t *testing.T) {
 		out := rs.cli("", "keys", "rotate", "--activate-in", "0s")
 		rotated := time.Now()
 		m := newKidRe.FindStringSubmatch(out)
@@ -607,7 +632,7 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
-	t.Run("a federated sign-in started on one replica completes on another, once", func(t *testing.T) {
+	rs.run("a federated sign-in started on one replica completes on another, once", func(t *testing.T) {
 		a, bNode, c := rs.nodes[0], rs.nodes[1], rs.nodes[2]
 		b := rs.browser()
 		op.QueueUser(&mockoidc.MockUser{Subject: "sub-taro", Email: replicaEmail, EmailVerified: true})
@@ -646,6 +671,52 @@ func TestReplicas(t *testing.T) {
 		}
 		t.Logf("the callback replayed on %s: %d", c.name, p.StatusCode)
 	})
+
+	rs.run("a SAML response is accepted once across replicas", func(t *testing.T) { testSAMLReplayShared(t, rs, idp) })
+}
+
+// testSAMLReplayShared signs in at the SAML IdP through the balancer and
+// posts the IdP's response to one replica, then the same response, with
+// the same browser cookies, to another: only the first may sign in.
+func testSAMLReplayShared(t *testing.T, rs *replicaSet, idp *samlIdP) {
+	public, _ := url.Parse(rs.public)
+	for i, n := range rs.nodes {
+		p := rs.get(n, "/saml/adfs/metadata", nil)
+		if st := p.StatusCode; st != 200 {
+			t.Fatalf("%s: SP metadata: %d", n.name, st)
+		}
+		var meta bytes.Buffer
+		_, _ = meta.ReadFrom(p.Body)
+		p.Body.Close()
+		if i == 0 {
+			idp.RegisterSP(t, "adfs", meta.Bytes())
+		}
+	}
+	b := rs.browser()
+	action, form := samlSignIn(t, b, "hanako", "hanako-pw")
+	if action != rs.public+"/callback/adfs" {
+		t.Fatalf("the IdP answers to %s", action)
+	}
+	replay := rs.browser()
+	replay.jar.SetCookies(public, b.jar.Cookies(public))
+	post := func(n *replica, b *browser) *page {
+		req := newRequest(t, "POST", n.url+"/callback/adfs")
+		req.Body = io.NopCloser(strings.NewReader(form.Encode()))
+		req.Host = public.Host
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", idp.URL())
+		return b.do(req)
+	}
+	first, second := rs.nodes[1], rs.nodes[2]
+	expectRedirect(t, post(first, b), "/")
+	if b.cookie("ssogate") == nil {
+		t.Fatalf("no session after the SAML response on %s", first.name)
+	}
+	p := post(second, replay)
+	if p.StatusCode == http.StatusSeeOther || replay.cookie("ssogate") != nil {
+		t.Fatalf("the same SAML response was accepted again on %s: %d %s", second.name, p.StatusCode, p.Header.Get("Location"))
+	}
+	t.Logf("the SAML response replayed on %s: %d", second.name, p.StatusCode)
 }
 
 // jwks fetches replica n's published key set.
