@@ -23,7 +23,8 @@ const tokenBytes = 32
 
 // cookieCodec seals session tokens into cookie values and opens them.
 //
-// Version 2 is AES-256-GCM over the raw token, with the cookie's name as
+// Version 2 is AES-256-GCM (under a key of its own, derived from the master
+// secret like the others) over the raw token, with the cookie's name as
 // additional data: encrypted and authenticated (GCM's tag is checked in
 // constant time) in one pass, with no serializer. A value is
 // "2." + base64url(nonce | ciphertext | tag), 82 bytes where version 1
@@ -39,7 +40,7 @@ type cookieCodec struct {
 }
 
 func newCookieCodec(name string, keys cookieKeys, maxAge int) (*cookieCodec, error) {
-	block, err := aes.NewCipher(keys.block)
+	block, err := aes.NewCipher(keys.seal)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: cookie cipher: %w", err)
 	}

@@ -440,11 +440,15 @@ func deriveKeys(master []byte) (cookieKeys, []byte, error) {
 	if err != nil {
 		return cookieKeys{}, nil, err
 	}
+	sealKey, err := hkdf.Key(sha256.New, master, nil, "ssogate cookie v2 aes-gcm", 32)
+	if err != nil {
+		return cookieKeys{}, nil, err
+	}
 	csrfKey, err := hkdf.Key(sha256.New, master, nil, "ssogate csrf", 32)
 	if err != nil {
 		return cookieKeys{}, nil, err
 	}
-	return cookieKeys{hash: hashKey, block: blockKey}, csrfKey, nil
+	return cookieKeys{hash: hashKey, block: blockKey, seal: sealKey}, csrfKey, nil
 }
 
 // ReloadKeys rereads the signing keys from the store at once (they are

@@ -172,8 +172,13 @@ type userHeaders struct {
 	stamp     time.Time  // the user's UpdatedAt when built
 }
 
-// handoffKey is a (session, service) or (user, service) pair.
-type handoffKey struct{ id, svc string }
+// handoffKey is a (session, service) or (user, service) pair. The
+// service is this Gateway's: after a reload, hand-offs built for the
+// services of before are never found (and the cache is reset).
+type handoffKey struct {
+	id  string
+	svc *service
+}
 
 // handoffCache keeps hand-offs per session and service, so the hot path
 // neither rebuilds headers nor signs a JWT on every request. An assertion
@@ -186,7 +191,7 @@ type handoffCache struct {
 	// svcs are the service ids hand-offs were built for, so that a
 	// session's hand-offs are found without an index per session.
 	mu   sync.Mutex
-	svcs atomic.Pointer[[]string]
+	svcs atomic.Pointer[[]*service]
 }
 
 func newHandoffCache(size int) *handoffCache {
@@ -196,14 +201,14 @@ func newHandoffCache(size int) *handoffCache {
 	}
 }
 
-func (c *handoffCache) get(sid, svc string) *handoff {
+func (c *handoffCache) get(sid string, svc *service) *handoff {
 	return c.bySession.get(handoffKey{sid, svc})
 }
 
-func (c *handoffCache) put(sid, svc string, h *handoff) {
+func (c *handoffCache) put(sid string, svc *service, h *handoff) {
 	if p := c.svcs.Load(); p == nil || !slices.Contains(*p, svc) {
 		c.mu.Lock()
-		var svcs []string
+		var svcs []*service
 		if p := c.svcs.Load(); p != nil {
 			svcs = *p
 		}
@@ -264,7 +269,7 @@ func (c *handoffCache) sweep(now time.Time) {
 // when still fresh.
 func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service) (*handoff, error) {
 	now := g.now()
-	if h := g.handoffs.get(sess.ID, svc.cfg.ID); h != nil && now.UnixNano() < h.refreshAt && h.base.stamp.Equal(user.UpdatedAt) {
+	if h := g.handoffs.get(sess.ID, svc); h != nil && now.UnixNano() < h.refreshAt && h.base.stamp.Equal(user.UpdatedAt) {
 		return h, nil
 	}
 	h := &handoff{base: g.userHeaders(user, svc), refreshAt: now.Add(g.assertionTTL / 2).UnixNano()}
@@ -275,14 +280,14 @@ func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service
 		}
 		h.assertion[0] = tok
 	}
-	g.handoffs.put(sess.ID, svc.cfg.ID, h)
+	g.handoffs.put(sess.ID, svc, h)
 	return h, nil
 }
 
 // userHeaders returns the headers user hands svc, built once per user
 // record and service.
 func (g *Gateway) userHeaders(user *store.User, svc *service) *userHeaders {
-	k := handoffKey{user.ID, svc.cfg.ID}
+	k := handoffKey{user.ID, svc}
 	if b := g.handoffs.byUser.get(k); b != nil && b.stamp.Equal(user.UpdatedAt) {
 		return b
 	}

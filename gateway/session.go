@@ -20,11 +20,12 @@ import (
 var errNoSession = errors.New("gateway: no session")
 
 // cookieKeys are the secrets that seal the session cookie: hash signs
-// (HMAC-SHA256) and block encrypts (AES-256) version 1 cookies; block
-// alone seals version 2 (AES-256-GCM, see cookieCodec).
+// (HMAC-SHA256) and block encrypts (AES-256) version 1 cookies; seal, a
+// key of its own, seals version 2 (AES-256-GCM, see cookieCodec).
 type cookieKeys struct {
 	hash  []byte // 64 bytes
 	block []byte // 32 bytes
+	seal  []byte // 32 bytes
 }
 
 // Sizes of the in-memory caches. A cached session costs about 500 bytes
@@ -91,10 +92,9 @@ type sessionManager struct {
 type cachedSession struct {
 	id             string
 	user           *cachedUser
-	amr            []string // shared, see internAMR
+	amr            *[]string // shared, see internAMR
 	clientIP, line string
 	authTime       int64
-	lastSeen       int64
 	idleExpires    int64
 	absExpires     int64
 	loadedAt       int64
@@ -108,11 +108,12 @@ func (c *cachedSession) expired(now int64) bool {
 	return now >= c.idleExpires || now >= c.absExpires
 }
 
-// session returns the session as the store would.
+// session returns the session as the store would, less its user agent
+// and creation and last-seen times.
 func (c *cachedSession) session() *store.Session {
 	return &store.Session{
-		ID: c.id, UserID: c.user.u.ID, AMR: c.amr, AuthTime: fromNano(c.authTime),
-		ClientIP: c.clientIP, Line: c.line, LastSeenAt: fromNano(c.lastSeen),
+		ID: c.id, UserID: c.user.u.ID, AMR: *c.amr, AuthTime: fromNano(c.authTime),
+		ClientIP: c.clientIP, Line: c.line,
 		IdleExpiresAt: fromNano(c.idleExpires), AbsoluteExpiresAt: fromNano(c.absExpires),
 	}
 }
@@ -186,7 +187,8 @@ func (m *sessionManager) id(r *http.Request) string {
 	}
 	id := m.codec.openID(raw)
 	if id != "" && m.cacheTTL > 0 {
-		m.legacy.put(raw, &id)
+		// A copy: raw points into the request's whole Cookie header.
+		m.legacy.put(strings.Clone(raw), &id)
 	}
 	return id
 }
@@ -287,13 +289,13 @@ func (m *sessionManager) load(ctx context.Context, id string, old *cachedSession
 	}
 	c := &cachedSession{
 		id: id, user: cu, amr: m.internAMR(sess.AMR), clientIP: sess.ClientIP, line: sess.Line,
-		authTime: toNano(sess.AuthTime), lastSeen: toNano(sess.LastSeenAt),
+		authTime:    toNano(sess.AuthTime),
 		idleExpires: toNano(sess.IdleExpiresAt), absExpires: toNano(sess.AbsoluteExpiresAt),
 		loadedAt: now.UnixNano(), touchedAt: toNano(sess.LastSeenAt),
 	}
 	if old != nil && old.touchedAt > c.touchedAt {
 		// A touch of this process may still be on its way to the store.
-		c.touchedAt, c.lastSeen = old.touchedAt, max(c.lastSeen, old.lastSeen)
+		c.touchedAt = old.touchedAt
 		c.idleExpires = max(c.idleExpires, old.idleExpires)
 	}
 	if m.cacheTTL > 0 && m.gen.Load() == gen {
@@ -322,16 +324,17 @@ func (m *sessionManager) user(ctx context.Context, id string, now time.Time, gen
 }
 
 // internAMR returns a shared copy of amr.
-func (m *sessionManager) internAMR(amr []string) []string {
-	if len(amr) == 0 {
-		return nil
-	}
+func (m *sessionManager) internAMR(amr []string) *[]string {
 	k := strings.Join(amr, "\x00")
 	if v, ok := m.amrs.Load(k); ok {
-		return v.([]string)
+		return v.(*[]string)
 	}
-	v, _ := m.amrs.LoadOrStore(k, slices.Clip(amr))
-	return v.([]string)
+	if len(amr) == 0 {
+		amr = nil
+	}
+	amr = slices.Clip(amr)
+	v, _ := m.amrs.LoadOrStore(k, &amr)
+	return v.(*[]string)
 }
 
 // touchQueue is how many idle-expiry writes may wait for the sweeper.
@@ -360,7 +363,7 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 	if m.touches != nil {
 		select {
 		case m.touches <- touchReq{id: id, seen: now, idle: idle}:
-			next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+			next.idleExpires = idle.UnixNano()
 		default:
 			// The queue is full: the next request tries again.
 			return c, nil
@@ -375,7 +378,7 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, fmt.Errorf("touch session: %w", err)
 		default:
-			next.lastSeen, next.idleExpires = now.UnixNano(), idle.UnixNano()
+			next.idleExpires = idle.UnixNano()
 		}
 	}
 	if m.cacheTTL > 0 {

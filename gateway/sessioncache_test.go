@@ -415,3 +415,51 @@ func waitLive(t testing.TB, g *Gateway) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// slowTouches holds every TouchSession until release is closed.
+type slowTouches struct {
+	store.Store
+	release chan struct{}
+	touched atomic.Int64
+}
+
+func (s *slowTouches) TouchSession(ctx context.Context, id string, seen, idle time.Time) error {
+	<-s.release
+	s.touched.Add(1)
+	return s.Store.TouchSession(ctx, id, seen, idle)
+}
+
+// TestResolveWritesNothing: sliding a session's idle expiry does not make
+// the request wait for the store's write: the sweeper writes it.
+func TestResolveWritesNothing(t *testing.T) {
+	slow := &slowTouches{release: make(chan struct{})}
+	g, clock := newTestGateway(t, "5s", func(s store.Store) store.Store { slow.Store = s; return slow })
+	defer close(slow.release)
+	cookies := rotatingSessions(t, g, 1)
+	r := httptest.NewRequest("GET", "/auth", nil)
+	r.Header.Set("Cookie", cookies[0])
+	ctx := context.Background()
+	if _, _, err := g.sessions.Resolve(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(2 * time.Minute) // a touch is due
+	done := make(chan error, 1)
+	go func() {
+		sess, _, err := g.sessions.Resolve(ctx, r)
+		if err == nil && !sess.IdleExpiresAt.Equal(clock.now().Add(g.cfg.Session.IdleTimeout.D()).UTC()) {
+			err = errNoSession
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Resolve with a touch due: %v (or the idle expiry did not slide)", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Resolve waited for the store's write")
+	}
+	if n := slow.touched.Load(); n != 0 {
+		t.Fatalf("%d touches written during the request", n)
+	}
+}
