@@ -311,6 +311,13 @@ func startPostgres(srv *PostgresServer) error {
 		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync").CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
+	return launchPostgres(srv)
+}
+
+// launchPostgres starts the cluster already in srv.dataDir and waits
+// until it answers.
+func launchPostgres(srv *PostgresServer) error {
+	dir := srv.dataDir
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"+
 		" -c full_page_writes=off -c max_connections=300", srv.Port, dir)
 	if out, err := asPostgres("pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "pg.log"),
