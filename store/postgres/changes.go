@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -120,12 +121,38 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, changed func(st
 	}
 	listening()
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		// A connection that goes quiet without closing (a network cut
+		// with no reset, a hung backend) would otherwise count as live
+		// for ever while notices are lost: after heartbeatEvery without
+		// one, the connection must answer a query within heartbeatWait.
+		wctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
 		if err != nil {
-			return fmt.Errorf("postgres: watch changes: %w", mapErr(err))
+			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("postgres: watch changes: %w", mapErr(err))
+			}
+			pctx, cancel := context.WithTimeout(ctx, heartbeatWait)
+			_, err := conn.Exec(pctx, "SELECT 1")
+			cancel()
+			if err != nil {
+				return fmt.Errorf("postgres: watch changes: the listening connection does not answer: %w", mapErr(err))
+			}
+			continue
+		}
+		if n == nil {
+			continue
 		}
 		if c, ok := decodeChange(n.Payload); ok {
 			changed(c)
 		}
 	}
 }
+
+// The listening connection's heartbeat: how long it may stay silent, and
+// how long it then has to answer. A stalled connection is noticed within
+// their sum, well inside the default session.cache_ttl (5 s).
+const (
+	heartbeatEvery = time.Second
+	heartbeatWait  = time.Second
+)
