@@ -203,6 +203,10 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	case verdictError:
 		http.Error(w, "500 internal error", http.StatusInternalServerError)
 		return
+	case verdictUnavailable:
+		w.Header().Set("Retry-After", retryAfterStore)
+		http.Error(w, "503 store unavailable, try again", http.StatusServiceUnavailable)
+		return
 	case verdictForbidden:
 		http.Error(w, "403 forbidden", http.StatusForbidden)
 		return

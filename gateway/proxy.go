@@ -262,6 +262,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 	case verdictError:
 		g.pageError(w, r, http.StatusInternalServerError, "error.internal")
 		return
+	case verdictUnavailable:
+		w.Header().Set("Retry-After", retryAfterStore)
+		g.pageError(w, r, http.StatusServiceUnavailable, "error.store_unavailable")
+		return
 	case verdictForbidden:
 		g.pageError(w, r, http.StatusForbidden, "error.forbidden")
 		return
@@ -297,6 +301,7 @@ const (
 	verdictStale             // signed in, but too long ago for this service
 	verdictForbidden         // signed in, not allowed
 	verdictError             // the store failed
+	verdictUnavailable       // the store cannot be reached now: 503, try again
 )
 
 // authorize decides whether the request's session may use s.
@@ -307,6 +312,9 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*
 		return nil, nil, verdictNoSession
 	case err != nil:
 		g.log.Error("session lookup failed", "request_id", requestID(ctx), "err", err)
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, nil, verdictUnavailable
+		}
 		return nil, nil, verdictError
 	}
 	if !s.allows(user) || !s.networkAllowed(clientIP(ctx)) {
