@@ -296,12 +296,12 @@ func (g *Gateway) pageError(w http.ResponseWriter, r *http.Request, status int, 
 type verdict int
 
 const (
-	verdictAllow     verdict = iota
-	verdictNoSession         // sign in first
-	verdictStale             // signed in, but too long ago for this service
-	verdictForbidden         // signed in, not allowed
-	verdictError             // the store failed
-	verdictUnavailable       // the store cannot be reached now: 503, try again
+	verdictAllow       verdict = iota
+	verdictNoSession           // sign in first
+	verdictStale               // signed in, but too long ago for this service
+	verdictForbidden           // signed in, not allowed
+	verdictError               // the store failed
+	verdictUnavailable         // the store cannot be reached now: 503, try again
 )
 
 // authorize decides whether the request's session may use s.
