@@ -21,6 +21,11 @@ import (
 // benchGateway is a gateway on a real SQLite store with one signed-in
 // session, for measuring the hot path without a network in between.
 func benchGateway(b *testing.B, upstream string) (*Gateway, *http.Cookie) {
+	return newBenchGateway(b, upstream, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+}
+
+// newBenchGateway is benchGateway logging to log and access.
+func newBenchGateway(b testing.TB, upstream string, log *slog.Logger, access *AccessLog) (*Gateway, *http.Cookie) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -53,7 +58,7 @@ services:
 		b.Fatal(err)
 	}
 	g, err := New(ctx, Options{Config: cfg, Store: st, Providers: providers.NewRegistry(), Renderer: r,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: log, AccessLog: access})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/internal/logbuf"
 	"github.com/ssogate/ssogate/plugins"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
@@ -45,13 +46,31 @@ func (c *cli) loadConfig() (*config.Config, error) {
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: logLevel(cfg)}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func logLevel(cfg config.Log) slog.Level {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	return level
+}
+
+// newServeLogs builds serve's logs: one buffered writer to w that the
+// slog handler and the gateway's access log both write whole lines to,
+// batched into one write every 100 ms or 64 KiB instead of one per
+// request. The access log is nil when the level hides INFO. Close the
+// writer before exiting: it holds up to 100 ms of lines.
+func newServeLogs(cfg config.Log, w io.Writer) (*logbuf.Writer, *slog.Logger, *gateway.AccessLog) {
+	buf := logbuf.New(w, 0, 0)
+	var access *gateway.AccessLog
+	if logLevel(cfg) <= slog.LevelInfo {
+		access = gateway.NewAccessLog(buf, cfg.Format)
+	}
+	return buf, newLogger(cfg, buf), access
 }
 
 // openStore opens the configured backend and applies its migrations.
@@ -313,6 +332,7 @@ type app struct {
 	plugins    map[string]*plugins.Plugin
 	handler    liveHandler
 	log        *slog.Logger
+	accessLog  *gateway.AccessLog // nil: requests are logged through log
 	now        func() time.Time
 }
 
@@ -341,6 +361,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, now func(
 
 // newAppWith is newApp with the store wrapped by wrap (tests count calls).
 func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, wrap func(store.Store) store.Store) (*app, error) {
+	return buildApp(ctx, cfg, log, nil, now, wrap)
+}
+
+// buildApp is newAppWith with the gateway's access log (nil: the gateway
+// logs each request through log).
+func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger, access *gateway.AccessLog, now func() time.Time, wrap func(store.Store) store.Store) (*app, error) {
 	st, err := openStore(ctx, cfg, sqlite.WithLogger(log))
 	if err != nil {
 		return nil, err
@@ -364,12 +390,12 @@ func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now f
 		cleanup()
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now})
+	gw, err := gateway.New(ctx, gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, AccessLog: access, Now: now})
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs, log: log, now: now}
+	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs, log: log, accessLog: access, now: now}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -397,7 +423,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, c.stderr)
+	logs, log, access := newServeLogs(cfg.Log, c.stderr)
+	// Deferred first, so it runs last: the lines of the shutdown, audit
+	// events included, are written before serve returns.
+	defer logs.Close()
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: "+w.Msg, "config", w.File, "line", w.Line, "key", w.Key)
 	}
@@ -405,12 +434,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit set", "bytes", limit)
 	}
-	a, err := newApp(ctx, cfg, log, nil)
+	a, err := buildApp(ctx, cfg, log, access, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	if err := a.checkHashingBudgets(); err != nil {
+		_ = logs.Flush() // the lines before it come first
 		fmt.Fprintln(c.stderr, err)
 		return exitCode(1)
 	}
