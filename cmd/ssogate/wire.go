@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -539,12 +538,12 @@ func softMemoryLimit(cfg *config.Config) int64 {
 			lc := localConfig(p)
 			inFlight := int64(lc.MaxInFlight)
 			if inFlight == 0 {
-				inFlight = int64(runtime.NumCPU())
+				inFlight = int64(local.DefaultMaxInFlight(lc.Memory, lc.Parallelism))
 			}
 			budget += inFlight * int64(lc.Memory) * 1024
 		}
 	}
-	return 2*budget + 256<<20
+	return budget + softMemoryHeadroom
 }
 
 func buildVersion() string {
@@ -556,3 +555,9 @@ func buildVersion() string {
 	}
 	return version
 }
+
+// softMemoryHeadroom is what the soft memory limit allows beyond the
+// hashing budget: the rest of the gateway's heap (a few MiB, plus the
+// session cache) and one finished hash's buffer the collector has not yet
+// freed.
+const softMemoryHeadroom = 48 << 20
