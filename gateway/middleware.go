@@ -97,8 +97,9 @@ func (g *Gateway) withRequest(next http.Handler) http.Handler {
 			rec.status = 499 // the client went away before an answer (nginx's code)
 		}
 		if g.accessLog != nil {
-			g.accessLog.write(&accessEntry{time: start, id: ri.id, method: r.Method, path: r.URL.Path,
-				status: rec.status, bytes: rec.bytes, ip: ri.ip, duration: time.Since(start)})
+			now := time.Now()
+			g.accessLog.write(&accessEntry{time: now, id: ri.id, method: r.Method, path: r.URL.Path,
+				status: rec.status, bytes: rec.bytes, ip: ri.ip, duration: now.Sub(start)})
 			return
 		}
 		if !g.log.Enabled(ctx, slog.LevelInfo) {
