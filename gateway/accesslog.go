@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -85,7 +86,7 @@ func appendTextLine(b []byte, e *accessEntry) []byte {
 
 func appendJSONLine(b []byte, e *accessEntry) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.time.AppendFormat(b, time.RFC3339Nano)
+	b = appendRFC3339Nano(b, e.time)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = appendJSONString(b, e.id)
 	b = append(b, `,"method":`...)
@@ -114,13 +115,56 @@ func appendAddr(b []byte, ip netip.Addr) []byte {
 // appendRFC3339Millis is slog's text handler's time format: RFC 3339 with
 // exactly three digits of milliseconds.
 func appendRFC3339Millis(b []byte, t time.Time) []byte {
-	// RFC3339Nano trims trailing zeros; adding a tenth of a millisecond
-	// guarantees four digits, of which the fourth is then dropped.
-	const prefixLen = len("2006-01-02T15:04:05.000")
-	n := len(b)
-	t = t.Truncate(time.Millisecond).Add(time.Millisecond / 10)
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b[:n+prefixLen], b[n+prefixLen+1:]...)
+	c := secondOf(t)
+	b = append(b, c.prefix...)
+	ms := t.Nanosecond() / 1e6
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, c.zone...)
+}
+
+// appendRFC3339Nano is slog's JSON handler's time format: time.RFC3339Nano,
+// whose fraction has no trailing zeros (and no point when it is zero).
+func appendRFC3339Nano(b []byte, t time.Time) []byte {
+	c := secondOf(t)
+	b = append(b, c.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i, v := 9, ns; i > 0; i, v = i-1, v/10 {
+			frac[i] = byte('0' + v%10)
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, c.zone...)
+}
+
+// formattedSecond is the part of a timestamp that changes once a second:
+// the date and time to the second, and the zone ("Z" or "+09:00").
+type formattedSecond struct {
+	unix   int64
+	loc    *time.Location
+	prefix []byte
+	zone   []byte
+}
+
+// lastSecond caches the second of the last line: formatting a date is most
+// of what a line costs, and lines come many to a second.
+var lastSecond atomic.Pointer[formattedSecond]
+
+func secondOf(t time.Time) *formattedSecond {
+	if c := lastSecond.Load(); c != nil && c.unix == t.Unix() && c.loc == t.Location() {
+		return c
+	}
+	const layout = "2006-01-02T15:04:05"
+	whole := t.Truncate(time.Second)
+	full := whole.AppendFormat(make([]byte, 0, 32), time.RFC3339)
+	c := &formattedSecond{unix: t.Unix(), loc: t.Location(), prefix: full[:len(layout)], zone: full[len(layout):]}
+	lastSecond.Store(c)
+	return c
 }
 
 // appendTextString appends s bare or quoted, by the rule of slog's text

@@ -168,3 +168,24 @@ func (d *discardWriter) Write(p []byte) (int, error) {
 	d.WriteHeader(200)
 	return len(p), nil
 }
+
+// BenchmarkAccessLogLine is the cost of one access line alone: formatted
+// and written through the buffered writer to a real file. Set against
+// BenchmarkForwardAuthAccessLog/off, it is the share of /auth the log takes.
+func BenchmarkAccessLogLine(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := logbuf.New(f, 0, 0)
+	defer w.Close()
+	a := NewAccessLog(w, "text")
+	start := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		now := time.Now()
+		a.write(&accessEntry{time: now, id: "0123456789abcdef", method: "GET", path: "/auth",
+			status: 200, ip: netip.MustParseAddr("192.0.2.7"), duration: now.Sub(start)})
+	}
+}
