@@ -3,24 +3,39 @@
 // generator. `make bench` runs it; it is not part of `make test`.
 //
 //	go run ./bench [-duration 10s] [-runs 3] [-connections 64] [-threads 2]
-//	               [-warmup 2s] [-only a,b,c,d,b',d'] [-json FILE] [-keep]
+//	               [-warmup 2s] [-only a,b,c,d,b',d',b1s,b100k,bpg] [-sessions 100000]
+//	               [-json FILE] [-keep]
 //
 // Targets, each its own process on a fixed loopback port:
 //
 //	(a)  bare net/http handler answering 200 "ok"          bench/bare -mode ok     127.0.0.1:18070
-//	(b)  ssogate GET /auth (forward auth), session cookie  bin/ssogate, log warn   127.0.0.1:18080
+//	(b)  ssogate GET /auth (forward auth), session cookie  bin/ssogate, log info   127.0.0.1:18080
 //	(c)  bare httputil.ReverseProxy to the upstream        bench/bare -mode proxy  127.0.0.1:18071
-//	(d)  ssogate reverse proxy /app/hello, session cookie  bin/ssogate, log warn   127.0.0.1:18080
-//	(b') and (d')  the same as (b) and (d) with log level info (access log on)     127.0.0.1:18082
+//	(d)  ssogate reverse proxy /app/hello, session cookie  bin/ssogate, log info   127.0.0.1:18080
+//	(b') and (d')  the same as (b) and (d) with log level warn (access log off)    127.0.0.1:18082
+//	(b1s) (b) with wrk running rotate.lua over its one cookie: (b100k)'s yardstick 127.0.0.1:18080
+//	(b100k) (b) with 100,000 sessions, wrk rotating over their cookies (rotate.lua) 127.0.0.1:18083
+//	(bpg) (b) on the PostgreSQL store, a throwaway cluster on 127.0.0.1:25433      127.0.0.1:18084
 //	     upstream of (c), (d), (d'): bench/bare -mode upstream, 200 and a small body 127.0.0.1:18090
+//
+// The headline targets (b) and (d) run ssogate's default configuration, log
+// level info, access log on. The sessions of (b100k) are issued before its
+// gateway starts by bench/sessions, through gateway.Shared.IssueSession,
+// and each is requested once before the warm-up, so the runs measure a
+// gateway that has seen all of them.
+// (bpg) is left out, with the reason, when PostgreSQL 15 is not installed
+// or the binary says the postgres store is not available.
 //
 // Each target is checked once (exactly 200, and for proxies the upstream's
 // body) before any load, then warmed up, then loaded -runs times; the rounds
 // interleave the targets (a, b, c, d, b', d', a, b, ...) so that machine
 // noise hits all of them alike, and the median of the runs is reported:
-// req/s, p50 and p99 latency, and the ratios b/a (target >= 0.6) and d/c
-// (target >= 0.8), marked PASS or BELOW. The report is also written as JSON
-// to bench/results/latest.json.
+// req/s, p50 and p99 latency, the ssogate process's resident memory (VmRSS
+// sampled every 100 ms under load: peak and median), and the ratios b/a
+// (target >= 0.65), d/c (>= 0.85), b100k/b1s (>= 0.8: a Lua script costs
+// wrk CPU on the same cores, so both sides run it) and b/b' (the access
+// log's cost, >= 0.9), and the RSS of (b) (<= 40 MB), marked PASS or BELOW.
+// The report is also written as JSON to bench/results/latest.json.
 //
 // Timing never fails the run: the exit status is non-zero only when
 // something fails to build or start, a target does not answer 200 before the
@@ -56,8 +71,10 @@ import (
 const (
 	addrBareOK    = "127.0.0.1:18070"
 	addrBareProxy = "127.0.0.1:18071"
-	portSsogate   = 18080 // log level warn: (b), (d)
-	portSsogateI  = 18082 // log level info: (b'), (d')
+	portSsogate   = 18080 // log level info: (b), (d)
+	portSsogateW  = 18082 // log level warn: (b'), (d')
+	portSsogate1e = 18083 // (b100k)
+	portSsogatePG = 18084 // (bpg)
 	addrUpstream  = "127.0.0.1:18090"
 )
 
@@ -66,11 +83,14 @@ const upstreamBody = "hello from upstream\n"
 
 // Target ratios on the 2-core machine.
 const (
-	wantAuthRatio  = 0.6 // b/a
-	wantProxyRatio = 0.8 // d/c
+	wantAuthRatio     = 0.65 // b/a
+	wantProxyRatio    = 0.85 // d/c
+	wantManyRatio     = 0.8  // b100k/b
+	wantAccessLogCost = 0.9  // b/b': the access log costs under 10%
+	wantAuthRSSMB     = 40   // peak VmRSS of (b), MB
 )
 
-var allTargets = []string{"a", "b", "c", "d", "b'", "d'"}
+var allTargets = []string{"a", "b", "c", "d", "b'", "d'", "b1s", "b100k", "bpg"}
 
 // target is one URL under load.
 type target struct {
@@ -82,6 +102,12 @@ type target struct {
 	Median   *wrkResult  `json:"median,omitempty"`
 	Warmup   *wrkResult  `json:"warmup,omitempty"`
 	Failed   string      `json:"failed,omitempty"`
+	RSS      *rssSummary `json:"rss,omitempty"`
+	Skipped  string      `json:"skipped,omitempty"`
+
+	rssPID     int      // the ssogate process whose VmRSS is sampled, 0 for none
+	rssSamples []int64  // over the measured runs
+	script     []string // wrk -s script and its arguments
 
 	headers  []string // "Name: value", the session cookie among them
 	wantBody string   // when set, the body must be exactly this
@@ -112,6 +138,7 @@ type report struct {
 	Targets     []*target `json:"targets"`
 	Ratios      []ratio   `json:"ratios"`
 	Failures    []string  `json:"failures,omitempty"`
+	Skipped     []string  `json:"skipped,omitempty"`
 }
 
 type options struct {
@@ -121,6 +148,7 @@ type options struct {
 	only             []string
 	jsonPath         string
 	keep             bool
+	sessions         int
 }
 
 func main() {
@@ -135,7 +163,8 @@ func mainCode() int {
 	flag.IntVar(&o.runs, "runs", 3, "measured runs per target; the median is reported")
 	flag.IntVar(&o.wrk.connections, "connections", 64, "wrk connections (-c)")
 	flag.IntVar(&o.wrk.threads, "threads", 2, "wrk threads (-t)")
-	flag.StringVar(&only, "only", strings.Join(allTargets, ","), "comma-separated `targets` to run, of a,b,c,d,b',d' (b2 and d2 also name b' and d')")
+	flag.StringVar(&only, "only", strings.Join(allTargets, ","), "comma-separated `targets` to run, of a,b,c,d,b',d',b1s,b100k,bpg (b2 and d2 also name b' and d')")
+	flag.IntVar(&o.sessions, "sessions", 100000, "sessions of target b100k")
 	flag.StringVar(&o.jsonPath, "json", "", "where to write the JSON report (default bench/results/latest.json in the module)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, database, server logs)")
 	flag.Usage = func() {
@@ -161,6 +190,8 @@ func mainCode() int {
 		err = errors.New("-warmup must not be negative")
 	case o.wrk.threads < 1:
 		err = errors.New("-threads must be at least 1")
+	case o.sessions < 1:
+		err = errors.New("-sessions must be at least 1")
 	case o.wrk.connections < o.wrk.threads:
 		err = errors.New("-connections must be at least -threads")
 	}
@@ -253,8 +284,8 @@ func run(ctx context.Context, o options) (int, error) {
 		return false
 	}
 	needUpstream := want("c", "d", "d'")
-	needSsogate := want("b", "d")
-	needSsogateI := want("b'", "d'")
+	needSsogate := want("b", "d", "b1s")
+	needSsogateW := want("b'", "d'")
 
 	// Ports first: a leftover server would be measured instead of ours.
 	var addrs []string
@@ -270,8 +301,14 @@ func run(ctx context.Context, o options) (int, error) {
 	if needSsogate {
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogate))
 	}
-	if needSsogateI {
-		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogateI))
+	if needSsogateW {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogateW))
+	}
+	if want("b100k") {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogate1e))
+	}
+	if want("bpg") {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogatePG))
 	}
 	for _, a := range addrs {
 		if err := portFree(a); err != nil {
@@ -288,8 +325,14 @@ func run(ctx context.Context, o options) (int, error) {
 			return 0, err
 		}
 	}
-	if needSsogate || needSsogateI {
+	if needSsogate || needSsogateW || want("b100k", "bpg") {
 		if err := goBuild(ctx, root, ssogateBin, "./cmd/ssogate"); err != nil {
+			return 0, err
+		}
+	}
+	sessionsBin := filepath.Join(binDir, "sessions")
+	if want("b100k") {
+		if err := goBuild(ctx, root, sessionsBin, "./bench/sessions"); err != nil {
 			return 0, err
 		}
 	}
@@ -328,14 +371,25 @@ func run(ctx context.Context, o options) (int, error) {
 		base   string
 		cookie string
 	}
-	startSsogate := func(name string, port int, level string) (*gw, error) {
+	// startSsogate starts a gateway with the bench user signed in; with
+	// sessions > 0 it first issues that many sessions, whose cookies it
+	// writes to cookiesPath.
+	startSsogate := func(name string, port int, level, pgDSN string, sessions int, cookiesPath string) (*gw, error) {
 		dir := filepath.Join(tmp, name)
-		cfg, err := writeSsogateConfig(dir, port, level, "http://"+addrUpstream)
+		cfg, err := writeSsogateConfig(dir, port, level, "http://"+addrUpstream, pgDSN)
 		if err != nil {
 			return nil, err
 		}
 		if err := addBenchUser(ctx, ssogateBin, cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if sessions > 0 {
+			fmt.Fprintf(os.Stderr, "bench: issuing %d sessions for (b100k)\n", sessions)
+			cmd := exec.CommandContext(ctx, sessionsBin, "-config", cfg, "-email", benchEmail, "-n", strconv.Itoa(sessions), "-out", cookiesPath)
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return nil, fmt.Errorf("%s: issue sessions: %w", name, err)
+			}
 		}
 		base := fmt.Sprintf("http://127.0.0.1:%d", port)
 		p, err := startAndWait(name, base+"/healthz", ssogateBin, "--config", cfg, "serve")
@@ -348,15 +402,43 @@ func run(ctx context.Context, o options) (int, error) {
 		}
 		return &gw{p: p, base: base, cookie: cookie}, nil
 	}
-	var gwWarn, gwInfo *gw
+	var gwInfo, gwWarn, gwMany, gwPG *gw
+	var skipped []string
 	if needSsogate {
-		if gwWarn, err = startSsogate("ssogate", portSsogate, "warn"); err != nil {
+		if gwInfo, err = startSsogate("ssogate", portSsogate, "info", "", 0, ""); err != nil {
 			return 0, err
 		}
 	}
-	if needSsogateI {
-		if gwInfo, err = startSsogate("ssogate-info", portSsogateI, "info"); err != nil {
+	if needSsogateW {
+		if gwWarn, err = startSsogate("ssogate-warn", portSsogateW, "warn", "", 0, ""); err != nil {
 			return 0, err
+		}
+	}
+	cookiesPath := filepath.Join(tmp, "cookies.txt")
+	if want("b100k") {
+		if gwMany, err = startSsogate("ssogate-100k", portSsogate1e, "info", "", o.sessions, cookiesPath); err != nil {
+			return 0, err
+		}
+	}
+	if want("bpg") {
+		pg, err := startPostgres(ctx, tmp)
+		if err == nil {
+			defer pg.stop()
+			gwPG, err = startSsogate("ssogate-pg", portSsogatePG, "info", pgDSN, 0, "")
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			// The cause is on the error's first lines (the command's
+			// output follows the exit status).
+			lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+			why := strings.TrimSpace(lines[0])
+			if len(lines) > 1 {
+				why += ": " + strings.TrimSpace(lines[1])
+			}
+			skipped = append(skipped, "(bpg) ssogate GET /auth on PostgreSQL: skipped: "+why)
+			fmt.Fprintln(os.Stderr, "bench: "+skipped[len(skipped)-1])
 		}
 	}
 
@@ -377,20 +459,47 @@ func run(ctx context.Context, o options) (int, error) {
 		case "a":
 			t = &target{Label: "bare net/http 200 \"ok\"", URL: "http://" + addrBareOK + "/", wantBody: "ok", procs: []*proc{bareOK}}
 		case "b":
-			t = &target{Label: "ssogate GET /auth (forward auth)", URL: gwWarn.base + "/auth", LogLevel: "warn",
-				authed: true, headers: authHeaders(gwWarn), procs: []*proc{gwWarn.p}}
+			t = &target{Label: "ssogate GET /auth (forward auth)", URL: gwInfo.base + "/auth", LogLevel: "info",
+				authed: true, headers: authHeaders(gwInfo), procs: []*proc{gwInfo.p}}
 		case "c":
 			t = &target{Label: "bare httputil.ReverseProxy", URL: "http://" + addrBareProxy + "/app/hello",
 				wantBody: upstreamBody, procs: []*proc{bareProxy, upstream}}
 		case "d":
-			t = &target{Label: "ssogate reverse proxy /app/", URL: gwWarn.base + "/app/hello", LogLevel: "warn",
-				authed: true, headers: []string{"Cookie: " + gwWarn.cookie}, wantBody: upstreamBody, procs: []*proc{gwWarn.p, upstream}}
-		case "b'":
-			t = &target{Label: "ssogate GET /auth (forward auth)", URL: gwInfo.base + "/auth", LogLevel: "info",
-				authed: true, headers: authHeaders(gwInfo), procs: []*proc{gwInfo.p}}
-		case "d'":
 			t = &target{Label: "ssogate reverse proxy /app/", URL: gwInfo.base + "/app/hello", LogLevel: "info",
 				authed: true, headers: []string{"Cookie: " + gwInfo.cookie}, wantBody: upstreamBody, procs: []*proc{gwInfo.p, upstream}}
+		case "b'":
+			t = &target{Label: "ssogate GET /auth (forward auth)", URL: gwWarn.base + "/auth", LogLevel: "warn",
+				authed: true, headers: authHeaders(gwWarn), procs: []*proc{gwWarn.p}}
+		case "d'":
+			t = &target{Label: "ssogate reverse proxy /app/", URL: gwWarn.base + "/app/hello", LogLevel: "warn",
+				authed: true, headers: []string{"Cookie: " + gwWarn.cookie}, wantBody: upstreamBody, procs: []*proc{gwWarn.p, upstream}}
+		case "b1s":
+			one := filepath.Join(tmp, "cookie-1.txt")
+			if err := os.WriteFile(one, []byte(gwInfo.cookie+"\n"), 0o600); err != nil {
+				return 0, err
+			}
+			t = &target{Label: "ssogate GET /auth, 1 session, rotate.lua", URL: gwInfo.base + "/auth", LogLevel: "info",
+				authed: true, headers: authHeaders(gwInfo), procs: []*proc{gwInfo.p},
+				script: []string{filepath.Join(root, "bench", "rotate.lua"), one}}
+		case "b100k":
+			first, err := firstLine(cookiesPath)
+			if err != nil {
+				return 0, err
+			}
+			h := authHeaders(gwMany)
+			h[len(h)-1] = "Cookie: " + first // for the checks; rotate.lua sets each request's
+			t = &target{Label: fmt.Sprintf("ssogate GET /auth, %d sessions", o.sessions), URL: gwMany.base + "/auth", LogLevel: "info",
+				authed: true, headers: h, procs: []*proc{gwMany.p},
+				script: []string{filepath.Join(root, "bench", "rotate.lua"), cookiesPath}}
+		case "bpg":
+			if gwPG == nil {
+				continue
+			}
+			t = &target{Label: "ssogate GET /auth, PostgreSQL store", URL: gwPG.base + "/auth", LogLevel: "info",
+				authed: true, headers: authHeaders(gwPG), procs: []*proc{gwPG.p}}
+		}
+		if strings.HasPrefix(t.Label, "ssogate") {
+			t.rssPID = t.procs[0].cmd.Process.Pid
 		}
 		t.ID = id
 		if err := requireLoopbackURL(t.URL); err != nil {
@@ -426,13 +535,24 @@ func run(ctx context.Context, o options) (int, error) {
 		Warmup:      o.warmup.String(),
 		RunsPer:     o.runs,
 		Targets:     targets,
+		Skipped:     skipped,
 	}
 	fmt.Fprintf(os.Stderr, "bench: nproc %d, %s, %s; wrk -t%d -c%d, %s x %d runs, targets %s\n",
 		rep.NumCPU, rep.GoVersion, rep.WrkVersion, o.wrk.threads, o.wrk.connections, rep.Duration, o.runs, strings.Join(o.only, ","))
 
 	// loadOnce runs wrk once against t and checks what happened.
-	loadOnce := func(t *target, d time.Duration) (wrkResult, error) {
-		res, _, err := runWrk(ctx, o.wrk, d, t.URL, t.headers)
+	loadOnce := func(t *target, d time.Duration, sampleRSS bool) (wrkResult, error) {
+		var stopRSS chan struct{}
+		rssc := make(chan []int64, 1)
+		if sampleRSS && t.rssPID != 0 {
+			stopRSS = make(chan struct{})
+			go sampleRSSOf(t.rssPID, stopRSS, rssc)
+		}
+		res, _, err := runWrk(ctx, o.wrk, d, t.URL, t.headers, t.script...)
+		if stopRSS != nil {
+			close(stopRSS)
+			t.rssSamples = append(t.rssSamples, <-rssc...)
+		}
 		if err != nil {
 			return res, err
 		}
@@ -457,10 +577,22 @@ func run(ctx context.Context, o options) (int, error) {
 		return res, nil
 	}
 
+	for _, t := range targets {
+		if t.ID != "b100k" {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: visiting each of the %d sessions of (b100k) once\n", o.sessions)
+		n, took, err := visitAll(ctx, t, cookiesPath)
+		if err != nil {
+			return 0, fmt.Errorf("visiting the sessions of (b100k): %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: visited %d sessions in %v (%.0f/s, a session's first request)\n",
+			n, took.Round(time.Millisecond), float64(n)/took.Seconds())
+	}
 	if o.warmup > 0 {
 		for _, t := range targets {
 			fmt.Fprintf(os.Stderr, "bench: warm-up (%s) %s\n", t.ID, wrkDuration(o.warmup))
-			res, err := loadOnce(t, o.warmup)
+			res, err := loadOnce(t, o.warmup, false)
 			if err != nil {
 				return 0, err
 			}
@@ -469,7 +601,7 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	for round := 1; round <= o.runs; round++ {
 		for _, t := range targets {
-			res, err := loadOnce(t, o.duration)
+			res, err := loadOnce(t, o.duration, true)
 			if err != nil {
 				return 0, err
 			}
@@ -481,6 +613,7 @@ func run(ctx context.Context, o options) (int, error) {
 	for _, t := range targets {
 		m := median(t.Runs)
 		t.Median = &m
+		t.RSS = summarizeRSS(t.rssSamples)
 		if t.Failed != "" {
 			rep.Failures = append(rep.Failures, fmt.Sprintf("(%s) %s: %s", t.ID, t.Label, t.Failed))
 		}
@@ -607,12 +740,15 @@ func ratios(targets []*target) []ratio {
 		}
 		out = append(out, r)
 	}
-	add("b", "a", wantAuthRatio, "forward auth vs bare handler")
-	add("d", "c", wantProxyRatio, "gateway proxy vs bare ReverseProxy")
-	add("b'", "b", 0, "forward auth with the access log on vs off")
-	add("d'", "d", 0, "gateway proxy with the access log on vs off")
-	add("b'", "a", 0, "forward auth, access log on, vs bare handler")
-	add("d'", "c", 0, "gateway proxy, access log on, vs bare ReverseProxy")
+	add("b", "a", wantAuthRatio, "forward auth vs bare handler, log info")
+	add("d", "c", wantProxyRatio, "gateway proxy vs bare ReverseProxy, log info")
+	add("b100k", "b1s", wantManyRatio, "forward auth over many sessions vs one, both through rotate.lua")
+	add("b100k", "b", 0, "forward auth over many sessions through rotate.lua vs one without")
+	add("b", "b'", wantAccessLogCost, "forward auth with the access log on vs off")
+	add("d", "d'", 0, "gateway proxy with the access log on vs off")
+	add("b'", "a", 0, "forward auth, log warn, vs bare handler")
+	add("d'", "c", 0, "gateway proxy, log warn, vs bare ReverseProxy")
+	add("bpg", "b", 0, "forward auth on PostgreSQL vs SQLite")
 	return out
 }
 
@@ -635,15 +771,22 @@ func printReport(w io.Writer, rep *report) {
 		}
 		lw = max(lw, len(labels[i]))
 	}
-	fmt.Fprintf(w, "%-*s  %9s  %8s  %8s  %17s  %7s  %8s\n", lw, "target", "req/s", "p50", "p99", "req/s min..max", "non-2xx", "sock err")
+	fmt.Fprintf(w, "%-*s  %9s  %8s  %8s  %17s  %7s  %8s  %14s\n", lw, "target", "req/s", "p50", "p99", "req/s min..max", "non-2xx", "sock err", "RSS MB pk/med")
 	for i, t := range rep.Targets {
 		m := t.Median
 		lo, hi := m.ReqPerSec, m.ReqPerSec
 		for _, r := range t.Runs {
 			lo, hi = min(lo, r.ReqPerSec), max(hi, r.ReqPerSec)
 		}
-		fmt.Fprintf(w, "%-*s  %9.0f  %8s  %8s  %17s  %7d  %8d\n", lw, labels[i], m.ReqPerSec,
-			fmtMicros(m.P50us), fmtMicros(m.P99us), fmt.Sprintf("%.0f..%.0f", lo, hi), m.Non2xx, m.SocketErrors)
+		rss := "-"
+		if t.RSS != nil {
+			rss = fmt.Sprintf("%.1f/%.1f", t.RSS.PeakMB, t.RSS.MedianMB)
+		}
+		fmt.Fprintf(w, "%-*s  %9.0f  %8s  %8s  %17s  %7d  %8d  %14s\n", lw, labels[i], m.ReqPerSec,
+			fmtMicros(m.P50us), fmtMicros(m.P99us), fmt.Sprintf("%.0f..%.0f", lo, hi), m.Non2xx, m.SocketErrors, rss)
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintln(w, s)
 	}
 
 	fmt.Fprintln(w, "\nratios of req/s:")
@@ -659,11 +802,21 @@ func printReport(w io.Writer, rep *report) {
 			}
 			verdict = fmt.Sprintf("  target >= %.2f  %s", *r.Target, v)
 		}
-		fmt.Fprintf(w, "  %-5s = %.3f%s   (%s)\n", r.Name, r.Value, verdict, r.Note)
+		fmt.Fprintf(w, "  %-9s = %.3f%s   (%s)\n", r.Name, r.Value, verdict, r.Note)
 	}
 	for _, want := range []string{"b/a", "d/c"} {
 		if !slices.ContainsFunc(rep.Ratios, func(r ratio) bool { return r.Name == want }) && len(rep.Ratios) > 0 {
-			fmt.Fprintf(w, "  %-5s   not measured in this run\n", want)
+			fmt.Fprintf(w, "  %-9s   not measured in this run\n", want)
+		}
+	}
+	for _, t := range rep.Targets {
+		if t.ID == "b" && t.RSS != nil {
+			v := "BELOW"
+			if t.RSS.PeakMB <= wantAuthRSSMB {
+				v = "PASS"
+			}
+			fmt.Fprintf(w, "\nRSS of (b) under /auth load: peak %.1f MB, median %.1f MB  target <= %d MB  %s\n",
+				t.RSS.PeakMB, t.RSS.MedianMB, wantAuthRSSMB, v)
 		}
 	}
 	if len(rep.Failures) > 0 {
@@ -777,4 +930,17 @@ func relTo(root, p string) string {
 		return r
 	}
 	return p
+}
+
+// firstLine returns the first line of the file at path.
+func firstLine(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if line == "" {
+		return "", fmt.Errorf("%s: empty", path)
+	}
+	return line, nil
 }

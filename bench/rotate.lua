@@ -1,30 +1,23 @@
--- wrk script: every request carries the next of many session cookies, so
--- that the gateway's caches see as many distinct sessions as the file
--- holds (one Cookie header value per line, e.g. "ssogate=2.AbC…").
---
---   wrk -t2 -c64 -d30s -s bench/rotate.lua http://127.0.0.1:18080/auth -- cookies.txt
---
--- For /auth, set the forwarded host and URI as a front proxy would with
--- -H 'X-Forwarded-Host: fwd.bench.localhost:18081' -H 'X-Forwarded-Uri: /'.
--- Each wrk thread starts at a random line, so threads do not send the
--- same cookie at the same moment.
-
+-- wrk script: each request carries the next session cookie of a file, one
+-- Cookie header value a line, so the load spreads over many sessions.
+--   wrk -s bench/rotate.lua ... URL -- cookies.txt
 local cookies = {}
 local i = 0
+local threads = 0
+
+-- setup runs once per thread in the main Lua state: threads start at
+-- different places, so they do not walk the list in step.
+function setup(thread)
+  thread:set("offset", threads * 7919)
+  threads = threads + 1
+end
 
 function init(args)
-  local path = args[1] or "cookies.txt"
-  for line in io.lines(path) do
-    if line ~= "" then
-      cookies[#cookies + 1] = line
-    end
+  for line in io.lines(args[1]) do
+    if line ~= "" then cookies[#cookies + 1] = line end
   end
-  if #cookies == 0 then
-    error("rotate.lua: no cookies in " .. path)
-  end
-  -- Each thread's Lua state has its own tables, at different addresses.
-  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16))
-  i = math.random(#cookies) - 1
+  if #cookies == 0 then error("rotate.lua: no cookies in " .. args[1]) end
+  i = (offset or 0) % #cookies
 end
 
 function request()

@@ -30,8 +30,9 @@ type wrkOptions struct {
 	connections int
 }
 
-// runWrk runs wrk against url for d with the given headers.
-func runWrk(ctx context.Context, o wrkOptions, d time.Duration, url string, headers []string) (wrkResult, string, error) {
+// runWrk runs wrk against url for d with the given headers and, when
+// script is given, the Lua script script[0] with the arguments script[1:].
+func runWrk(ctx context.Context, o wrkOptions, d time.Duration, url string, headers []string, script ...string) (wrkResult, string, error) {
 	args := []string{
 		"-t" + strconv.Itoa(o.threads),
 		"-c" + strconv.Itoa(o.connections),
@@ -41,7 +42,14 @@ func runWrk(ctx context.Context, o wrkOptions, d time.Duration, url string, head
 	for _, h := range headers {
 		args = append(args, "-H", h)
 	}
+	if len(script) > 0 {
+		args = append(args, "-s", script[0])
+	}
 	args = append(args, url)
+	if len(script) > 1 {
+		args = append(args, "--")
+		args = append(args, script[1:]...)
+	}
 	cmd := exec.CommandContext(ctx, "wrk", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the benchmark
 	var out, errb bytes.Buffer

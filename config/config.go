@@ -236,7 +236,8 @@ type LocalHashing struct {
 	Iterations uint32 `yaml:"iterations"`
 	// Parallelism is argon2id's lanes. Default 2, between 1 and 16.
 	Parallelism uint8 `yaml:"parallelism"`
-	// MaxInFlight bounds concurrent hashes. Default the number of CPUs.
+	// MaxInFlight bounds concurrent hashes. Default the number of CPUs
+	// over Parallelism, at least 1, at most 256 MiB of hashes.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// MaxWaiting bounds sign-ins queued for a hash slot; beyond it they are
 	// refused at once with "busy". Default 256 (when the key is absent);

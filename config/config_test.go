@@ -200,7 +200,7 @@ func TestParseDefaults(t *testing.T) {
 		Password: LocalPassword{MinLength: 8, MinClasses: 3},
 		Hashing: LocalHashing{
 			MemoryKiB: 65536, Iterations: 3, Parallelism: 2,
-			MaxInFlight: runtime.NumCPU(), MaxWaiting: 256,
+			MaxInFlight: max(1, min(runtime.NumCPU()/2, 4)), MaxWaiting: 256,
 		},
 	}
 	defaults := func(publicURL, cookie string) *Config {
@@ -1062,7 +1062,7 @@ func TestParseFederation(t *testing.T) {
 	wantProviders := []Provider{
 		{ID: "local", Type: "local", Local: &LocalProvider{
 			Password: LocalPassword{MinLength: 8, MinClasses: 3},
-			Hashing:  LocalHashing{MemoryKiB: 65536, Iterations: 3, Parallelism: 2, MaxInFlight: runtime.NumCPU(), MaxWaiting: 256},
+			Hashing:  LocalHashing{MemoryKiB: 65536, Iterations: 3, Parallelism: 2, MaxInFlight: max(1, min(runtime.NumCPU()/2, 4)), MaxWaiting: 256},
 		}},
 		{ID: "google", Type: "oidc", Label: PlainText("Googleアカウントでログイン"), OIDC: &OIDCProvider{
 			Federation: Federation{

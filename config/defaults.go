@@ -213,7 +213,7 @@ func (l *LocalProvider) setDefaults(s *source, path string) {
 	set("hashing.memory_kib", h.MemoryKiB == 0, func() { h.MemoryKiB = defaultMemoryKiB })
 	set("hashing.iterations", h.Iterations == 0, func() { h.Iterations = defaultIterations })
 	set("hashing.parallelism", h.Parallelism == 0, func() { h.Parallelism = defaultParallelism })
-	set("hashing.max_in_flight", h.MaxInFlight == 0, func() { h.MaxInFlight = runtime.NumCPU() })
+	set("hashing.max_in_flight", h.MaxInFlight == 0, func() { h.MaxInFlight = defaultMaxInFlight(h.MemoryKiB, h.Parallelism) })
 	set("hashing.max_waiting", h.MaxWaiting == 0, func() { h.MaxWaiting = defaultMaxWaiting })
 }
 
@@ -305,4 +305,16 @@ func setString(p *string, v string) {
 // ":memory:" or a "file:" URI, which are passed to the driver as written.
 func isSQLitePath(dsn string) bool {
 	return dsn != "" && dsn != ":memory:" && !strings.HasPrefix(dsn, "file:")
+}
+
+// defaultMaxInFlight is local.DefaultMaxInFlight (config does not import
+// the providers): NumCPU/parallelism hashes at once, at least 1, at most
+// 256 MiB of them. A hash of parallelism p keeps p cores busy, so more in
+// flight only holds more memory.
+func defaultMaxInFlight(memoryKiB uint32, parallelism uint8) int {
+	n := runtime.NumCPU() / max(int(parallelism), 1)
+	if memoryKiB > 0 {
+		n = min(n, 256*1024/int(memoryKiB))
+	}
+	return max(n, 1)
 }

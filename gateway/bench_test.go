@@ -23,12 +23,17 @@ import (
 // benchGateway is a gateway on a real SQLite store with one signed-in
 // session, for measuring the hot path without a network in between.
 func benchGateway(b *testing.B, upstream string) (*Gateway, *http.Cookie) {
-	b.Helper()
-	return benchGatewayWith(b, upstream, "")
+	return newBenchGateway(b, upstream, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 }
 
-// benchGatewayWith is benchGateway with more configuration.
-func benchGatewayWith(b *testing.B, upstream, extra string) (*Gateway, *http.Cookie) {
+// newBenchGateway is benchGateway logging to log and access.
+func newBenchGateway(b testing.TB, upstream string, log *slog.Logger, access *AccessLog) (*Gateway, *http.Cookie) {
+	b.Helper()
+	return benchGatewayWith(b, upstream, "", log, access)
+}
+
+// benchGatewayWith is newBenchGateway with more configuration.
+func benchGatewayWith(b testing.TB, upstream, extra string, log *slog.Logger, access *AccessLog) (*Gateway, *http.Cookie) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -61,7 +66,7 @@ services:
 		b.Fatal(err)
 	}
 	g, err := New(ctx, Options{Config: cfg, Store: st, Providers: providers.NewRegistry(), Renderer: r,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: log, AccessLog: access})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -249,7 +254,7 @@ func rotatingSessions(tb testing.TB, g *Gateway, n int) []string {
 func BenchmarkForwardAuthRotating(b *testing.B) {
 	for _, n := range []int{1, 100_000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
-			g, _ := benchGatewayWith(b, "http://127.0.0.1:1", "assertion:\n  ttl: 10m\n")
+			g, _ := benchGatewayWith(b, "http://127.0.0.1:1", "assertion:\n  ttl: 10m\n", slog.New(slog.DiscardHandler), nil)
 			cookies := rotatingSessions(b, g, n)
 			h := g.Handler()
 			reqs := make([]*http.Request, n)

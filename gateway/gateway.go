@@ -33,6 +33,9 @@ type Options struct {
 	Providers *providers.Registry
 	Renderer  *portal.Renderer
 	Logger    *slog.Logger
+	// AccessLog, when set, writes the line per request instead of Logger;
+	// give it one only when Logger's level lets INFO through.
+	AccessLog *AccessLog
 	// Now is the clock; nil means time.Now. Tests move it to check expiry.
 	Now func() time.Time
 	// Shared is the state kept across configuration reloads; nil makes a
@@ -183,6 +186,7 @@ type Gateway struct {
 	providers *providers.Registry
 	render    *portal.Renderer
 	log       *slog.Logger
+	accessLog *AccessLog
 	now       func() time.Time
 
 	sessions  *sessionManager
@@ -236,7 +240,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	cfg := o.Config
 	g := &Gateway{
 		cfg: cfg, store: o.Store, providers: o.Providers, render: o.Renderer,
-		log: o.Logger, now: o.Now, observe: o.Observe, signIn: o.SignIn,
+		log: o.Logger, accessLog: o.AccessLog, now: o.Now, observe: o.Observe, signIn: o.SignIn,
 	}
 	if g.log == nil {
 		g.log = slog.Default()

@@ -53,10 +53,12 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// statusRecorder remembers the status written, for the access log.
+// statusRecorder remembers the status and counts the body bytes written,
+// for the access log.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -70,7 +72,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
@@ -88,20 +92,28 @@ func (g *Gateway) withRequest(next http.Handler) http.Handler {
 		w.Header()["X-Request-Id"] = []string{ri.id}
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		g.observeRequest(r, ri, rec.status, start)
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") ||
-			!g.log.Enabled(ctx, slog.LevelInfo) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") {
 			return
 		}
-		id, ip := ri.id, ri.ip
 		if rec.status == 0 {
 			rec.status = 499 // the client went away before an answer (nginx's code)
 		}
+		if g.accessLog != nil {
+			now := time.Now()
+			g.accessLog.write(&accessEntry{time: now, id: ri.id, method: r.Method, path: r.URL.Path,
+				status: rec.status, bytes: rec.bytes, ip: ri.ip, duration: now.Sub(start)})
+			return
+		}
+		if !g.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
 		g.log.LogAttrs(ctx, slog.LevelInfo, "request",
-			slog.String("request_id", id),
+			slog.String("request_id", ri.id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.String("client_ip", ip.String()),
+			slog.Int64("bytes", rec.bytes),
+			slog.String("client_ip", ri.ip.String()),
 			slog.Duration("duration", time.Since(start)),
 		)
 	})

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages `make bench` needs, when they are missing:
-# wrk, the HTTP load generator, and a C compiler for building ssogate (cgo).
+# wrk, the HTTP load generator, a C compiler for building ssogate (cgo), and
+# the PostgreSQL 15 server for the PostgreSQL-store target (the bench starts
+# its own throwaway cluster; the package's own cluster is never started).
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)   # cgo for mattn/go-sqlite3
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/internal/logbuf"
 	"github.com/ssogate/ssogate/metrics"
 	"github.com/ssogate/ssogate/plugins"
 	"github.com/ssogate/ssogate/portal"
@@ -47,13 +47,31 @@ func (c *cli) loadConfig() (*config.Config, error) {
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: logLevel(cfg)}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func logLevel(cfg config.Log) slog.Level {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	return level
+}
+
+// newServeLogs builds serve's logs: one buffered writer to w that the
+// slog handler and the gateway's access log both write whole lines to,
+// batched into one write every 100 ms or 64 KiB instead of one per
+// request. The access log is nil when the level hides INFO. Close the
+// writer before exiting: it holds up to 100 ms of lines.
+func newServeLogs(cfg config.Log, w io.Writer) (*logbuf.Writer, *slog.Logger, *gateway.AccessLog) {
+	buf := logbuf.New(w, 0, 0)
+	var access *gateway.AccessLog
+	if logLevel(cfg) <= slog.LevelInfo {
+		access = gateway.NewAccessLog(buf, cfg.Format)
+	}
+	return buf, newLogger(cfg, buf), access
 }
 
 // openStore opens the configured backend and applies its migrations.
@@ -318,6 +336,7 @@ type app struct {
 	handler    liveHandler
 	metrics    *metrics.Metrics // nil without server.metrics_listen
 	log        *slog.Logger
+	accessLog  *gateway.AccessLog // nil: requests are logged through log
 	now        func() time.Time
 }
 
@@ -346,11 +365,18 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, now func(
 
 // newAppWith is newApp with the store wrapped by wrap (tests count calls).
 func newAppWith(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, wrap func(store.Store) store.Store) (*app, error) {
-	return newAppMetered(ctx, cfg, log, now, wrap, nil)
+	return buildApp(ctx, cfg, log, nil, now, wrap, nil)
 }
 
 // newAppMetered is newAppWith that reports to m (nil: no metrics).
 func newAppMetered(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time,
+	wrap func(store.Store) store.Store, m *metrics.Metrics) (*app, error) {
+	return buildApp(ctx, cfg, log, nil, now, wrap, m)
+}
+
+// buildApp is newAppWith with the gateway's access log (nil: the gateway
+// logs each request through log) and metrics (nil: none).
+func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger, access *gateway.AccessLog, now func() time.Time,
 	wrap func(store.Store) store.Store, m *metrics.Metrics) (*app, error) {
 	st, err := openStore(ctx, cfg, sqlite.WithLogger(log))
 	if err != nil {
@@ -378,13 +404,13 @@ func newAppMetered(ctx context.Context, cfg *config.Config, log *slog.Logger, no
 		cleanup()
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, Now: now}, m))
+	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, AccessLog: access, Now: now}, m))
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs,
-		metrics: m, log: log, now: now}
+		metrics: m, log: log, accessLog: access, now: now}
 	a.publishMetrics()
 	if a.log == nil {
 		a.log = slog.Default()
@@ -413,7 +439,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, c.stderr)
+	logs, log, access := newServeLogs(cfg.Log, c.stderr)
+	// Deferred first, so it runs last: the lines of the shutdown, audit
+	// events included, are written before serve returns.
+	defer logs.Close()
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: "+w.Msg, "config", w.File, "line", w.Line, "key", w.Key)
 	}
@@ -425,12 +454,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if cfg.Server.MetricsListen != "" {
 		m = metrics.New(log)
 	}
-	a, err := newAppMetered(ctx, cfg, log, nil, nil, m)
+	a, err := buildApp(ctx, cfg, log, access, nil, nil, m)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	if err := a.checkHashingBudgets(); err != nil {
+		_ = logs.Flush() // the lines before it come first
 		fmt.Fprintln(c.stderr, err)
 		return exitCode(1)
 	}
@@ -511,12 +541,12 @@ func softMemoryLimit(cfg *config.Config) int64 {
 			lc := localConfig(p)
 			inFlight := int64(lc.MaxInFlight)
 			if inFlight == 0 {
-				inFlight = int64(runtime.NumCPU())
+				inFlight = int64(local.DefaultMaxInFlight(lc.Memory, lc.Parallelism))
 			}
 			budget += inFlight * int64(lc.Memory) * 1024
 		}
 	}
-	return 2*budget + 256<<20
+	return budget + softMemoryHeadroom
 }
 
 func buildVersion() string {
@@ -528,3 +558,9 @@ func buildVersion() string {
 	}
 	return version
 }
+
+// softMemoryHeadroom is what the soft memory limit allows beyond the
+// hashing budget: the rest of the gateway's heap (a few MiB, plus the
+// session cache) and one finished hash's buffer the collector has not yet
+// freed.
+const softMemoryHeadroom = 48 << 20

@@ -16,6 +16,9 @@ import (
 type limiter struct {
 	budget     int64 // KiB
 	maxWaiting int
+	// onIdle, when set, is called (without mu) each time the last
+	// running hash finishes with nobody waiting.
+	onIdle func()
 
 	mu      sync.Mutex
 	used    int64 // KiB held by running hashes
@@ -87,7 +90,17 @@ func (l *limiter) release(need int64) {
 	l.used -= need
 	l.running--
 	l.grantLocked()
+	idle := l.running == 0 && l.waiters.Len() == 0
 	l.mu.Unlock()
+	if idle && l.onIdle != nil {
+		l.onIdle()
+	}
+}
+
+// busy reports whether a hash runs or a caller waits.
+func (l *limiter) busy() bool {
+	running, waiting := l.stats()
+	return running > 0 || waiting > 0
 }
 
 // grantLocked hands the budget to waiters in order while the next one fits.

@@ -81,6 +81,25 @@ const (
 	maxLoginBytes = 320
 )
 
+// defaultInFlightBudget caps the memory of the hashes in flight under the
+// default MaxInFlight.
+const defaultInFlightBudget = 256 * 1024 // KiB
+
+// DefaultMaxInFlight is the default bound on concurrent hashes: the number
+// of CPUs divided by the hash's parallelism, at least 1, and no more than
+// 256 MiB of hashes in flight. A hash of parallelism p keeps p cores busy,
+// so NumCPU/p hashes at once already use every core: more in flight would
+// not sign anyone in sooner, only hold more memory and make each hash
+// slower. At the default cost (64 MiB, p=2) that is 1 hash on 2 cores (a
+// 64 MiB budget), 4 on 8 or more.
+func DefaultMaxInFlight(memoryKiB uint32, parallelism uint8) int {
+	n := runtime.NumCPU() / max(int(parallelism), 1)
+	if memoryKiB > 0 {
+		n = min(n, defaultInFlightBudget/int(memoryKiB))
+	}
+	return max(n, 1)
+}
+
 // Config configures a local provider. In ssogate.yaml it is written as
 //
 //	providers:
@@ -120,7 +139,7 @@ type Config struct {
 	Parallelism uint8
 
 	// MaxInFlight is how many hashes of Memory KiB may run at once, 1 to
-	// 65536. Default runtime.NumCPU().
+	// 65536. Default DefaultMaxInFlight(Memory, Parallelism).
 	MaxInFlight int
 	// MaxWaiting is how many callers may wait for a hash slot; beyond it
 	// a call fails at once with providers.ErrBusy. Default 256; NoWaiting
@@ -157,7 +176,7 @@ func (c Config) withDefaults() Config {
 		c.Parallelism = DefaultParallelism
 	}
 	if c.MaxInFlight == 0 {
-		c.MaxInFlight = runtime.NumCPU()
+		c.MaxInFlight = DefaultMaxInFlight(c.Memory, c.Parallelism)
 	}
 	if c.MaxWaiting == 0 {
 		c.MaxWaiting = DefaultMaxWaiting
@@ -261,6 +280,7 @@ func Open(id string, cfg Config, accounts Accounts) (*Provider, error) {
 		maxWaiting = 0
 	}
 	p.limit = newLimiter(int64(cfg.MaxInFlight)*int64(cfg.Memory), maxWaiting)
+	p.limit.onIdle = newReclaimer(p.limit.busy).idle
 
 	// A random key of the right length is as good as hashing a random
 	// password, and costs no hash at start-up.
