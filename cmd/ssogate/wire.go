@@ -446,9 +446,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: "+w.Msg, "config", w.File, "line", w.Line, "key", w.Key)
 	}
-	if limit := softMemoryLimit(cfg); limit > 0 {
-		debug.SetMemoryLimit(limit)
-		log.Info("soft memory limit set", "bytes", limit)
+	base := softMemoryLimit(cfg)
+	if base > 0 {
+		debug.SetMemoryLimit(base)
+		log.Info("soft memory limit set", "bytes", base)
 	}
 	var m *metrics.Metrics
 	if cfg.Server.MetricsListen != "" {
@@ -459,6 +460,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if base > 0 {
+		go a.followCacheMemory(ctx, base, log)
+	}
 	if err := a.checkHashingBudgets(); err != nil {
 		_ = logs.Flush() // the lines before it come first
 		fmt.Fprintln(c.stderr, err)
@@ -557,6 +561,45 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return version
+}
+
+// cacheMemoryLimit is the soft memory limit for base (the hashing budget
+// and its headroom) while the session cache holds st: the limit is there
+// to keep the garbage of password hashes from growing the heap, not to
+// squeeze live sessions. Each cached session (about 1 KB with its
+// hand-off) is given twice its size, the collector's usual headroom;
+// without that, a cache of 100,000 sessions sits at the limit and the
+// collector runs without pause.
+func cacheMemoryLimit(base int64, st gateway.CacheStats) int64 {
+	return base + int64(st.Sessions)*cachedSessionAllowance
+}
+
+// cachedSessionAllowance is what the soft memory limit allows per cached
+// session.
+const cachedSessionAllowance = 2 << 10
+
+// followCacheMemory raises and lowers the soft memory limit with the
+// session cache, every few seconds, until ctx ends.
+func (a *app) followCacheMemory(ctx context.Context, base int64, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	last := base
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		st := a.gateway.Shared().CacheStats()
+		a.mu.Unlock()
+		limit := cacheMemoryLimit(base, st)
+		if d := limit - last; d > 4<<20 || d < -4<<20 {
+			debug.SetMemoryLimit(limit)
+			log.Debug("soft memory limit follows the session cache", "bytes", limit, "sessions", st.Sessions)
+			last = limit
+		}
+	}
 }
 
 // softMemoryHeadroom is what the soft memory limit allows beyond the
