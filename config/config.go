@@ -150,6 +150,42 @@ type Policy struct {
 	// whatever the credentials, and at least one network provider is
 	// required.
 	AccessRoute string `yaml:"access_route"`
+	// Lockout locks local accounts after repeated wrong passwords.
+	Lockout Lockout `yaml:"lockout"`
+	// Throttle slows sign-ins from one client address across accounts.
+	Throttle Throttle `yaml:"throttle"`
+	// PasswordReset is the forgotten-password link.
+	PasswordReset LinkPolicy `yaml:"password_reset"`
+	// EmailChange is the email-change confirmation link.
+	EmailChange LinkPolicy `yaml:"email_change"`
+}
+
+// Lockout is policy.lockout.
+type Lockout struct {
+	// MaxFailures consecutive wrong passwords lock a local account (a
+	// browser with the account's device cookie keeps a budget of its own).
+	// Default 10.
+	MaxFailures int `yaml:"max_failures"`
+	// UnlockLinkTTL is how long the mailed unlock link works. Default 14d.
+	UnlockLinkTTL Duration `yaml:"unlock_link_ttl"`
+}
+
+// Throttle is policy.throttle: failed sign-ins counted per client address
+// (after server.trusted_proxies) across every account, against password
+// spraying.
+type Throttle struct {
+	// MaxFailures failed sign-ins from one address within Window make the
+	// address wait until the window ends (429). Default 50.
+	MaxFailures int `yaml:"max_failures"`
+	// Window is the counting window. Default 15m.
+	Window Duration `yaml:"window"`
+}
+
+// LinkPolicy is the lifetime of a mailed one-time link.
+type LinkPolicy struct {
+	// LinkTTL is how long the link works. Default 14d for password_reset,
+	// 24h for email_change.
+	LinkTTL Duration `yaml:"link_ttl"`
 }
 
 // Log configures the structured log.

@@ -187,7 +187,7 @@ func TestParseFull(t *testing.T) {
 			},
 		},
 		Assertion: Assertion{TTL: Duration(2 * time.Minute)},
-		Policy:    Policy{AccessRoute: "line_and_internet"},
+		Policy:    withAccountDefaults(Policy{AccessRoute: "line_and_internet"}),
 		Path:      "x.yaml",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -222,7 +222,7 @@ func TestParseDefaults(t *testing.T) {
 			Log:       Log{Level: "info", Format: "text"},
 			Providers: []Provider{{ID: "local", Type: "local", Local: wantLocal}},
 			Assertion: Assertion{TTL: Duration(time.Minute)},
-			Policy:    Policy{AccessRoute: "line_and_internet"},
+			Policy:    withAccountDefaults(Policy{AccessRoute: "line_and_internet"}),
 			Path:      "x.yaml",
 		}
 	}
@@ -1123,7 +1123,7 @@ func TestParseFederation(t *testing.T) {
 			t.Errorf("providers[%d] =\n%s\nwant\n%s", i, dump(got), dump(want))
 		}
 	}
-	wantPolicy := Policy{LoginMethods: []string{"google", "adfs", "ldap"}, HidePasswordForm: true, AccessRoute: "line_and_internet"}
+	wantPolicy := withAccountDefaults(Policy{LoginMethods: []string{"google", "adfs", "ldap"}, HidePasswordForm: true, AccessRoute: "line_and_internet"})
 	if !reflect.DeepEqual(c.Policy, wantPolicy) {
 		t.Errorf("Policy = %+v, want %+v", c.Policy, wantPolicy)
 	}
@@ -1881,7 +1881,7 @@ func TestParseLines(t *testing.T) {
 		t.Errorf("config as JSON =\n  %s\nwant\n  %s", data, wantJSON)
 	}
 
-	wantPolicy := Policy{LoginMethods: []string{"local", "kiosk"}, AccessRoute: AccessLineOnly}
+	wantPolicy := withAccountDefaults(Policy{LoginMethods: []string{"local", "kiosk"}, AccessRoute: AccessLineOnly})
 	if !reflect.DeepEqual(c.Policy, wantPolicy) {
 		t.Errorf("Policy = %+v, want %+v", c.Policy, wantPolicy)
 	}
@@ -2358,4 +2358,14 @@ services:
 	if ws := mustParse(t, "services:\n  - id: wiki\n    name: Wiki\n    url: https://wiki.example.co.jp/\n").Warnings(); len(ws) != 0 {
 		t.Fatalf("a service on its own host warned: %v", ws[0])
 	}
+}
+
+// withAccountDefaults returns p with the documented defaults of the
+// account policies (lockout, throttle, link lifetimes).
+func withAccountDefaults(p Policy) Policy {
+	p.Lockout = Lockout{MaxFailures: 10, UnlockLinkTTL: Duration(14 * 24 * time.Hour)}
+	p.Throttle = Throttle{MaxFailures: 50, Window: Duration(15 * time.Minute)}
+	p.PasswordReset = LinkPolicy{LinkTTL: Duration(14 * 24 * time.Hour)}
+	p.EmailChange = LinkPolicy{LinkTTL: Duration(24 * time.Hour)}
+	return p
 }

@@ -27,6 +27,12 @@ const (
 	defaultLogFormat         = "text"
 	defaultIcon              = "app"
 	defaultAssertionTTL      = 60 * time.Second
+	defaultLockoutFailures   = 10
+	defaultUnlockLinkTTL     = 14 * 24 * time.Hour
+	defaultThrottleFailures  = 50
+	defaultThrottleWindow    = 15 * time.Minute
+	defaultResetLinkTTL      = 14 * 24 * time.Hour
+	defaultEmailLinkTTL      = 24 * time.Hour
 	defaultUpstreamTimeout   = 30 * time.Second
 	defaultMinLength         = 8
 	defaultMinClasses        = 3
@@ -181,6 +187,16 @@ func (c *Config) setDefaults() {
 	}
 
 	setString(&c.Policy.AccessRoute, AccessLineAndInternet)
+	if c.Policy.Lockout.MaxFailures == 0 {
+		c.Policy.Lockout.MaxFailures = defaultLockoutFailures
+	}
+	setDuration("policy.lockout.unlock_link_ttl", &c.Policy.Lockout.UnlockLinkTTL, defaultUnlockLinkTTL)
+	if c.Policy.Throttle.MaxFailures == 0 {
+		c.Policy.Throttle.MaxFailures = defaultThrottleFailures
+	}
+	setDuration("policy.throttle.window", &c.Policy.Throttle.Window, defaultThrottleWindow)
+	setDuration("policy.password_reset.link_ttl", &c.Policy.PasswordReset.LinkTTL, defaultResetLinkTTL)
+	setDuration("policy.email_change.link_ttl", &c.Policy.EmailChange.LinkTTL, defaultEmailLinkTTL)
 
 	setDuration("assertion.ttl", &c.Assertion.TTL, defaultAssertionTTL)
 	for i := range c.Services {

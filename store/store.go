@@ -59,8 +59,14 @@ type User struct {
 	// LoginMethods lists the provider ids that may sign this user in; empty
 	// means any configured provider linked to the user.
 	LoginMethods []string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Language is the person's portal language ("ja" or "en"; "" until
+	// they choose one): the language of the mails sent to them.
+	Language string
+	// MustChangePassword sends the person to /account/password, and
+	// nowhere else, until they change the password they were given.
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// LastLoginAt is the most recent successful sign-in; PreviousLoginAt the
 	// one before it (what the personal-info page shows as "last login").
 	LastLoginAt     time.Time
@@ -185,7 +191,8 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// UpdateUser replaces the mutable fields of the user with u.ID (email,
 	// display name, phone, mobile, organisation, department, groups, role,
-	// status, login methods) and sets UpdatedAt. ErrNotFound if absent,
+	// status, login methods, language, must-change-password) and sets
+	// UpdatedAt. ErrNotFound if absent,
 	// ErrConflict if the new email is taken.
 	UpdateUser(ctx context.Context, u *User) error
 	// RecordLogin moves LastLoginAt to PreviousLoginAt and sets LastLoginAt.

@@ -1,0 +1,91 @@
+// Package account is the account lifecycle as plain Go, without HTTP:
+// lockout and its unlock link, device cookies' own failure budgets, the
+// per-address throttle, password reset and change, must-change-password,
+// and email change. Each step commits its writes, mail included, in one
+// store transaction (store.Accounts.Apply). The gateway's handlers and the
+// CLI both call it; neither holds flow logic of its own.
+package account
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ssogate/ssogate/notify"
+	"github.com/ssogate/ssogate/store"
+)
+
+// Store is what the account flows need of the store.
+type Store interface {
+	store.Store
+	store.Accounts
+}
+
+// Passwords hashes and checks local passwords; the gateway passes the
+// local provider, whose hashing queue bounds memory.
+type Passwords interface {
+	// Hash returns the encoded hash of password at the current cost.
+	Hash(ctx context.Context, password string) (string, error)
+	// Check reports nil when password is the local password of the user
+	// with this email, and an error wrapping ErrWrongPassword otherwise.
+	Check(ctx context.Context, email, password string) error
+}
+
+// Options configure a Service. Store, Compose, Passwords and Link are
+// required.
+type Options struct {
+	Store     Store
+	Compose   *notify.Composer
+	Passwords Passwords
+	// Link returns the absolute URL of path (such as "/unlock") on the
+	// portal with the ticket secret in its query.
+	Link func(path, ticket string) string
+	// Policy holds the limits and link lifetimes.
+	Policy Policy
+	// Location is the time zone expiries are written in, in mails.
+	Location *time.Location
+	// Now is the clock; time.Now when nil. Tests move it.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Policy is the account part of the organisation's policy (config
+// policy.lockout, policy.password_reset, policy.email_change).
+type Policy struct {
+	// MaxFailures consecutive wrong passwords lock a local account.
+	MaxFailures int
+	// UnlockLinkTTL is how long the mailed unlock link works.
+	UnlockLinkTTL time.Duration
+	// ResetLinkTTL is how long a password-reset link works.
+	ResetLinkTTL time.Duration
+	// EmailChangeLinkTTL is how long an email-change confirmation works.
+	EmailChangeLinkTTL time.Duration
+}
+
+// Service runs the account flows. It is safe for concurrent use.
+type Service struct {
+	st   Store
+	comp *notify.Composer
+	pw   Passwords
+	link func(path, ticket string) string
+	pol  Policy
+	loc  *time.Location
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	s := &Service{st: o.Store, comp: o.Compose, pw: o.Passwords, link: o.Link, pol: o.Policy,
+		loc: o.Location, now: o.Now, log: o.Log}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
