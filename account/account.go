@@ -8,6 +8,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -89,3 +90,7 @@ func New(o Options) *Service {
 	}
 	return s
 }
+
+// ErrWrongPassword means a password given to confirm a change (the
+// current password) is not the person's.
+var ErrWrongPassword = errors.New("account: wrong password")

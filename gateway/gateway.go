@@ -20,7 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/store"
@@ -64,8 +66,10 @@ type Shared struct {
 	keys         *keyring
 	handoffs     *handoffCache
 	assertionTTL time.Duration
-	log          *slog.Logger
-	now          func() time.Time
+	// compose seals outbox messages under the master secret.
+	compose *notify.Composer
+	log     *slog.Logger
+	now     func() time.Time
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -117,6 +121,11 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 	if sh.keys, err = newKeyring(ctx, o.Store, master, sh.assertionTTL, sh.now); err != nil {
 		return nil, err
 	}
+	outboxSeal, err := notify.Sealer(master)
+	if err != nil {
+		return nil, err
+	}
+	sh.compose = notify.NewComposer(outboxSeal)
 	go sh.sweeper()
 	wctx, cancel := context.WithCancel(context.Background())
 	sh.unwatch = cancel
@@ -127,6 +136,10 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 	}
 	return sh, nil
 }
+
+// Composer returns what seals and opens outbox messages; the notify
+// worker opens with it what the flows enqueued.
+func (sh *Shared) Composer() *notify.Composer { return sh.compose }
 
 // Close stops the sweeper and the change feed's watcher. It does not
 // close the store.
@@ -209,6 +222,10 @@ type Gateway struct {
 	observe func(class string, status int, d time.Duration)
 	signIn  func(provider, outcome string)
 
+	// account runs the account flows (lockout, reset, email change); nil
+	// when the store does not keep accounts' state.
+	account *account.Service
+
 	// Hand-off to downstream services.
 	keys            *keyring
 	handoffs        *handoffCache
@@ -275,6 +292,9 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.issuer = g.publicURL
 	g.publicHost = normalizeHost(pub.Host)
 	g.clientIPs = NewClientIPs(cfg.Server.TrustedPrefixes)
+	if as, ok := o.Store.(account.Store); ok {
+		g.account = g.newAccountService(as, cfg)
+	}
 
 	var svcURLs []*url.URL
 	var formTargets []string

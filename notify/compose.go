@@ -7,8 +7,11 @@
 package notify
 
 import (
+	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,4 +112,18 @@ func (c *Composer) Open(m *store.Message) (Data, error) {
 		return d, fmt.Errorf("notify: decode %s: %w", m.Template, err)
 	}
 	return d, nil
+}
+
+// Sealer returns the AEAD that seals outbox data, keyed from the gateway's
+// master secret (every process sharing a store derives the same key).
+func Sealer(master []byte) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, master, nil, "ssogate outbox seal", 32)
+	if err != nil {
+		return nil, fmt.Errorf("notify: seal key: %w", err)
+	}
+	b, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, fmt.Errorf("notify: seal key: %w", err)
+	}
+	return cipher.NewGCM(b)
 }

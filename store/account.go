@@ -171,6 +171,9 @@ type Accounts interface {
 	// when that window ends. A window that has ended starts afresh.
 	// Concurrent calls each get a distinct count.
 	Hit(ctx context.Context, key string, at time.Time, window time.Duration) (count int, resetAt time.Time, err error)
+	// HitCount returns, without counting, the count of key's window that is
+	// current at `at` and when it ends; 0 and the zero time when none.
+	HitCount(ctx context.Context, key string, at time.Time) (count int, resetAt time.Time, err error)
 	// DeleteExpiredHits removes windows ended at now and returns how many.
 	DeleteExpiredHits(ctx context.Context, now time.Time) (int, error)
 }
