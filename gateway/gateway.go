@@ -404,14 +404,28 @@ func (sh *Shared) sweeper() {
 	defer close(sh.done)
 	t := time.NewTicker(keyReload)
 	defer t.Stop()
+	var batch []touchReq
 	for {
 		select {
 		case <-sh.stop:
 			return
 		case tr := <-sh.sessions.touches:
+			// Whatever else is queued goes in the same transaction: at
+			// 100,000 active sessions a commit per touch would keep the
+			// store's writer busy.
+			batch = append(batch[:0], tr)
+		drain:
+			for len(batch) < touchBatch {
+				select {
+				case tr := <-sh.sessions.touches:
+					batch = append(batch, tr)
+				default:
+					break drain
+				}
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := sh.sessions.writeTouch(ctx, tr); err != nil && !errors.Is(err, store.ErrUnavailable) {
-				sh.log.Warn("session touch failed", "err", err)
+			if err := sh.sessions.writeTouches(ctx, batch); err != nil && !errors.Is(err, store.ErrUnavailable) {
+				sh.log.Warn("session touch failed", "count", len(batch), "err", err)
 			}
 			cancel()
 		case <-t.C:

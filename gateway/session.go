@@ -387,14 +387,20 @@ func (m *sessionManager) touch(ctx context.Context, id string, c *cachedSession,
 	return &next, nil
 }
 
-// writeTouch records one queued touch in the store. A session gone from
-// the store is dropped from the cache; a store that cannot write now
-// (store.ErrUnavailable) keeps the deadline it has.
-func (m *sessionManager) writeTouch(ctx context.Context, t touchReq) error {
-	err := m.store.TouchSession(ctx, t.id, t.seen, t.idle)
-	if errors.Is(err, store.ErrNotFound) {
-		m.forget(t.id)
-		return nil
+// touchBatch is the most touches written in one store transaction.
+const touchBatch = 512
+
+// writeTouches records queued touches in the store, in one transaction.
+// Sessions gone from the store are dropped from the cache; a store that
+// cannot write now (store.ErrUnavailable) keeps the deadlines they have.
+func (m *sessionManager) writeTouches(ctx context.Context, batch []touchReq) error {
+	touches := make([]store.SessionTouch, len(batch))
+	for i, t := range batch {
+		touches[i] = store.SessionTouch{ID: t.id, Seen: t.seen, Idle: t.idle}
+	}
+	missing, err := m.store.TouchSessions(ctx, touches)
+	for _, id := range missing {
+		m.forget(id)
 	}
 	return err
 }

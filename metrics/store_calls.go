@@ -24,6 +24,7 @@ const (
 	callCreateSession
 	callGetSession
 	callTouchSession
+	callTouchSessions
 	callDeleteSession
 	callListUserSessions
 	callDeleteUserSessions
@@ -61,6 +62,7 @@ var storeCallNames = [numStoreCalls]string{
 	callCreateSession:         "CreateSession",
 	callGetSession:            "GetSession",
 	callTouchSession:          "TouchSession",
+	callTouchSessions:         "TouchSessions",
 	callDeleteSession:         "DeleteSession",
 	callListUserSessions:      "ListUserSessions",
 	callDeleteUserSessions:    "DeleteUserSessions",
@@ -159,6 +161,13 @@ func (ts *timedStore) TouchSession(ctx context.Context, id string, seen, idle ti
 	err := ts.st.TouchSession(ctx, id, seen, idle)
 	ts.done(callTouchSession, start, err)
 	return err
+}
+
+func (ts *timedStore) TouchSessions(ctx context.Context, touches []store.SessionTouch) ([]string, error) {
+	start := time.Now()
+	v, err := ts.st.TouchSessions(ctx, touches)
+	ts.done(callTouchSessions, start, err)
+	return v, err
 }
 
 func (ts *timedStore) DeleteSession(ctx context.Context, id string) error {

@@ -91,6 +91,12 @@ type Session struct {
 	AbsoluteExpiresAt time.Time
 }
 
+// SessionTouch is one session's activity for TouchSessions.
+type SessionTouch struct {
+	ID         string
+	Seen, Idle time.Time
+}
+
 // Expired reports whether s is no longer valid at now.
 func (s *Session) Expired(now time.Time) bool {
 	return !now.Before(s.IdleExpiresAt) || !now.Before(s.AbsoluteExpiresAt)
@@ -211,6 +217,10 @@ type Store interface {
 	GetSession(ctx context.Context, id string) (*Session, error)
 	// TouchSession records activity: LastSeenAt = seen, IdleExpiresAt = idle.
 	TouchSession(ctx context.Context, id string, seen, idle time.Time) error
+	// TouchSessions records the activity of many sessions in one
+	// transaction, as TouchSession does for each, and returns the ids of
+	// those not found (deleted meanwhile). On error nothing is written.
+	TouchSessions(ctx context.Context, touches []SessionTouch) (missing []string, err error)
 	// DeleteSession removes a session; deleting a missing one is not an error.
 	DeleteSession(ctx context.Context, id string) error
 	// ListUserSessions returns the user's sessions, newest first.

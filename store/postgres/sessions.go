@@ -48,6 +48,42 @@ func (s *Store) TouchSession(ctx context.Context, id string, seen, idle time.Tim
 	return nil
 }
 
+// TouchSessions records many touches with one statement: the ids and
+// times go as arrays, and the ids updated come back, so the missing ones
+// are known without a query per session.
+func (s *Store) TouchSessions(ctx context.Context, touches []store.SessionTouch) ([]string, error) {
+	if len(touches) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(touches))
+	seen := make([]time.Time, len(touches))
+	idle := make([]time.Time, len(touches))
+	for i, t := range touches {
+		ids[i], seen[i], idle[i] = t.ID, t.Seen.UTC().Truncate(time.Millisecond), t.Idle.UTC().Truncate(time.Millisecond)
+	}
+	rows, err := s.pool.Query(ctx, `UPDATE sessions SET last_seen_at = t.seen, idle_expires_at = t.idle
+		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS t(id, seen, idle)
+		WHERE sessions.id = t.id RETURNING sessions.id`, ids, seen, idle)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: touch sessions: %w", mapErr(err))
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: touch sessions: %w", mapErr(err))
+	}
+	got := make(map[string]bool, len(found))
+	for _, id := range found {
+		got[id] = true
+	}
+	var missing []string
+	for _, id := range ids {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
 // DeleteSession removes a session and publishes a store.ChangeSession;
 // deleting a missing one is not an error (and publishes nothing).
 func (s *Store) DeleteSession(ctx context.Context, id string) error {

@@ -50,6 +50,37 @@ func (s *Store) TouchSession(ctx context.Context, id string, seen, idle time.Tim
 	return nil
 }
 
+// TouchSessions records many touches in one transaction on the writing
+// connection: one commit (and one WAL sync) for a whole batch instead of
+// one per session.
+func (s *Store) TouchSessions(ctx context.Context, touches []store.SessionTouch) ([]string, error) {
+	if len(touches) == 0 {
+		return nil, nil
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: touch sessions: %w", mapErr(err))
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmt := tx.StmtContext(ctx, s.hot.touchSession)
+	var missing []string
+	for _, t := range touches {
+		res, err := stmt.ExecContext(ctx, toMillis(t.Seen), toMillis(t.Idle), t.ID)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: touch sessions: %w", mapErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("sqlite: touch sessions: %w", mapErr(err))
+		} else if n == 0 {
+			missing = append(missing, t.ID)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: touch sessions: %w", mapErr(err))
+	}
+	return missing, nil
+}
+
 // DeleteSession removes a session; deleting a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if _, err := s.execChange(ctx, store.Change{Kind: store.ChangeSession, ID: id}, `DELETE FROM sessions WHERE id = ?`, id); err != nil {

@@ -114,6 +114,35 @@ var sessionTests = []test{
 		err := s.TouchSession(t.Context(), "missing", seen, idle)
 		wantErr(t, "TouchSession missing", err, store.ErrNotFound)
 	}},
+	{"TouchMany", func(t *testing.T, s store.Store) {
+		u := createUser(t, s, "a@example.com")
+		s1, s2 := session("s1", u.ID, base), session("s2", u.ID, base)
+		createSession(t, s, s1)
+		createSession(t, s, s2)
+		missing, err := s.TouchSessions(t.Context(), nil)
+		noErr(t, "TouchSessions none", err)
+		if len(missing) != 0 {
+			t.Errorf("TouchSessions(nil) missing = %v", missing)
+		}
+		touches := []store.SessionTouch{
+			{ID: "s1", Seen: base.Add(5 * time.Minute), Idle: base.Add(35 * time.Minute)},
+			{ID: "gone", Seen: base.Add(5 * time.Minute), Idle: base.Add(35 * time.Minute)},
+			{ID: "s2", Seen: base.Add(7 * time.Minute), Idle: base.Add(37 * time.Minute)},
+		}
+		missing, err = s.TouchSessions(t.Context(), touches)
+		noErr(t, "TouchSessions", err)
+		if len(missing) != 1 || missing[0] != "gone" {
+			t.Errorf("TouchSessions missing = %v, want [gone]", missing)
+		}
+		w1, w2 := *s1, *s2
+		w1.LastSeenAt, w1.IdleExpiresAt = touches[0].Seen, touches[0].Idle
+		w2.LastSeenAt, w2.IdleExpiresAt = touches[2].Seen, touches[2].Idle
+		checkSession(t, getSession(t, s, "s1"), &w1)
+		checkSession(t, getSession(t, s, "s2"), &w2)
+		if _, err := s.GetSession(t.Context(), "gone"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a touch created session %q: %v", "gone", err)
+		}
+	}},
 	{"Delete", func(t *testing.T, s store.Store) {
 		u := createUser(t, s, "a@example.com")
 		createSession(t, s, session("s1", u.ID, base))

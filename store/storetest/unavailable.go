@@ -62,6 +62,10 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			{"SetPasswordHash", func() error { return s.SetPasswordHash(ctx, u.ID, "$argon2id$y") }},
 			{"CreateSession", func() error { return s.CreateSession(ctx, session("s2", u.ID, base)) }},
 			{"TouchSession", func() error { return s.TouchSession(ctx, "s1", base.Add(time.Minute), base.Add(time.Hour)) }},
+			{"TouchSessions", func() error {
+				_, err := s.TouchSessions(ctx, []store.SessionTouch{{ID: "s1", Seen: base.Add(time.Minute), Idle: base.Add(time.Hour)}})
+				return err
+			}},
 			{"DeleteSession", func() error { return s.DeleteSession(ctx, "s1") }},
 			{"AppendAudit", func() error {
 				return s.AppendAudit(ctx, &store.AuditEvent{Time: base, Action: "logout", Outcome: store.OutcomeSuccess})
