@@ -58,13 +58,51 @@ func originalURL(r *http.Request) (u *url.URL, path string, nginx bool, ok bool)
 	if !strings.HasPrefix(uri, "/") {
 		return nil, "", false, false
 	}
-	u, err := url.Parse(proto + "://" + host + uri)
-	if err != nil || u.Host == "" || u.User != nil {
-		return nil, "", false, false
+	if plainHost(host) && !strings.Contains(uri, "#") {
+		// The common case, without building and re-parsing a whole URL:
+		// a host of letters, digits, dots and dashes (and a port) is
+		// what url.Parse would keep as it is, and a request URI without
+		// a fragment parses the same alone.
+		var err error
+		if u, err = url.ParseRequestURI(uri); err != nil {
+			return nil, "", false, false
+		}
+		u.Scheme, u.Host = proto, host
+	} else {
+		var err error
+		u, err = url.Parse(proto + "://" + host + uri)
+		if err != nil || u.Host == "" || u.User != nil {
+			return nil, "", false, false
+		}
 	}
 	path, ok = routePath(u.EscapedPath())
 	return u, path, false, ok
 }
+
+// plainHost reports whether h is a host name or IPv4 address of ASCII
+// letters, digits, '.' and '-', with an optional port of digits.
+func plainHost(h string) bool {
+	name, port, hasPort := strings.Cut(h, ":")
+	if name == "" || len(name) > 253 || (hasPort && (port == "" || len(port) > 5)) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i] | 0x20 // lower-cases letters; digits, '.' and '-' keep their place
+		if !('a' <= c && c <= 'z' || '0' <= name[i] && name[i] <= '9' || name[i] == '.' || name[i] == '-') {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// noStore is Cache-Control's value on every /auth answer, shared: a
+// header map slice of capacity 1 is copied, never written, by an append.
+var noStore = [1]string{"no-store"}
 
 // forwardAuthHeaders are the headers that say what /auth is asked about,
 // in the order originalURL reads them.
@@ -184,7 +222,7 @@ func safeSegment(dec string) bool {
 // 403 when the person may not use the service.
 func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStore[:1:1]
 	orig, path, nginx, ok := originalURL(r)
 	if !ok {
 		g.log.Warn("forward auth without a usable original URL", "request_id", requestID(ctx))

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -127,6 +129,50 @@ func TestRedirectsRefuseFlowPages(t *testing.T) {
 	} {
 		if got := r.SamePage(in); got != want {
 			t.Errorf("SamePage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestOriginalURLFastPathMatchesParse checks originalURL's shortcut for
+// plain hosts against what url.Parse makes of the whole URL: same host,
+// path, query and routing path, and the same refusals.
+func TestOriginalURLFastPathMatchesParse(t *testing.T) {
+	hosts := []string{"fwd.example.test", "FWD.Example.Test:8443", "127.0.0.1:18081", "a-b.c", "x:", "x:1a", ":80",
+		"a@b", "a b", "[::1]:80", "経理.example.jp", "a/b", "a\\b", "a%2eb"}
+	uris := []string{"/", "/page", "/a/b?x=1&y=%2F", "/a%2Fb", "/%e7%b5%8c/", "/a;b", "/a/../b", "/a?q=#f",
+		"/a#/../admin", "//evil.test/x", "/a b", "/a%zz", "*"}
+	for _, host := range hosts {
+		for _, uri := range uris {
+			r := httptest.NewRequest("GET", "/auth", nil)
+			r.Header.Set("X-Forwarded-Host", host)
+			r.Header.Set("X-Forwarded-Uri", uri)
+			got, gotPath, _, gotOK := originalURL(r)
+			want, err := url.Parse("http://" + host + uri)
+			wantOK := err == nil && want.Host != "" && want.User == nil && strings.HasPrefix(uri, "/") &&
+				!strings.Contains(host, ",") && !strings.ContainsAny(host+uri, " \t") // singleValue refuses whitespace
+			var wantPath string
+			if wantOK {
+				wantPath, wantOK = routePath(want.EscapedPath())
+			}
+			if gotOK != wantOK {
+				// The shortcut may only be stricter, never laxer.
+				if gotOK {
+					t.Errorf("%q %q: accepted, url.Parse refuses", host, uri)
+				} else if plainHost(host) && !strings.Contains(uri, "#") {
+					t.Errorf("%q %q: refused, url.Parse accepts (path %q)", host, uri, wantPath)
+				}
+				continue
+			}
+			if !gotOK {
+				continue
+			}
+			if got.Host != want.Host || got.EscapedPath() != want.EscapedPath() || got.RawQuery != want.RawQuery || gotPath != wantPath {
+				t.Errorf("%q %q: got host %q path %q query %q route %q; url.Parse: %q %q %q %q", host, uri,
+					got.Host, got.EscapedPath(), got.RawQuery, gotPath, want.Host, want.EscapedPath(), want.RawQuery, wantPath)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%q %q: String %q, url.Parse %q", host, uri, got.String(), want.String())
+			}
 		}
 	}
 }
