@@ -3,7 +3,7 @@
 // generator. `make bench` runs it; it is not part of `make test`.
 //
 //	go run ./bench [-duration 10s] [-runs 3] [-connections 64] [-threads 2]
-//	               [-warmup 2s] [-only a,b,c,d,b',d',b1s,b100k,bpg] [-sessions 100000]
+//	               [-warmup 2s] [-only a,b,c,d,b',d',b1s,b100k,d1s,d100k,bpg] [-sessions 100000]
 //	               [-json FILE] [-keep]
 //
 // Targets, each its own process on a fixed loopback port:
@@ -15,6 +15,8 @@
 //	(b') and (d')  the same as (b) and (d) with log level warn (access log off)    127.0.0.1:18082
 //	(b1s) (b) with wrk running rotate.lua over its one cookie: (b100k)'s yardstick 127.0.0.1:18080
 //	(b100k) (b) with 100,000 sessions, wrk rotating over their cookies (rotate.lua) 127.0.0.1:18083
+//	(d1s) (d) with wrk running rotate.lua over its one cookie: (d100k)'s yardstick  127.0.0.1:18080
+//	(d100k) (d) with the 100,000 sessions of (b100k), rotating                    127.0.0.1:18083
 //	(bpg) (b) on the PostgreSQL store, a throwaway cluster on 127.0.0.1:25433      127.0.0.1:18084
 //	     upstream of (c), (d), (d'): bench/bare -mode upstream, 200 and a small body 127.0.0.1:18090
 //
@@ -93,7 +95,7 @@ const (
 	wantAuthRSSMB     = 40   // peak VmRSS of (b), MB
 )
 
-var allTargets = []string{"a", "b", "c", "d", "b'", "d'", "b1s", "b100k", "bpg"}
+var allTargets = []string{"a", "b", "c", "d", "b'", "d'", "b1s", "b100k", "d1s", "d100k", "bpg"}
 
 // target is one URL under load.
 type target struct {
@@ -171,7 +173,7 @@ func mainCode() int {
 	flag.IntVar(&o.runs, "runs", 3, "measured runs per target; the median is reported")
 	flag.IntVar(&o.wrk.connections, "connections", 64, "wrk connections (-c)")
 	flag.IntVar(&o.wrk.threads, "threads", 2, "wrk threads (-t)")
-	flag.StringVar(&only, "only", strings.Join(allTargets, ","), "comma-separated `targets` to run, of a,b,c,d,b',d',b1s,b100k,bpg (b2 and d2 also name b' and d')")
+	flag.StringVar(&only, "only", strings.Join(allTargets, ","), "comma-separated `targets` to run, of a,b,c,d,b',d',b1s,b100k,d1s,d100k,bpg (b2 and d2 also name b' and d')")
 	flag.IntVar(&o.sessions, "sessions", 100000, "sessions of target b100k")
 	flag.StringVar(&o.jsonPath, "json", "", "where to write the JSON report (default bench/results/latest.json in the module)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, database, server logs)")
@@ -291,8 +293,9 @@ func run(ctx context.Context, o options) (int, error) {
 		}
 		return false
 	}
-	needUpstream := want("c", "d", "d'")
-	needSsogate := want("b", "d", "b1s")
+	needUpstream := want("c", "d", "d'", "d1s", "d100k")
+	needSsogate := want("b", "d", "b1s", "d1s")
+	needMany := want("b100k", "d100k")
 	needSsogateW := want("b'", "d'")
 
 	// Ports first: a leftover server would be measured instead of ours.
@@ -312,7 +315,7 @@ func run(ctx context.Context, o options) (int, error) {
 	if needSsogateW {
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogateW))
 	}
-	if want("b100k") {
+	if needMany {
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", portSsogate1e))
 	}
 	if want("bpg") {
@@ -333,13 +336,13 @@ func run(ctx context.Context, o options) (int, error) {
 			return 0, err
 		}
 	}
-	if needSsogate || needSsogateW || want("b100k", "bpg") {
+	if needSsogate || needSsogateW || needMany || want("bpg") {
 		if err := goBuild(ctx, root, ssogateBin, "./cmd/ssogate"); err != nil {
 			return 0, err
 		}
 	}
 	sessionsBin := filepath.Join(binDir, "sessions")
-	if want("b100k") {
+	if needMany {
 		if err := goBuild(ctx, root, sessionsBin, "./bench/sessions"); err != nil {
 			return 0, err
 		}
@@ -423,7 +426,7 @@ func run(ctx context.Context, o options) (int, error) {
 		}
 	}
 	cookiesPath := filepath.Join(tmp, "cookies.txt")
-	if want("b100k") {
+	if needMany {
 		if gwMany, err = startSsogate("ssogate-100k", portSsogate1e, "info", "", o.sessions, cookiesPath); err != nil {
 			return 0, err
 		}
@@ -498,6 +501,22 @@ func run(ctx context.Context, o options) (int, error) {
 			h[len(h)-1] = "Cookie: " + first // for the checks; rotate.lua sets each request's
 			t = &target{Label: fmt.Sprintf("ssogate GET /auth, %d sessions", o.sessions), URL: gwMany.base + "/auth", LogLevel: "info",
 				authed: true, headers: h, procs: []*proc{gwMany.p},
+				script: []string{filepath.Join(root, "bench", "rotate.lua"), cookiesPath}}
+		case "d1s":
+			one := filepath.Join(tmp, "cookie-1.txt")
+			if err := os.WriteFile(one, []byte(gwInfo.cookie+"\n"), 0o600); err != nil {
+				return 0, err
+			}
+			t = &target{Label: "ssogate reverse proxy, 1 session, rotate.lua", URL: gwInfo.base + "/app/hello", LogLevel: "info",
+				authed: true, headers: []string{"Cookie: " + gwInfo.cookie}, wantBody: upstreamBody, procs: []*proc{gwInfo.p, upstream},
+				script: []string{filepath.Join(root, "bench", "rotate.lua"), one}}
+		case "d100k":
+			first, err := firstLine(cookiesPath)
+			if err != nil {
+				return 0, err
+			}
+			t = &target{Label: fmt.Sprintf("ssogate reverse proxy, %d sessions", o.sessions), URL: gwMany.base + "/app/hello", LogLevel: "info",
+				authed: true, headers: []string{"Cookie: " + first}, wantBody: upstreamBody, procs: []*proc{gwMany.p, upstream},
 				script: []string{filepath.Join(root, "bench", "rotate.lua"), cookiesPath}}
 		case "bpg":
 			if gwPG == nil {
@@ -586,13 +605,13 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 
 	for _, t := range targets {
-		if t.ID != "b100k" {
+		if t.ID != "b100k" && t.ID != "d100k" {
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "bench: visiting each of the %d sessions of (b100k) once\n", o.sessions)
+		fmt.Fprintf(os.Stderr, "bench: visiting each of the %d sessions of (%s) once\n", o.sessions, t.ID)
 		n, took, err := visitAll(ctx, t, cookiesPath)
 		if err != nil {
-			return 0, fmt.Errorf("visiting the sessions of (b100k): %w", err)
+			return 0, fmt.Errorf("visiting the sessions of (%s): %w", t.ID, err)
 		}
 		fmt.Fprintf(os.Stderr, "bench: visited %d sessions in %v (%.0f/s, a session's first request)\n",
 			n, took.Round(time.Millisecond), float64(n)/took.Seconds())
@@ -609,7 +628,7 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	for round := 1; round <= o.runs; round++ {
 		for _, t := range targets {
-			if t.ID == "b100k" {
+			if t.ID == "b100k" || t.ID == "d100k" {
 				// The other targets' runs since this one's last took longer
 				// than an assertion lives: without this pass every request
 				// of the run would be a session's first in minutes. The pass
@@ -617,7 +636,7 @@ func run(ctx context.Context, o options) (int, error) {
 				// rate is reported as the cold figure.
 				n, took, err := visitAll(ctx, t, cookiesPath)
 				if err != nil {
-					return 0, fmt.Errorf("visiting the sessions of (b100k): %w", err)
+					return 0, fmt.Errorf("visiting the sessions of (%s): %w", t.ID, err)
 				}
 				t.ColdPasses = append(t.ColdPasses, float64(n)/took.Seconds())
 			}
@@ -764,6 +783,7 @@ func ratios(targets []*target) []ratio {
 	add("d", "c", wantProxyRatio, "gateway proxy vs bare ReverseProxy, log info")
 	add("b100k", "b1s", wantManyRatio, "forward auth over many sessions vs one, both through rotate.lua")
 	add("b100k", "b", 0, "forward auth over many sessions through rotate.lua vs one without")
+	add("d100k", "d1s", wantManyRatio, "gateway proxy over many sessions vs one, both through rotate.lua")
 	add("b", "b'", wantAccessLogCost, "forward auth with the access log on vs off")
 	add("d", "d'", 0, "gateway proxy with the access log on vs off")
 	add("b'", "a", 0, "forward auth, log warn, vs bare handler")
@@ -830,9 +850,9 @@ func printReport(w io.Writer, rep *report) {
 		}
 	}
 	for _, t := range rep.Targets {
-		if t.ID == "b100k" && len(t.ColdPasses) > 0 {
-			fmt.Fprintf(w, "\n(b100k) cold pass before each run (every session's first request in minutes: signs, touches): median %.0f req/s over %d pass(es), 16 connections\n",
-				medianFloat(t.ColdPasses), len(t.ColdPasses))
+		if (t.ID == "b100k" || t.ID == "d100k") && len(t.ColdPasses) > 0 {
+			fmt.Fprintf(w, "\n(%s) cold pass before each run (every session's first request in minutes: signs, touches): median %.0f req/s over %d pass(es), %d connections\n", t.ID,
+				medianFloat(t.ColdPasses), len(t.ColdPasses), visitConns)
 		}
 		if t.ID == "b" && t.RSS != nil {
 			v := "BELOW"

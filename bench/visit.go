@@ -14,7 +14,7 @@ import (
 )
 
 // visitAll requests t.URL once with each cookie of the file at path (one
-// Cookie header value a line), 16 at a time, so that the measured runs
+// Cookie header value a line), visitConns at a time, so that the measured runs
 // of a many-session target see every session already resolved once, as a
 // gateway that has been up a while would: without it the first runs would
 // measure how fast sessions are first read from the store. It fails on
@@ -40,14 +40,14 @@ func visitAll(ctx context.Context, t *target, path string) (int, time.Duration, 
 		}
 	}()
 	start := time.Now()
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}, Timeout: 30 * time.Second,
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: visitConns}, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer client.CloseIdleConnections()
 	var n atomic.Int64
 	var once sync.Once
 	var firstErr error
 	var wg sync.WaitGroup
-	for range 16 {
+	for range visitConns {
 		wg.Go(func() {
 			for c := range cookies {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
@@ -80,3 +80,8 @@ func visitAll(ctx context.Context, t *target, path string) (int, time.Duration, 
 	wg.Wait()
 	return int(n.Load()), time.Since(start), firstErr
 }
+
+// visitConns is how many requests visitAll keeps in flight: as many as
+// wrk's connections, so that a pass takes about as long as the server
+// needs, not as long as a few clients wait.
+const visitConns = 64

@@ -183,8 +183,10 @@ type handoffKey struct {
 
 // handoffCache keeps hand-offs per session and service, so the hot path
 // neither rebuilds headers nor signs a JWT on every request. An assertion
-// is reused for the first half of its lifetime, so a service always
-// receives one valid for at least TTL/2. Both maps are bounded (see
+// is reused for the first three quarters of its lifetime (assertionReuse),
+// so a service always receives one valid for at least TTL/4 (15 s at the
+// default 60 s: more than a request takes, and within the minute of clock
+// skew verifiers allow). Both maps are bounded (see
 // sieve); a hand-off is built when first asked for.
 type handoffCache struct {
 	bySession *sieve[handoffKey, handoff]
@@ -266,6 +268,12 @@ func (c *handoffCache) sweep(now time.Time) {
 	c.byUser.prune(func(_ handoffKey, b *userHeaders) bool { return !used[b] })
 }
 
+// assertionReuse is how long an assertion of lifetime ttl is handed out
+// again: until a quarter of its life is left. Each (session, service)
+// thus costs one ES256 signature per three quarters of the lifetime,
+// whatever its request rate.
+func assertionReuse(ttl time.Duration) time.Duration { return ttl - ttl/4 }
+
 // handoffFor returns the identity headers sess hands svc, from the cache
 // when still fresh.
 func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service) (*handoff, error) {
@@ -273,7 +281,7 @@ func (g *Gateway) handoffFor(sess *store.Session, user *store.User, svc *service
 	if h := g.handoffs.get(sess.ID, svc); h != nil && now.UnixNano() < h.refreshAt && h.base.stamp.Equal(user.UpdatedAt) {
 		return h, nil
 	}
-	h := &handoff{base: g.userHeaders(user, svc), refreshAt: now.Add(g.assertionTTL / 2).UnixNano()}
+	h := &handoff{base: g.userHeaders(user, svc), refreshAt: now.Add(assertionReuse(g.assertionTTL)).UnixNano()}
 	if h.base.assertion != "" {
 		tok, err := g.signAssertion(sess, user, svc, now)
 		if err != nil {

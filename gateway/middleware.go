@@ -17,11 +17,11 @@ const ctxRequest ctxKey = 0
 // reqInfo is what the gateway learns about a request once and keeps in its
 // context: one value, so the hot path adds one context layer, not several.
 type reqInfo struct {
-	id string     // request id, for logs and error pages
+	id string // request id, for logs and error pages
 	// idHeader holds id as X-Request-Id's header-map slice, so that
 	// setting the header allocates nothing more.
 	idHeader [1]string
-	ip netip.Addr // client address after trusted proxies
+	ip       netip.Addr // client address after trusted proxies
 	// handoff is set by serveProxy for the proxy's Rewrite to read.
 	handoff *handoff
 	// inbound is the browser's request as serveProxy received it, before

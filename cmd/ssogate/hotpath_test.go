@@ -72,10 +72,16 @@ func TestHotPathCachesSessionAndAssertion(t *testing.T) {
 	if ds := cs.sessions.Load() - s0; ds != 1 {
 		t.Fatalf("after the cache TTL: %d session reads, want 1", ds)
 	}
-	// Past half the assertion's life a fresh one is signed.
-	h.clock.Advance(h.app.cfg.Assertion.TTL.D() / 2)
+	// Still reused just before three quarters of its life; past them a
+	// fresh one is signed (a quarter of its life is always left).
+	ttl := h.app.cfg.Assertion.TTL.D()
+	h.clock.Advance(ttl/2 - time.Second)
+	if p := authReq(); p.Header.Get("X-Ssogate-Assertion") != first {
+		t.Fatal("assertion re-signed before three quarters of its lifetime")
+	}
+	h.clock.Advance(ttl/4 + time.Second)
 	if p := authReq(); p.Header.Get("X-Ssogate-Assertion") == first {
-		t.Fatal("assertion not renewed after half its lifetime")
+		t.Fatal("assertion not renewed after three quarters of its lifetime")
 	} else {
 		verifyAssertion(t, h, p.Header.Get("X-Ssogate-Assertion"), "fwd")
 	}
