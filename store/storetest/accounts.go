@@ -12,20 +12,10 @@ import (
 	"github.com/ssogate/ssogate/store"
 )
 
-// accounts returns s's store.Accounts.
-func accounts(t *testing.T, s store.Store) store.Accounts {
-	t.Helper()
-	a, ok := s.(store.Accounts)
-	if !ok {
-		t.Fatalf("%T does not implement store.Accounts", s)
-	}
-	return a
-}
-
 // apply runs Apply and fails the test on an error.
 func apply(t *testing.T, s store.Store, b *store.Batch) *store.Ticket {
 	t.Helper()
-	tk, err := accounts(t, s).Apply(t.Context(), b)
+	tk, err := s.Apply(t.Context(), b)
 	noErr(t, "Apply", err)
 	return tk
 }
@@ -33,7 +23,7 @@ func apply(t *testing.T, s store.Store, b *store.Batch) *store.Ticket {
 // failures returns the count of (userID, device).
 func failures(t *testing.T, s store.Store, userID, device string) int {
 	t.Helper()
-	n, err := accounts(t, s).Failures(t.Context(), userID, device)
+	n, err := s.Failures(t.Context(), userID, device)
 	noErr(t, "Failures", err)
 	return n
 }
@@ -81,12 +71,11 @@ var accountTests = []test{
 		} {
 			createTicket(t, s, tk)
 		}
-		a := accounts(t, s)
 		for _, dev := range []string{"", "d1"} {
-			_, err := a.CountFailure(ctx, u.ID, dev, base)
+			_, err := s.CountFailure(ctx, u.ID, dev, base)
 			noErr(t, "CountFailure", err)
 		}
-		_, err := a.CountFailure(ctx, other.ID, "", base)
+		_, err := s.CountFailure(ctx, other.ID, "", base)
 		noErr(t, "CountFailure other", err)
 
 		now := base.Add(time.Hour)
@@ -183,7 +172,7 @@ var accountTests = []test{
 		createTicket(t, s, accountTicket("c1", store.PurposeEmailChange, b.ID, base))
 		createSession(t, s, session("s1", b.ID, base))
 		noErr(t, "SetPasswordHash", s.SetPasswordHash(ctx, b.ID, "$argon2id$old"))
-		_, err := accounts(t, s).CountFailure(ctx, b.ID, "", base)
+		_, err := s.CountFailure(ctx, b.ID, "", base)
 		noErr(t, "CountFailure", err)
 
 		edited := *b
@@ -192,7 +181,7 @@ var accountTests = []test{
 		msg := &store.Message{Channel: store.ChannelMail, Template: "email_changed", To: "b@example.com"}
 		ev := &store.AuditEvent{Time: base, Action: "email_change", UserID: b.ID, Outcome: store.OutcomeSuccess}
 		now := base.Add(time.Minute)
-		got, err := accounts(t, s).Apply(ctx, &store.Batch{
+		got, err := s.Apply(ctx, &store.Batch{
 			Consume:       &store.TicketUse{Purpose: store.PurposeEmailChange, ID: "c1", Now: now},
 			Password:      &store.PasswordWrite{UserID: b.ID, Encoded: "$argon2id$new"},
 			User:          &edited,
@@ -246,7 +235,7 @@ var accountTests = []test{
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				use := tc.use
-				got, err := accounts(t, s).Apply(ctx, &store.Batch{
+				got, err := s.Apply(ctx, &store.Batch{
 					Consume:  &use,
 					Messages: []*store.Message{{Channel: store.ChannelMail, Template: "unlocked", To: u.Email}},
 					Audit:    []*store.AuditEvent{{Time: base, Action: "unlock"}},
@@ -279,7 +268,7 @@ var accountTests = []test{
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				got, err := accounts(t, s).Apply(t.Context(), &store.Batch{
+				got, err := s.Apply(t.Context(), &store.Batch{
 					Consume:  &store.TicketUse{Purpose: store.PurposeUnlock, ID: "t1", Now: base},
 					Messages: []*store.Message{{Channel: store.ChannelMail, Template: "unlocked", To: u.Email, Language: fmt.Sprint(i)}},
 					Audit:    []*store.AuditEvent{{Time: base, Action: "unlock", UserID: u.ID, Detail: fmt.Sprint(i)}},
@@ -319,7 +308,7 @@ var accountTests = []test{
 			t.Run(tc.name, func(t *testing.T) {
 				b := tc.b
 				b.Audit = []*store.AuditEvent{{Time: base, Action: tc.name}}
-				_, err := accounts(t, s).Apply(ctx, &b)
+				_, err := s.Apply(ctx, &b)
 				wantErr(t, "Apply", err, store.ErrNotFound)
 			})
 		}
@@ -359,10 +348,10 @@ var accountTests = []test{
 		createSession(t, s, session("s1", u.ID, base))
 		createTicket(t, s, accountTicket("t1", store.PurposeUnlock, u.ID, base))
 		createTicket(t, s, accountTicket("r1", store.PurposePasswordReset, u.ID, base))
-		_, err := accounts(t, s).CountFailure(ctx, u.ID, "", base)
+		_, err := s.CountFailure(ctx, u.ID, "", base)
 		noErr(t, "CountFailure", err)
 		// Every write before the failing ticket is undone.
-		_, err = accounts(t, s).Apply(ctx, &store.Batch{
+		_, err = s.Apply(ctx, &store.Batch{
 			Consume:       &store.TicketUse{Purpose: store.PurposePasswordReset, ID: "r1", Now: base},
 			Password:      &store.PasswordWrite{UserID: u.ID, Encoded: "$argon2id$new"},
 			EndSessions:   &store.SessionsEnd{UserID: u.ID},
@@ -386,10 +375,8 @@ var accountTests = []test{
 	}},
 	{"CancelledContext", func(t *testing.T, s store.Store) {
 		u := createUser(t, s, "a@example.com")
-		a := accounts(t, s)
-		o := outbox(t, s)
 		m := &store.Message{Channel: store.ChannelMail, Template: "t", To: u.Email}
-		noErr(t, "EnqueueMessage", o.EnqueueMessage(t.Context(), m))
+		noErr(t, "EnqueueMessage", s.EnqueueMessage(t.Context(), m))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		for _, tc := range []struct {
@@ -397,20 +384,20 @@ var accountTests = []test{
 			call func() error
 		}{
 			{"Apply", func() error {
-				_, err := a.Apply(ctx, &store.Batch{Audit: []*store.AuditEvent{{Action: "x"}}})
+				_, err := s.Apply(ctx, &store.Batch{Audit: []*store.AuditEvent{{Action: "x"}}})
 				return err
 			}},
-			{"CountFailure", func() error { _, err := a.CountFailure(ctx, u.ID, "", base); return err }},
-			{"Failures", func() error { _, err := a.Failures(ctx, u.ID, ""); return err }},
-			{"ClearFailure", func() error { return a.ClearFailure(ctx, u.ID, "") }},
-			{"Hit", func() error { _, _, err := a.Hit(ctx, "k", base, time.Minute); return err }},
-			{"HitCount", func() error { _, _, err := a.HitCount(ctx, "k", base); return err }},
-			{"DeleteExpiredHits", func() error { _, err := a.DeleteExpiredHits(ctx, base); return err }},
-			{"EnqueueMessage", func() error { return o.EnqueueMessage(ctx, &store.Message{Template: "t"}) }},
-			{"ClaimMessages", func() error { _, err := o.ClaimMessages(ctx, "w", time.Now(), time.Minute, 10); return err }},
-			{"MessageSent", func() error { return o.MessageSent(ctx, m.ID, "w", base) }},
-			{"MessageFailed", func() error { return o.MessageFailed(ctx, m.ID, "w", "x", base, base, false) }},
-			{"ListMessages", func() error { _, err := o.ListMessages(ctx, store.MessageFilter{}); return err }},
+			{"CountFailure", func() error { _, err := s.CountFailure(ctx, u.ID, "", base); return err }},
+			{"Failures", func() error { _, err := s.Failures(ctx, u.ID, ""); return err }},
+			{"ClearFailure", func() error { return s.ClearFailure(ctx, u.ID, "") }},
+			{"Hit", func() error { _, _, err := s.Hit(ctx, "k", base, time.Minute); return err }},
+			{"HitCount", func() error { _, _, err := s.HitCount(ctx, "k", base); return err }},
+			{"DeleteExpiredHits", func() error { _, err := s.DeleteExpiredHits(ctx, base); return err }},
+			{"EnqueueMessage", func() error { return s.EnqueueMessage(ctx, &store.Message{Template: "t"}) }},
+			{"ClaimMessages", func() error { _, err := s.ClaimMessages(ctx, "w", time.Now(), time.Minute, 10); return err }},
+			{"MessageSent", func() error { return s.MessageSent(ctx, m.ID, "w", base) }},
+			{"MessageFailed", func() error { return s.MessageFailed(ctx, m.ID, "w", "x", base, base, false) }},
+			{"ListMessages", func() error { _, err := s.ListMessages(ctx, store.MessageFilter{}); return err }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantErr(t, tc.name, tc.call(), context.Canceled)
@@ -428,26 +415,25 @@ var accountTests = []test{
 var failureTests = []test{
 	{"CountAndClear", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		a := accounts(t, s)
 		u := createUser(t, s, "a@example.com")
 		other := createUser(t, s, "b@example.com")
 		if n := failures(t, s, u.ID, ""); n != 0 {
 			t.Errorf("Failures before any = %d, want 0", n)
 		}
 		for i := 1; i <= 3; i++ {
-			n, err := a.CountFailure(ctx, u.ID, "", base.Add(time.Duration(i)*time.Second))
+			n, err := s.CountFailure(ctx, u.ID, "", base.Add(time.Duration(i)*time.Second))
 			noErr(t, "CountFailure", err)
 			if n != i {
 				t.Errorf("CountFailure #%d = %d, want %d", i, n, i)
 			}
 		}
 		// Each device cookie keeps its own budget.
-		n, err := a.CountFailure(ctx, u.ID, "device-1", base)
+		n, err := s.CountFailure(ctx, u.ID, "device-1", base)
 		noErr(t, "CountFailure device", err)
 		if n != 1 {
 			t.Errorf("CountFailure from a device = %d, want 1", n)
 		}
-		n, err = a.CountFailure(ctx, other.ID, "", base)
+		n, err = s.CountFailure(ctx, other.ID, "", base)
 		noErr(t, "CountFailure other user", err)
 		if n != 1 {
 			t.Errorf("CountFailure of another user = %d, want 1", n)
@@ -456,16 +442,16 @@ var failureTests = []test{
 			t.Errorf("Failures = %d, want 3", n)
 		}
 
-		noErr(t, "ClearFailure", a.ClearFailure(ctx, u.ID, "device-1"))
+		noErr(t, "ClearFailure", s.ClearFailure(ctx, u.ID, "device-1"))
 		if n := failures(t, s, u.ID, "device-1"); n != 0 {
 			t.Errorf("Failures after ClearFailure = %d, want 0", n)
 		}
 		if n := failures(t, s, u.ID, ""); n != 3 {
 			t.Errorf("Failures without a device after clearing a device = %d, want 3", n)
 		}
-		noErr(t, "ClearFailure of nothing", a.ClearFailure(ctx, u.ID, "never"))
-		noErr(t, "ClearFailure", a.ClearFailure(ctx, u.ID, ""))
-		n, err = a.CountFailure(ctx, u.ID, "", base)
+		noErr(t, "ClearFailure of nothing", s.ClearFailure(ctx, u.ID, "never"))
+		noErr(t, "ClearFailure", s.ClearFailure(ctx, u.ID, ""))
+		n, err = s.CountFailure(ctx, u.ID, "", base)
 		noErr(t, "CountFailure after clear", err)
 		if n != 1 {
 			t.Errorf("CountFailure after ClearFailure = %d, want 1 (counting afresh)", n)
@@ -480,7 +466,7 @@ var failureTests = []test{
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				c, err := accounts(t, s).CountFailure(t.Context(), u.ID, "", base)
+				c, err := s.CountFailure(t.Context(), u.ID, "", base)
 				if err != nil {
 					t.Errorf("CountFailure: %v", err)
 				}
@@ -500,7 +486,7 @@ var failureTests = []test{
 		}
 	}},
 	{"UnknownUser", func(t *testing.T, s store.Store) {
-		_, err := accounts(t, s).CountFailure(t.Context(), "missing", "", base)
+		_, err := s.CountFailure(t.Context(), "missing", "", base)
 		wantErr(t, "CountFailure of a missing user", err, store.ErrNotFound)
 		if n := failures(t, s, "missing", ""); n != 0 {
 			t.Errorf("Failures of a missing user = %d, want 0", n)
@@ -511,7 +497,7 @@ var failureTests = []test{
 // hit runs Hit and checks its answer.
 func hit(t *testing.T, s store.Store, key string, at time.Time, window time.Duration, want int, wantEnd time.Time) {
 	t.Helper()
-	n, end, err := accounts(t, s).Hit(t.Context(), key, at, window)
+	n, end, err := s.Hit(t.Context(), key, at, window)
 	noErr(t, "Hit "+key, err)
 	if n != want {
 		t.Errorf("Hit %s at %v = %d, want %d", key, at, n, want)
@@ -522,7 +508,7 @@ func hit(t *testing.T, s store.Store, key string, at time.Time, window time.Dura
 // hitCount runs HitCount and checks its answer.
 func hitCount(t *testing.T, s store.Store, key string, at time.Time, want int, wantEnd time.Time) {
 	t.Helper()
-	n, end, err := accounts(t, s).HitCount(t.Context(), key, at)
+	n, end, err := s.HitCount(t.Context(), key, at)
 	noErr(t, "HitCount "+key, err)
 	if n != want {
 		t.Errorf("HitCount %s at %v = %d, want %d", key, at, n, want)
@@ -569,7 +555,7 @@ var hitTests = []test{
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				c, _, err := accounts(t, s).Hit(t.Context(), "k", base, time.Hour)
+				c, _, err := s.Hit(t.Context(), "k", base, time.Hour)
 				if err != nil {
 					t.Errorf("Hit: %v", err)
 				}
@@ -589,13 +575,13 @@ var hitTests = []test{
 		hit(t, s, "short", base, time.Minute, 1, base.Add(time.Minute))
 		hit(t, s, "edge", base, 2*time.Minute, 1, base.Add(2*time.Minute))
 		hit(t, s, "long", base, time.Hour, 1, base.Add(time.Hour))
-		n, err := accounts(t, s).DeleteExpiredHits(t.Context(), base.Add(2*time.Minute))
+		n, err := s.DeleteExpiredHits(t.Context(), base.Add(2*time.Minute))
 		noErr(t, "DeleteExpiredHits", err)
 		if n != 2 {
 			t.Errorf("DeleteExpiredHits = %d, want 2 (a window ending at now has ended)", n)
 		}
 		hitCount(t, s, "long", base.Add(2*time.Minute), 1, base.Add(time.Hour))
-		n, err = accounts(t, s).DeleteExpiredHits(t.Context(), base.Add(2*time.Minute))
+		n, err = s.DeleteExpiredHits(t.Context(), base.Add(2*time.Minute))
 		noErr(t, "DeleteExpiredHits again", err)
 		if n != 0 {
 			t.Errorf("DeleteExpiredHits again = %d, want 0", n)

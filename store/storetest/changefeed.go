@@ -145,7 +145,7 @@ func RunApplyChanges(t *testing.T, open func(t *testing.T) Shared) {
 func runApplyChanges(t *testing.T, sh Shared) {
 	w := watch(t, sh.B)
 	w.waitLive(t, true, 10*time.Second)
-	a := accounts(t, sh.A)
+	a := sh.A
 	ctx := t.Context()
 	u := createUser(t, sh.A, "a@example.com")
 	other := createUser(t, sh.A, "b@example.com")

@@ -9,16 +9,6 @@ import (
 	"github.com/ssogate/ssogate/store"
 )
 
-// outbox returns s's store.Outbox.
-func outbox(t *testing.T, s store.Store) store.Outbox {
-	t.Helper()
-	o, ok := s.(store.Outbox)
-	if !ok {
-		t.Fatalf("%T does not implement store.Outbox", s)
-	}
-	return o
-}
-
 // message returns a mail message for userID created (and due) at created,
 // with binary Data.
 func message(id, userID string, created time.Time) *store.Message {
@@ -54,19 +44,19 @@ func checkMessage(t *testing.T, got, want *store.Message) {
 
 func enqueue(t *testing.T, s store.Store, m *store.Message) {
 	t.Helper()
-	noErr(t, "EnqueueMessage "+m.ID, outbox(t, s).EnqueueMessage(t.Context(), m))
+	noErr(t, "EnqueueMessage "+m.ID, s.EnqueueMessage(t.Context(), m))
 }
 
 func claim(t *testing.T, s store.Store, owner string, now time.Time, lease time.Duration, limit int) []string {
 	t.Helper()
-	list, err := outbox(t, s).ClaimMessages(t.Context(), owner, now, lease, limit)
+	list, err := s.ClaimMessages(t.Context(), owner, now, lease, limit)
 	noErr(t, "ClaimMessages "+owner, err)
 	return messageIDs(list)
 }
 
 func listMessages(t *testing.T, s store.Store, f store.MessageFilter) []*store.Message {
 	t.Helper()
-	list, err := outbox(t, s).ListMessages(t.Context(), f)
+	list, err := s.ListMessages(t.Context(), f)
 	noErr(t, "ListMessages", err)
 	return list
 }
@@ -106,7 +96,7 @@ var outboxTests = []test{
 			t.Errorf("two messages got the same ID %q", m.ID)
 		}
 		dup := message(m.ID, "", base)
-		wantErr(t, "EnqueueMessage with a taken id", outbox(t, s).EnqueueMessage(t.Context(), dup), store.ErrConflict)
+		wantErr(t, "EnqueueMessage with a taken id", s.EnqueueMessage(t.Context(), dup), store.ErrConflict)
 	}},
 	{"RoundTrip", func(t *testing.T, s store.Store) {
 		data := make([]byte, 512)
@@ -120,7 +110,7 @@ var outboxTests = []test{
 		want.Data = bytes.Clone(data)
 		data[0] = ^data[0] // the store keeps its own copy
 		checkMessage(t, getMessage(t, s, "m1"), want)
-		got, err := outbox(t, s).ClaimMessages(t.Context(), "w1", base.Add(time.Minute), time.Minute, 10)
+		got, err := s.ClaimMessages(t.Context(), "w1", base.Add(time.Minute), time.Minute, 10)
 		noErr(t, "ClaimMessages", err)
 		if len(got) != 1 {
 			t.Fatalf("ClaimMessages = %q, want [m1]", messageIDs(got))
@@ -148,7 +138,6 @@ var outboxTests = []test{
 		}
 	}},
 	{"LeaseExpiry", func(t *testing.T, s store.Store) {
-		o := outbox(t, s)
 		ctx := t.Context()
 		enqueue(t, s, message("m1", "", base))
 		if got := claim(t, s, "w1", base, time.Minute, 10); !equalStrings(got, []string{"m1"}) {
@@ -161,11 +150,11 @@ var outboxTests = []test{
 		if got := claim(t, s, "w2", base.Add(time.Minute), time.Minute, 10); !equalStrings(got, []string{"m1"}) {
 			t.Fatalf("claim after the lease ran out = %q, want [m1]", got)
 		}
-		wantErr(t, "MessageSent by the owner whose lease ran out", o.MessageSent(ctx, "m1", "w1", base.Add(time.Minute)), store.ErrNotFound)
+		wantErr(t, "MessageSent by the owner whose lease ran out", s.MessageSent(ctx, "m1", "w1", base.Add(time.Minute)), store.ErrNotFound)
 		wantErr(t, "MessageFailed by the owner whose lease ran out",
-			o.MessageFailed(ctx, "m1", "w1", "timeout", base, base, false), store.ErrNotFound)
+			s.MessageFailed(ctx, "m1", "w1", "timeout", base, base, false), store.ErrNotFound)
 		sent := base.Add(61 * time.Second)
-		noErr(t, "MessageSent", o.MessageSent(ctx, "m1", "w2", sent))
+		noErr(t, "MessageSent", s.MessageSent(ctx, "m1", "w2", sent))
 		got := getMessage(t, s, "m1")
 		sameTime(t, "SentAt", got.SentAt, sent)
 		if got.Data != nil || got.Attempts != 0 {
@@ -174,40 +163,38 @@ var outboxTests = []test{
 		if got := claim(t, s, "w3", base.Add(time.Hour), time.Minute, 10); len(got) != 0 {
 			t.Errorf("claim after sending = %q, want none", got)
 		}
-		wantErr(t, "MessageSent twice", o.MessageSent(ctx, "m1", "w2", sent), store.ErrNotFound)
+		wantErr(t, "MessageSent twice", s.MessageSent(ctx, "m1", "w2", sent), store.ErrNotFound)
 	}},
 	{"SentAfterLeaseUnclaimed", func(t *testing.T, s store.Store) {
 		// A lease that ran out without another owner claiming the message
 		// is still its owner's: nobody else can have sent it.
 		enqueue(t, s, message("m1", "", base))
 		claim(t, s, "w1", base, time.Minute, 10)
-		noErr(t, "MessageSent after the lease", outbox(t, s).MessageSent(t.Context(), "m1", "w1", base.Add(time.Hour)))
+		noErr(t, "MessageSent after the lease", s.MessageSent(t.Context(), "m1", "w1", base.Add(time.Hour)))
 		sameTime(t, "SentAt", getMessage(t, s, "m1").SentAt, base.Add(time.Hour))
 	}},
 	{"WrongOwner", func(t *testing.T, s store.Store) {
-		o := outbox(t, s)
 		ctx := t.Context()
 		enqueue(t, s, message("m1", "", base))
 		enqueue(t, s, message("m2", "", base))
-		wantErr(t, "MessageSent of an unclaimed message", o.MessageSent(ctx, "m2", "w1", base), store.ErrNotFound)
+		wantErr(t, "MessageSent of an unclaimed message", s.MessageSent(ctx, "m2", "w1", base), store.ErrNotFound)
 		claim(t, s, "w1", base, time.Minute, 10)
-		wantErr(t, "MessageSent by a wrong owner", o.MessageSent(ctx, "m1", "w2", base), store.ErrNotFound)
-		wantErr(t, "MessageFailed by a wrong owner", o.MessageFailed(ctx, "m1", "w2", "x", base, base, true), store.ErrNotFound)
-		wantErr(t, "MessageSent of a missing message", o.MessageSent(ctx, "missing", "w1", base), store.ErrNotFound)
+		wantErr(t, "MessageSent by a wrong owner", s.MessageSent(ctx, "m1", "w2", base), store.ErrNotFound)
+		wantErr(t, "MessageFailed by a wrong owner", s.MessageFailed(ctx, "m1", "w2", "x", base, base, true), store.ErrNotFound)
+		wantErr(t, "MessageSent of a missing message", s.MessageSent(ctx, "missing", "w1", base), store.ErrNotFound)
 		got := getMessage(t, s, "m1")
 		if !got.SentAt.IsZero() || !got.GaveUpAt.IsZero() || got.Attempts != 0 || got.Data == nil {
 			t.Errorf("message after a wrong owner's calls = %+v, want it untouched", got)
 		}
-		noErr(t, "MessageSent by the owner", o.MessageSent(ctx, "m1", "w1", base))
+		noErr(t, "MessageSent by the owner", s.MessageSent(ctx, "m1", "w1", base))
 	}},
 	{"FailAndRetry", func(t *testing.T, s store.Store) {
-		o := outbox(t, s)
 		ctx := t.Context()
 		want := message("m1", "u1", base)
 		enqueue(t, s, want)
 		claim(t, s, "w1", base, time.Minute, 10)
 		at, next := base.Add(time.Second), base.Add(5*time.Minute)
-		noErr(t, "MessageFailed", o.MessageFailed(ctx, "m1", "w1", "451 4.3.0 try again later", at, next, false))
+		noErr(t, "MessageFailed", s.MessageFailed(ctx, "m1", "w1", "451 4.3.0 try again later", at, next, false))
 		want.Attempts, want.LastError, want.NextAttemptAt = 1, "451 4.3.0 try again later", next
 		checkMessage(t, getMessage(t, s, "m1"), want)
 		// Released, but not due before next.
@@ -217,31 +204,29 @@ var outboxTests = []test{
 		if got := claim(t, s, "w2", next, time.Minute, 10); !equalStrings(got, []string{"m1"}) {
 			t.Fatalf("claim when the retry is due = %q, want [m1]", got)
 		}
-		wantErr(t, "MessageFailed by the previous owner", o.MessageFailed(ctx, "m1", "w1", "x", at, next, false), store.ErrNotFound)
-		noErr(t, "MessageFailed again", o.MessageFailed(ctx, "m1", "w2", "connection refused", next, next.Add(time.Hour), false))
+		wantErr(t, "MessageFailed by the previous owner", s.MessageFailed(ctx, "m1", "w1", "x", at, next, false), store.ErrNotFound)
+		noErr(t, "MessageFailed again", s.MessageFailed(ctx, "m1", "w2", "connection refused", next, next.Add(time.Hour), false))
 		got := getMessage(t, s, "m1")
 		if got.Attempts != 2 || got.LastError != "connection refused" {
 			t.Errorf("after two failures Attempts, LastError = %d, %q", got.Attempts, got.LastError)
 		}
 	}},
 	{"GiveUp", func(t *testing.T, s store.Store) {
-		o := outbox(t, s)
 		ctx := t.Context()
 		want := message("m1", "u1", base)
 		enqueue(t, s, want)
 		claim(t, s, "w1", base, time.Minute, 10)
 		at := base.Add(72 * time.Hour)
-		noErr(t, "MessageFailed giving up", o.MessageFailed(ctx, "m1", "w1", "550 5.1.1 no such user", at, at.Add(time.Hour), true))
+		noErr(t, "MessageFailed giving up", s.MessageFailed(ctx, "m1", "w1", "550 5.1.1 no such user", at, at.Add(time.Hour), true))
 		want.Attempts, want.LastError, want.GaveUpAt, want.Data = 1, "550 5.1.1 no such user", at, nil
 		checkMessage(t, getMessage(t, s, "m1"), want)
 		if got := claim(t, s, "w2", at.Add(24*time.Hour), time.Minute, 10); len(got) != 0 {
 			t.Errorf("claim after giving up = %q, want none", got)
 		}
-		wantErr(t, "MessageSent after giving up", o.MessageSent(ctx, "m1", "w1", at), store.ErrNotFound)
-		wantErr(t, "MessageFailed after giving up", o.MessageFailed(ctx, "m1", "w1", "x", at, at, true), store.ErrNotFound)
+		wantErr(t, "MessageSent after giving up", s.MessageSent(ctx, "m1", "w1", at), store.ErrNotFound)
+		wantErr(t, "MessageFailed after giving up", s.MessageFailed(ctx, "m1", "w1", "x", at, at, true), store.ErrNotFound)
 	}},
 	{"ListFilters", func(t *testing.T, s store.Store) {
-		o := outbox(t, s)
 		for i, m := range []struct{ id, user, template string }{
 			{"m1", "u1", "password_reset"},
 			{"m2", "u2", "password_reset"},
@@ -254,8 +239,8 @@ var outboxTests = []test{
 			enqueue(t, s, msg)
 		}
 		claim(t, s, "w1", base.Add(time.Hour), time.Minute, 2) // m1, m2
-		noErr(t, "MessageSent", o.MessageSent(t.Context(), "m1", "w1", base.Add(time.Hour)))
-		noErr(t, "MessageFailed", o.MessageFailed(t.Context(), "m2", "w1", "x", base.Add(time.Hour), base.Add(time.Hour), true))
+		noErr(t, "MessageSent", s.MessageSent(t.Context(), "m1", "w1", base.Add(time.Hour)))
+		noErr(t, "MessageFailed", s.MessageFailed(t.Context(), "m2", "w1", "x", base.Add(time.Hour), base.Add(time.Hour), true))
 		for _, tc := range []struct {
 			name   string
 			filter store.MessageFilter

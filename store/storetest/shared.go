@@ -107,7 +107,7 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 				}
 				wg.Go(func() {
 					<-start
-					_, err := accounts(t, s).Apply(t.Context(), &store.Batch{
+					_, err := s.Apply(t.Context(), &store.Batch{
 						Consume:  &store.TicketUse{Purpose: store.PurposeUnlock, ID: id, Now: base},
 						Messages: []*store.Message{{Channel: store.ChannelMail, Template: id, To: u.Email}},
 					})
@@ -155,7 +155,7 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 			wg.Go(func() {
 				<-start
 				for {
-					list, err := outbox(t, s).ClaimMessages(t.Context(), owner, base.Add(time.Hour), time.Hour, 3)
+					list, err := s.ClaimMessages(t.Context(), owner, base.Add(time.Hour), time.Hour, 3)
 					if err != nil {
 						t.Errorf("ClaimMessages %s: %v", owner, err)
 						return
@@ -172,7 +172,7 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 					}
 					mu.Unlock()
 					for _, m := range list {
-						if err := outbox(t, s).MessageSent(t.Context(), m.ID, owner, base.Add(time.Hour)); err != nil {
+						if err := s.MessageSent(t.Context(), m.ID, owner, base.Add(time.Hour)); err != nil {
 							t.Errorf("MessageSent %s by %s: %v", m.ID, owner, err)
 						}
 					}
@@ -206,10 +206,10 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 			wg.Go(func() {
 				<-start
 				var err error
-				if fails[i], err = accounts(t, s).CountFailure(t.Context(), u.ID, "", base); err != nil {
+				if fails[i], err = s.CountFailure(t.Context(), u.ID, "", base); err != nil {
 					t.Errorf("CountFailure: %v", err)
 				}
-				if hits[i], _, err = accounts(t, s).Hit(t.Context(), "login_ip:192.0.2.1", base, time.Hour); err != nil {
+				if hits[i], _, err = s.Hit(t.Context(), "login_ip:192.0.2.1", base, time.Hour); err != nil {
 					t.Errorf("Hit: %v", err)
 				}
 			})

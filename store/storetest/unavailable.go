@@ -47,9 +47,8 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		createTicket(t, s, ticket("t1", "reset", base))
 		addSigningKey(t, s, signingKey("k1", base))
 		appendAudit(t, s, &store.AuditEvent{Time: base, Action: "login", UserID: u.ID, Outcome: store.OutcomeSuccess})
-		a, o := accounts(t, s), outbox(t, s)
 		createTicket(t, s, accountTicket("a1", store.PurposeUnlock, u.ID, base))
-		_, err := a.CountFailure(ctx, u.ID, "", base)
+		_, err := s.CountFailure(ctx, u.ID, "", base)
 		noErr(t, "CountFailure", err)
 		hit(t, s, "old", base, time.Minute, 1, base.Add(time.Minute))
 		for _, id := range []string{"m1", "m2", "m3"} {
@@ -83,7 +82,7 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			{"CreateTicket", func() error { return s.CreateTicket(ctx, ticket("t2", "reset", base)) }},
 			{"ConsumeTicket", func() error { _, err := s.ConsumeTicket(ctx, "reset", "t1", base); return err }},
 			{"Apply", func() error {
-				_, err := a.Apply(ctx, &store.Batch{
+				_, err := s.Apply(ctx, &store.Batch{
 					Consume:       &store.TicketUse{Purpose: store.PurposeUnlock, ID: "a1", Now: base},
 					User:          &edited,
 					ClearFailures: u.ID,
@@ -92,16 +91,16 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 				})
 				return err
 			}},
-			{"CountFailure", func() error { _, err := a.CountFailure(ctx, u.ID, "", base); return err }},
-			{"ClearFailure", func() error { return a.ClearFailure(ctx, u.ID, "") }},
-			{"Hit", func() error { _, _, err := a.Hit(ctx, "k", base, time.Minute); return err }},
-			{"DeleteExpiredHits", func() error { _, err := a.DeleteExpiredHits(ctx, base.Add(time.Hour)); return err }},
+			{"CountFailure", func() error { _, err := s.CountFailure(ctx, u.ID, "", base); return err }},
+			{"ClearFailure", func() error { return s.ClearFailure(ctx, u.ID, "") }},
+			{"Hit", func() error { _, _, err := s.Hit(ctx, "k", base, time.Minute); return err }},
+			{"DeleteExpiredHits", func() error { _, err := s.DeleteExpiredHits(ctx, base.Add(time.Hour)); return err }},
 			{"EnqueueMessage", func() error {
-				return o.EnqueueMessage(ctx, &store.Message{Channel: store.ChannelMail, Template: "mail_test", To: u.Email})
+				return s.EnqueueMessage(ctx, &store.Message{Channel: store.ChannelMail, Template: "mail_test", To: u.Email})
 			}},
-			{"ClaimMessages", func() error { _, err := o.ClaimMessages(ctx, "w2", base.Add(time.Hour), time.Minute, 10); return err }},
-			{"MessageSent", func() error { return o.MessageSent(ctx, "m1", "w", base) }},
-			{"MessageFailed", func() error { return o.MessageFailed(ctx, "m2", "w", "x", base, base.Add(time.Minute), false) }},
+			{"ClaimMessages", func() error { _, err := s.ClaimMessages(ctx, "w2", base.Add(time.Hour), time.Minute, 10); return err }},
+			{"MessageSent", func() error { return s.MessageSent(ctx, "m1", "w", base) }},
+			{"MessageFailed", func() error { return s.MessageFailed(ctx, "m2", "w", "x", base, base.Add(time.Minute), false) }},
 		}
 		for _, w := range writes {
 			if err := w.call(); !errors.Is(err, store.ErrUnavailable) {
