@@ -181,7 +181,14 @@ func (s *SMTP) Deliver(ctx context.Context, o *Outgoing) (*Report, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.c.Timeout)
 	defer cancel()
-	tlsConf := &tls.Config{ServerName: s.host, RootCAs: s.c.RootCAs, MinVersion: tls.VersionTLS12}
+	tlsConf := &tls.Config{ServerName: s.host, RootCAs: s.c.RootCAs, MinVersion: tls.VersionTLS12,
+		// Called after the certificate verified, for STARTTLS and smtps
+		// alike: the report then names the TLS in use even when a later
+		// step (AUTH) fails.
+		VerifyConnection: func(st tls.ConnectionState) error {
+			rep.TLSVersion, rep.Cipher = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+			return nil
+		}}
 	opts := []gomail.Option{
 		gomail.WithPort(s.port), gomail.WithTimeout(s.c.Timeout), gomail.WithTLSConfig(tlsConf),
 		gomail.WithDialContextFunc(s.dialer(rep, tlsConf)),
@@ -206,11 +213,6 @@ func (s *SMTP) Deliver(ctx context.Context, o *Outgoing) (*Report, error) {
 		return rep, fmt.Errorf("notify: smtp %s: %w", rep.Server, err)
 	}
 	client, err := gc.DialToSMTPClientWithContext(ctx)
-	if client != nil {
-		if st, serr := client.GetTLSConnectionState(); serr == nil && st != nil {
-			rep.TLSVersion, rep.Cipher = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
-		}
-	}
 	if auth != nil {
 		rep.Auth = auth.mechanism
 	}
@@ -250,8 +252,6 @@ func (s *SMTP) dialer(rep *Report, tlsConf *tls.Config) gomail.DialContextFunc {
 			conn.Close()
 			return nil, fmt.Errorf("TLS handshake: %w", withCAHint(err))
 		}
-		st := tc.ConnectionState()
-		rep.TLSVersion, rep.Cipher = tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
 		return tc, nil
 	}
 }
