@@ -357,3 +357,32 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerAfterCrash: a process that claimed a message and died before
+// marking it (kill -9 mid-send) leaves it leased; another process sends
+// it once the lease has run out, not before.
+func TestWorkerAfterCrash(t *testing.T) {
+	peer := testpeers.StartSMTP(t, testpeers.SMTPOptions{})
+	path := filepath.Join(t.TempDir(), "s.db")
+	dead, st := openStore(t, path), openStore(t, path)
+	clk := &clock{t: time.Now()}
+	comp := testComposer(t)
+	m := enqueue(t, st, comp, "taro@example.co.jp", "ja", clk.Now())
+	if got, err := dead.ClaimMessages(context.Background(), "dead-process", clk.Now(), DefaultLease, 10); err != nil || len(got) != 1 {
+		t.Fatalf("claim by the process that dies: %v %v", got, err)
+	}
+	dead.Close()
+	w := NewWorker(WorkerOptions{Store: st, Composer: comp, Now: clk.Now,
+		Setup: Setup{Senders: []Sender{smtpSender(t, peer)}, Renderer: NewRenderer(testTitle, "ja")}})
+	if n, _ := w.RunOnce(context.Background()); n != 0 {
+		t.Fatalf("claimed %d while the dead process's lease holds", n)
+	}
+	clk.Add(DefaultLease + time.Second)
+	if n, _ := w.RunOnce(context.Background()); n != 1 {
+		t.Fatalf("claimed %d after the lease ran out", n)
+	}
+	mails := peer.WaitMails(t, 1, 5*time.Second)
+	if got := parseMail(t, mails[0].Raw); got.MessageID != "<"+m.ID+"@example.co.jp>" {
+		t.Errorf("Message-ID %q", got.MessageID)
+	}
+}
