@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -38,6 +39,10 @@ const (
 	DefaultLease       = 2 * time.Minute
 	DefaultBatch       = 20
 	DefaultPoll        = 2 * time.Second
+	// DefaultConcurrency is how many messages of a batch are sent at once:
+	// each SMTP delivery is a connection with its TLS handshake and
+	// sign-in, mostly waiting on the network.
+	DefaultConcurrency = 4
 	// firstRetry is the wait after a first failure; it doubles with each
 	// further one up to maxRetry.
 	firstRetry = 30 * time.Second
@@ -91,6 +96,9 @@ type WorkerOptions struct {
 	// Jitter returns a number in [0, 1) that spreads retries; nil means
 	// math/rand/v2.Float64.
 	Jitter func() float64
+	// Concurrency is how many messages are sent at once; default
+	// DefaultConcurrency.
+	Concurrency int
 }
 
 // Worker sends the outbox: it claims due messages under a lease, so that
@@ -109,6 +117,7 @@ type Worker struct {
 	lease   time.Duration
 	batch   int
 	poll    time.Duration
+	conc    int
 	owner   string
 	setup   atomic.Pointer[Setup]
 	kick    chan struct{}
@@ -117,7 +126,7 @@ type Worker struct {
 // NewWorker returns a Worker; Run starts it.
 func NewWorker(o WorkerOptions) *Worker {
 	w := &Worker{st: o.Store, compose: o.Composer, log: o.Log, now: o.Now, jitter: o.Jitter,
-		lease: o.Lease, batch: o.Batch, poll: o.Poll, kick: make(chan struct{}, 1)}
+		lease: o.Lease, batch: o.Batch, poll: o.Poll, conc: o.Concurrency, kick: make(chan struct{}, 1)}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -135,6 +144,9 @@ func NewWorker(o WorkerOptions) *Worker {
 	}
 	if w.poll <= 0 {
 		w.poll = DefaultPoll
+	}
+	if w.conc <= 0 {
+		w.conc = DefaultConcurrency
 	}
 	// One owner per process: a lease names who may mark its messages.
 	b := make([]byte, 12)
@@ -199,19 +211,29 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("notify: claim: %w", err)
 	}
-	for _, m := range msgs {
+	sem := make(chan struct{}, w.conc)
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		sem <- struct{}{}
 		if ctx.Err() != nil {
+			<-sem
 			break
 		}
 		// Past half the lease the rest of the batch may soon be claimed
 		// by another process; it is left to whoever claims it next.
 		if w.now().Sub(claimed) > w.lease/2 {
 			w.log.Warn("outbox: batch took more than half its lease; leaving the rest for the next claim",
-				"left", len(msgs))
+				"left", len(msgs)-i)
+			<-sem
 			break
 		}
-		w.process(ctx, m)
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			w.process(ctx, m)
+		}()
 	}
+	wg.Wait()
 	return len(msgs), nil
 }
 
