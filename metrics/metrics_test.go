@@ -133,6 +133,76 @@ func TestWrapStore(t *testing.T) {
 	}
 }
 
+// TestWrapStoreAccounts checks that the account and outbox calls pass
+// through the wrapper with their answers and are each timed under their
+// own method label, not found counting as an answer.
+func TestWrapStoreAccounts(t *testing.T) {
+	ctx := context.Background()
+	sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	m := New(nil)
+	st := m.WrapStore(sq)
+	now := time.Now()
+	u := &store.User{Email: "hanako@example.co.jp", Role: store.RoleUser, Status: store.StatusActive}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &store.Ticket{ID: "t1", Purpose: store.PurposeUnlock, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateTicket(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Apply(ctx, &store.Batch{Consume: &store.TicketUse{Purpose: store.PurposeUnlock, ID: "t1", Now: now}})
+	if err != nil || got == nil || got.ID != "t1" {
+		t.Fatalf("Apply through the wrapper = %+v, %v; want ticket t1", got, err)
+	}
+	if n, err := st.CountFailure(ctx, u.ID, "", now); err != nil || n != 1 {
+		t.Fatalf("CountFailure = %d, %v", n, err)
+	}
+	if n, err := st.Failures(ctx, u.ID, ""); err != nil || n != 1 {
+		t.Fatalf("Failures = %d, %v", n, err)
+	}
+	if err := st.ClearFailure(ctx, u.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := st.Hit(ctx, "k", now, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Hit = %d, %v", n, err)
+	}
+	if n, _, err := st.HitCount(ctx, "k", now); err != nil || n != 1 {
+		t.Fatalf("HitCount = %d, %v", n, err)
+	}
+	if n, err := st.DeleteExpiredHits(ctx, now.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredHits = %d, %v", n, err)
+	}
+	msg := &store.Message{Channel: store.ChannelMail, Template: "mail_test", To: u.Email, CreatedAt: now}
+	if err := st.EnqueueMessage(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.ClaimMessages(ctx, "w", now, time.Minute, 10); err != nil || len(list) != 1 || list[0].ID != msg.ID {
+		t.Fatalf("ClaimMessages = %v, %v; want the message", list, err)
+	}
+	if err := st.MessageSent(ctx, msg.ID, "other", now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("MessageSent by another owner = %v, want ErrNotFound", err)
+	}
+	if err := st.MessageFailed(ctx, msg.ID, "w", "451", now, now, false); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.ListMessages(ctx, store.MessageFilter{}); err != nil || len(list) != 1 || list[0].Attempts != 1 {
+		t.Fatalf("ListMessages = %v, %v; want the message tried once", list, err)
+	}
+	for _, method := range []string{"Apply", "CountFailure", "Failures", "ClearFailure", "Hit", "HitCount", "DeleteExpiredHits",
+		"EnqueueMessage", "ClaimMessages", "MessageSent", "MessageFailed", "ListMessages"} {
+		if got := histogramCount(t, m, "ssogate_store_call_duration_seconds", "method", method); got != 1 {
+			t.Errorf("%s calls timed = %d, want 1", method, got)
+		}
+		if got := counterValue(t, m, "ssogate_store_call_errors_total", "method", method); got != 0 {
+			t.Errorf("%s errors = %v, want 0", method, got)
+		}
+	}
+}
+
 // accounts is the local provider's view of a store with no accounts.
 type accounts struct{}
 

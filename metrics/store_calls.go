@@ -43,6 +43,18 @@ const (
 	callCreateTicket
 	callConsumeTicket
 	callDeleteExpiredTickets
+	callApply
+	callCountFailure
+	callFailures
+	callClearFailure
+	callHit
+	callHitCount
+	callDeleteExpiredHits
+	callEnqueueMessage
+	callClaimMessages
+	callMessageSent
+	callMessageFailed
+	callListMessages
 	callPing
 	callClose
 	numStoreCalls
@@ -80,6 +92,18 @@ var storeCallNames = [numStoreCalls]string{
 	callCreateTicket:          "CreateTicket",
 	callConsumeTicket:         "ConsumeTicket",
 	callDeleteExpiredTickets:  "DeleteExpiredTickets",
+	callApply:                 "Apply",
+	callCountFailure:          "CountFailure",
+	callFailures:              "Failures",
+	callClearFailure:          "ClearFailure",
+	callHit:                   "Hit",
+	callHitCount:              "HitCount",
+	callDeleteExpiredHits:     "DeleteExpiredHits",
+	callEnqueueMessage:        "EnqueueMessage",
+	callClaimMessages:         "ClaimMessages",
+	callMessageSent:           "MessageSent",
+	callMessageFailed:         "MessageFailed",
+	callListMessages:          "ListMessages",
 	callPing:                  "Ping",
 	callClose:                 "Close",
 }
@@ -291,6 +315,90 @@ func (ts *timedStore) DeleteExpiredTickets(ctx context.Context, now time.Time) (
 	start := time.Now()
 	v, err := ts.st.DeleteExpiredTickets(ctx, now)
 	ts.done(callDeleteExpiredTickets, start, err)
+	return v, err
+}
+
+func (ts *timedStore) Apply(ctx context.Context, b *store.Batch) (*store.Ticket, error) {
+	start := time.Now()
+	v, err := ts.st.Apply(ctx, b)
+	ts.done(callApply, start, err)
+	return v, err
+}
+
+func (ts *timedStore) CountFailure(ctx context.Context, userID, device string, at time.Time) (int, error) {
+	start := time.Now()
+	v, err := ts.st.CountFailure(ctx, userID, device, at)
+	ts.done(callCountFailure, start, err)
+	return v, err
+}
+
+func (ts *timedStore) Failures(ctx context.Context, userID, device string) (int, error) {
+	start := time.Now()
+	v, err := ts.st.Failures(ctx, userID, device)
+	ts.done(callFailures, start, err)
+	return v, err
+}
+
+func (ts *timedStore) ClearFailure(ctx context.Context, userID, device string) error {
+	start := time.Now()
+	err := ts.st.ClearFailure(ctx, userID, device)
+	ts.done(callClearFailure, start, err)
+	return err
+}
+
+func (ts *timedStore) Hit(ctx context.Context, key string, at time.Time, window time.Duration) (int, time.Time, error) {
+	start := time.Now()
+	n, reset, err := ts.st.Hit(ctx, key, at, window)
+	ts.done(callHit, start, err)
+	return n, reset, err
+}
+
+func (ts *timedStore) HitCount(ctx context.Context, key string, at time.Time) (int, time.Time, error) {
+	start := time.Now()
+	n, reset, err := ts.st.HitCount(ctx, key, at)
+	ts.done(callHitCount, start, err)
+	return n, reset, err
+}
+
+func (ts *timedStore) DeleteExpiredHits(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	v, err := ts.st.DeleteExpiredHits(ctx, now)
+	ts.done(callDeleteExpiredHits, start, err)
+	return v, err
+}
+
+func (ts *timedStore) EnqueueMessage(ctx context.Context, m *store.Message) error {
+	start := time.Now()
+	err := ts.st.EnqueueMessage(ctx, m)
+	ts.done(callEnqueueMessage, start, err)
+	return err
+}
+
+func (ts *timedStore) ClaimMessages(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
+	start := time.Now()
+	v, err := ts.st.ClaimMessages(ctx, owner, now, lease, limit)
+	ts.done(callClaimMessages, start, err)
+	return v, err
+}
+
+func (ts *timedStore) MessageSent(ctx context.Context, id, owner string, at time.Time) error {
+	start := time.Now()
+	err := ts.st.MessageSent(ctx, id, owner, at)
+	ts.done(callMessageSent, start, err)
+	return err
+}
+
+func (ts *timedStore) MessageFailed(ctx context.Context, id, owner, reason string, at, next time.Time, giveUp bool) error {
+	start := time.Now()
+	err := ts.st.MessageFailed(ctx, id, owner, reason, at, next, giveUp)
+	ts.done(callMessageFailed, start, err)
+	return err
+}
+
+func (ts *timedStore) ListMessages(ctx context.Context, f store.MessageFilter) ([]*store.Message, error) {
+	start := time.Now()
+	v, err := ts.st.ListMessages(ctx, f)
+	ts.done(callListMessages, start, err)
 	return v, err
 }
 

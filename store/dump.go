@@ -15,6 +15,23 @@ type Dump struct {
 	Tickets   []*Ticket
 	Sessions  []*Session
 	Audit     []*AuditEvent
+	// Messages are the outbox messages still to send (neither sent nor
+	// given up), without their lease: the new store's workers claim them
+	// afresh. Sent and given-up ones are not copied; the audit trail
+	// records them.
+	Messages []*Message
+	// Failures are the consecutive-failure counts of lockout. Throttle
+	// windows (Accounts.Hit) are not copied: they end within minutes.
+	Failures []FailureCount
+}
+
+// FailureCount is the consecutive wrong passwords of a (user, device) as
+// stored.
+type FailureCount struct {
+	UserID string
+	Device string
+	Count  int
+	LastAt time.Time
 }
 
 // PasswordHash is a user's encoded password hash as stored.
@@ -49,5 +66,7 @@ func (d *Dump) Counts() []TableCount {
 		{"tickets", len(d.Tickets)},
 		{"sessions", len(d.Sessions)},
 		{"audit_events", len(d.Audit)},
+		{"outbox", len(d.Messages)},
+		{"failure_counts", len(d.Failures)},
 	}
 }

@@ -262,6 +262,11 @@ type Store interface {
 	// DeleteExpiredTickets removes tickets expired at now and returns how many.
 	DeleteExpiredTickets(ctx context.Context, now time.Time) (int, error)
 
+	// Accounts holds the account flows' atomic steps, failure counts and
+	// throttle windows; Outbox the messages they send (see account.go).
+	Accounts
+	Outbox
+
 	// Ping reports whether the backend is reachable and can write: it
 	// commits a tiny write of its own, so a full disk or a read-only
 	// database fails it with an error wrapping ErrUnavailable. The answer
@@ -305,7 +310,8 @@ type Change struct {
 // The store itself publishes a Change, in the same transaction, from every
 // method that revokes or alters what a cache holds: DeleteSession,
 // DeleteUserSessions, UpdateUser, SetPasswordHash, AddSigningKey,
-// RetireSigningKey, DeleteSigningKey.
+// RetireSigningKey, DeleteSigningKey, and Accounts.Apply (for its User,
+// Password and EndSessions).
 type ChangeFeed interface {
 	// WatchChanges calls changed for every Change committed by any process
 	// on the store, this one included, until ctx ends; then it returns

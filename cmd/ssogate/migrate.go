@@ -104,7 +104,8 @@ func (c *cli) copyStore(ctx context.Context, from, to string) error {
 const migrateUsage = "migrate [--from sqlite:PATH --to postgres:[DSN]]\n\n" +
 	"Apply the store's migrations and exit. With --from and --to, copy everything in\n" +
 	"the SQLite database PATH (users, password hashes, links, keys, secrets,\n" +
-	"tickets, sessions, audit events) into an empty PostgreSQL database, in one\n" +
-	"transaction, and print the rows of each table. \"postgres:\" alone means the\n" +
-	"configured store.dsn (or dsn_file): a DSN on the command line is visible to\n" +
-	"other users of the host, so keep its password in PGPASSWORD or ~/.pgpass."
+	"tickets, sessions, audit events, failure counts, mail still to send) into an\n" +
+	"empty PostgreSQL database, in one transaction, and print the rows of each\n" +
+	"table. \"postgres:\" alone means the configured store.dsn (or dsn_file): a DSN\n" +
+	"on the command line is visible to other users of the host, so keep its\n" +
+	"password in PGPASSWORD or ~/.pgpass."

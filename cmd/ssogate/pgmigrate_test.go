@@ -29,11 +29,13 @@ func onPostgres(dsn string) harnessOption {
 // TestMigrateSQLiteToPostgres fills an SQLite store the way a gateway
 // does (a local user with an argon2id hash, a sign-in over HTTP with its
 // session and audit events, the cookie secrets and signing key made at
-// start, plus a link and a ticket), copies it with `ssogate migrate
+// start, plus a link, a ticket, the account columns, a failure count
+// and mail still to send), copies it with `ssogate migrate
 // --from --to`, and then runs a gateway on PostgreSQL: the same password
 // signs in over HTTP, the session made on SQLite is still valid there,
-// every row came across with its ids and times, and the counts printed
-// are the source's. A second copy into the now full database is refused.
+// every row came across with its ids and times (mail already sent stays
+// behind), and the counts printed are the source's. A second copy into
+// the now full database is refused.
 func TestMigrateSQLiteToPostgres(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	dsn := pg.Database(t)
@@ -57,6 +59,49 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 		Data: []byte{0, 0xff, 1}, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	// The account lifecycle's state: a language, a password to change, a
+	// failure count, a message still to send (tried once) and one sent.
+	// Both messages are due only in a day, so no outbox worker of either
+	// gateway takes them meanwhile.
+	st := src.app.store
+	alice, err := st.GetUser(ctx, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.Language = "ja"
+	if err := st.UpdateUser(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	bob := &store.User{Email: "bob@example.co.jp", Role: store.RoleUser, Status: store.StatusActive, Language: "en", MustChangePassword: true}
+	if err := st.CreateUser(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := st.CountFailure(ctx, alice.ID, "device-1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
+	pending := &store.Message{Channel: store.ChannelMail, Template: "password_reset", To: alice.Email, Language: "ja",
+		UserID: alice.ID, Data: []byte{0, 0xff, 2}, CreatedAt: at, NextAttemptAt: due}
+	sent := &store.Message{Channel: store.ChannelMail, Template: "password_changed", To: alice.Email, Language: "ja",
+		UserID: alice.ID, Data: []byte{3}, CreatedAt: at.Add(time.Second), NextAttemptAt: due}
+	for _, m := range []*store.Message{pending, sent} {
+		if err := st.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if claimed, err := st.ClaimMessages(ctx, "test", due, time.Minute, 10); err != nil || len(claimed) != 2 {
+		t.Fatalf("ClaimMessages = %d messages, %v; want 2", len(claimed), err)
+	}
+	if err := st.MessageSent(ctx, sent.ID, "test", due); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MessageFailed(ctx, pending.ID, "test", "451 4.3.0 try again later", due, due.Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	pending.Attempts, pending.LastError, pending.NextAttemptAt = 1, "451 4.3.0 try again later", due.Add(time.Hour)
+
 	path := filepath.Join(filepath.Dir(src.configPath), "ssogate.db")
 	want, err := sqlite.Export(ctx, path)
 	if err != nil {
@@ -80,7 +125,7 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 
 	_, errOut, err = runCLI(t, "", "migrate", "--from", "sqlite:"+path, "--to", "postgres:"+dsn)
 	var code exitCode
-	if !errors.As(err, &code) || code != 1 || !strings.Contains(errOut, "not empty (users: 1") {
+	if !errors.As(err, &code) || code != 1 || !strings.Contains(errOut, "not empty (users: 2") {
 		t.Errorf("second migrate into the same database: err = %v, stderr %q; want exit 1 naming the users it holds", err, errOut)
 	}
 
@@ -113,8 +158,14 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != alice.ID || !got.CreatedAt.Equal(want.Users[0].CreatedAt) || !got.PreviousLoginAt.Equal(want.Users[0].LastLoginAt) {
-		t.Errorf("user on PostgreSQL = %+v, want the SQLite one %+v (one more sign-in)", got, want.Users[0])
+	var wantAlice *store.User
+	for _, u := range want.Users {
+		if u.ID == alice.ID {
+			wantAlice = u
+		}
+	}
+	if got.ID != alice.ID || wantAlice == nil || !got.CreatedAt.Equal(wantAlice.CreatedAt) || !got.PreviousLoginAt.Equal(wantAlice.LastLoginAt) {
+		t.Errorf("user on PostgreSQL = %+v, want the SQLite one %+v (one more sign-in)", got, wantAlice)
 	}
 	tk, err := dst.app.store.ConsumeTicket(ctx, "reset", "reset-1", at)
 	if err != nil || tk.UserID != alice.ID || string(tk.Data) != "\x00\xff\x01" || !tk.ExpiresAt.Equal(at.Add(time.Hour)) {
@@ -140,6 +191,23 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if len(events) <= len(want.Audit) {
 		t.Errorf("%d audit events after signing in on PostgreSQL, want more than the %d copied", len(events), len(want.Audit))
 	}
+
+	if got, err := dst.app.store.GetUser(ctx, alice.ID); err != nil || got.Language != "ja" || got.MustChangePassword {
+		t.Errorf("alice on PostgreSQL = %+v, %v; want language ja and no password to change", got, err)
+	}
+	if got, err := dst.app.store.GetUserByEmail(ctx, bob.Email); err != nil || got.ID != bob.ID || got.Language != "en" || !got.MustChangePassword {
+		t.Errorf("bob on PostgreSQL = %+v, %v; want language en and a password to change", got, err)
+	}
+	if n, err := dst.app.store.Failures(ctx, alice.ID, "device-1"); err != nil || n != 2 {
+		t.Errorf("alice's failure count on PostgreSQL = %d, %v; want 2", n, err)
+	}
+	msgs, err := dst.app.store.ListMessages(ctx, store.MessageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || !reflect.DeepEqual(msgs[0], pending) {
+		t.Errorf("outbox on PostgreSQL = %+v, want only the message still to send %+v", msgs, pending)
+	}
 }
 
 // TestCLIMigratePostgres checks that `ssogate migrate` migrates a
@@ -148,7 +216,7 @@ func TestCLIMigratePostgres(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	h := newHarness(t, onPostgres(pg.Database(t)))
 	out, errOut, err := runCLI(t, "", "--config", h.configPath, "migrate")
-	if err != nil || out != "store postgres is migrated (schema version 4)\n" {
+	if err != nil || out != "store postgres is migrated (schema version 5)\n" {
 		t.Fatalf("migrate: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 	_, errOut, err = runCLI(t, "", "--config", h.configPath, "migrate", "--from", "sqlite:x.db")

@@ -18,7 +18,8 @@ var ErrNotEmpty = errors.New("postgres: the target database is not empty")
 // they are, and returns the rows of each table as counted inside that
 // transaction, which must equal d's: otherwise nothing is committed. It
 // refuses (with ErrNotEmpty) a database that holds any users, sessions,
-// keys, secrets, tickets, links or audit events, even ones a gateway made
+// keys, secrets, tickets, links, audit events, outbox messages or failure
+// counts, even ones a gateway made
 // on its first start there (signing keys, cookie secrets), since they
 // would clash with the copied ones.
 func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, error) {
@@ -27,7 +28,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, 
 		// Nobody else writes while the copy runs: a gateway started early
 		// waits here rather than interleaving its own rows.
 		if _, err := tx.Exec(ctx, `LOCK TABLE users, passwords, identity_links, signing_keys, secrets,
-			tickets, sessions, audit_events IN EXCLUSIVE MODE`); err != nil {
+			tickets, sessions, audit_events, outbox, failure_counts IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := countRows(ctx, tx, d.Counts())
@@ -89,7 +90,7 @@ func copyDump(ctx context.Context, tx pgx.Tx, d *store.Dump) error {
 	}{
 		{"users", strings.Fields(strings.NewReplacer(",", " ").Replace(userColumns)), rowsOf(d.Users, func(u *store.User) []any {
 			return []any{u.ID, normalizeEmail(u.Email), u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
-				list(u.Groups), string(u.Role), string(u.Status), list(u.LoginMethods),
+				list(u.Groups), string(u.Role), string(u.Status), list(u.LoginMethods), u.Language, u.MustChangePassword,
 				ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.LastLoginAt), ts(u.PreviousLoginAt)}
 		})},
 		{"passwords", []string{"user_id", "hash", "updated_at"}, rowsOf(d.Passwords, func(p store.PasswordHash) []any {
@@ -119,6 +120,17 @@ func copyDump(ctx context.Context, tx pgx.Tx, d *store.Dump) error {
 			rowsOf(d.Audit, func(e *store.AuditEvent) []any {
 				return []any{e.ID, ts(e.Time), e.Action, e.UserID, e.Actor, e.ClientIP, string(e.Outcome), e.Detail, e.RequestID}
 			})},
+		{"outbox", strings.Fields(strings.NewReplacer(",", " ").Replace(messageColumns)), rowsOf(d.Messages, func(m *store.Message) []any {
+			var data any
+			if len(m.Data) > 0 {
+				data = m.Data
+			}
+			return []any{m.ID, string(m.Channel), m.Template, m.To, m.Language, m.UserID, data,
+				ts(m.CreatedAt), ts(m.NextAttemptAt), m.Attempts, m.LastError, ts(m.SentAt), ts(m.GaveUpAt)}
+		})},
+		{"failure_counts", []string{"user_id", "device", "count", "last_at"}, rowsOf(d.Failures, func(f store.FailureCount) []any {
+			return []any{f.UserID, f.Device, f.Count, ts(f.LastAt)}
+		})},
 	}
 	for _, t := range tables {
 		if len(t.rows) == 0 {

@@ -137,6 +137,21 @@ func export(ctx context.Context, path string) (*store.Dump, error) {
 				d.Audit = append(d.Audit, &e)
 				return err
 			}},
+		{`SELECT ` + messageColumns + ` FROM outbox WHERE ` + pendingSQL + ` ORDER BY created_at, id`, func(rows *sql.Rows) error {
+			m, err := scanMessage(rows)
+			d.Messages = append(d.Messages, m)
+			return err
+		}},
+		{`SELECT user_id, device, count, last_at FROM failure_counts ORDER BY user_id, device`, func(rows *sql.Rows) error {
+			var (
+				f  store.FailureCount
+				at sql.NullInt64
+			)
+			err := rows.Scan(&f.UserID, &f.Device, &f.Count, &at)
+			f.LastAt = fromMillis(at)
+			d.Failures = append(d.Failures, f)
+			return err
+		}},
 	}
 	for _, st := range steps {
 		if err := readRows(ctx, tx, st.query, st.scan); err != nil {

@@ -73,6 +73,9 @@ func insertMessage(ctx context.Context, q querier, m *store.Message) (store.Mess
 // writing connection: SQLite runs one writer at a time across every
 // process on the file, so no two owners ever hold the same message.
 func (s *Store) ClaimMessages(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: claim messages: %w", err)
+	}
 	if limit <= 0 {
 		return nil, nil
 	}
