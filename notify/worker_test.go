@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
+	"github.com/ssogate/ssogate/store/postgres"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
 
@@ -231,18 +232,36 @@ func TestWorkerGivesUpOnRefusal(t *testing.T) {
 	}
 }
 
-// TestWorkersSendEachOnce: two workers on two handles of one SQLite file
-// send N messages enqueued through each handle, every one exactly once.
+// TestWorkersSendEachOnce: two workers on two handles of one store (an
+// SQLite file; a PostgreSQL database) send N messages enqueued through
+// each handle, every one exactly once.
 func TestWorkersSendEachOnce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "s.db")
+		workersSendEachOnce(t, func() store.Store { return openStore(t, path) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testpeers.Postgres(t).Database(t)
+		workersSendEachOnce(t, func() store.Store {
+			st, err := postgres.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		})
+	})
+}
+
+func workersSendEachOnce(t *testing.T, open func() store.Store) {
 	const n = 40
 	peer := testpeers.StartSMTP(t, testpeers.SMTPOptions{})
-	path := filepath.Join(t.TempDir(), "s.db")
 	comp := testComposer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var handles []*sqlite.Store
+	var handles []store.Store
 	for range 2 {
-		st := openStore(t, path)
+		st := open()
 		handles = append(handles, st)
 		w := NewWorker(WorkerOptions{Store: st, Composer: comp, Batch: 5, Poll: 50 * time.Millisecond,
 			Setup: Setup{Senders: []Sender{smtpSender(t, peer)}, Renderer: NewRenderer(testTitle, "ja")}})

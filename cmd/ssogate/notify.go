@@ -49,8 +49,7 @@ func smtpConfig(m config.Mail) notify.SMTPConfig {
 		From: m.From, RootCAs: m.RootCAs, Timeout: m.Timeout.D()}
 }
 
-// mailWorker is the outbox worker of a serving app; its zero value (a
-// store without an outbox) does nothing.
+// mailWorker is the outbox worker of an app; serve starts it.
 type mailWorker struct {
 	w    *notify.Worker
 	stop context.CancelFunc
@@ -58,34 +57,25 @@ type mailWorker struct {
 	once sync.Once
 }
 
-// newMailWorker makes the worker of an app on st; nil when st has no
-// outbox.
+// newMailWorker makes the (not yet started) outbox worker of an app on st.
 func newMailWorker(cfg *config.Config, st store.Store, compose *notify.Composer, log *slog.Logger, now func() time.Time) (*mailWorker, error) {
-	ns, ok := st.(notify.Store)
-	if !ok {
-		log.Warn("the store has no outbox: mails are not sent")
-		return &mailWorker{}, nil
-	}
 	setup, err := notifySetup(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	return &mailWorker{w: notify.NewWorker(notify.WorkerOptions{Store: ns, Composer: compose, Setup: setup, Log: log, Now: now})}, nil
+	return &mailWorker{w: notify.NewWorker(notify.WorkerOptions{Store: st, Composer: compose, Setup: setup, Log: log, Now: now})}, nil
 }
 
 // Kick wakes the worker; the gateway calls it after a flow enqueued a
 // message.
 func (m *mailWorker) Kick() {
-	if m != nil && m.w != nil {
+	if m != nil {
 		m.w.Kick()
 	}
 }
 
 // start runs the worker until Stop or ctx ends.
 func (m *mailWorker) start(ctx context.Context) {
-	if m.w == nil {
-		return
-	}
 	ctx, m.stop = context.WithCancel(ctx)
 	m.done = make(chan struct{})
 	go func() {
@@ -108,9 +98,6 @@ func (m *mailWorker) Stop() {
 
 // update gives the worker the notify settings of a reloaded cfg.
 func (m *mailWorker) update(cfg *config.Config, log *slog.Logger) error {
-	if m == nil || m.w == nil {
-		return nil
-	}
 	setup, err := notifySetup(cfg, log)
 	if err != nil {
 		return err
