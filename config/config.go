@@ -37,6 +37,7 @@ type Config struct {
 	Services  []Service  `yaml:"services"`
 	Assertion Assertion  `yaml:"assertion"`
 	Policy    Policy     `yaml:"policy"`
+	Notify    Notify     `yaml:"notify"`
 
 	// Path is the file the configuration was read from ("" when parsed from
 	// bytes without a name).

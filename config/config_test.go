@@ -188,6 +188,7 @@ func TestParseFull(t *testing.T) {
 		},
 		Assertion: Assertion{TTL: Duration(2 * time.Minute)},
 		Policy:    withAccountDefaults(Policy{AccessRoute: "line_and_internet"}),
+		Notify:    defaultNotify,
 		Path:      "x.yaml",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -223,6 +224,7 @@ func TestParseDefaults(t *testing.T) {
 			Providers: []Provider{{ID: "local", Type: "local", Local: wantLocal}},
 			Assertion: Assertion{TTL: Duration(time.Minute)},
 			Policy:    withAccountDefaults(Policy{AccessRoute: "line_and_internet"}),
+			Notify:    defaultNotify,
 			Path:      "x.yaml",
 		}
 	}
@@ -2343,6 +2345,8 @@ services:
   - id: legacy
     name: Legacy
     url: http://sso.example.co.jp:8080/
+notify:
+  mail: {smtp: "smtp://mail.example.co.jp", from: no-reply@example.co.jp}
 `)
 	var got []string
 	for _, w := range c.Warnings() {
@@ -2355,7 +2359,8 @@ services:
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("Warnings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if ws := mustParse(t, "services:\n  - id: wiki\n    name: Wiki\n    url: https://wiki.example.co.jp/\n").Warnings(); len(ws) != 0 {
+	if ws := mustParse(t, "services:\n  - id: wiki\n    name: Wiki\n    url: https://wiki.example.co.jp/\n"+
+		"notify:\n  mail: {dir: ./mail, from: no-reply@example.co.jp}\n").Warnings(); len(ws) != 0 {
 		t.Fatalf("a service on its own host warned: %v", ws[0])
 	}
 }

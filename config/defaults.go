@@ -197,6 +197,7 @@ func (c *Config) setDefaults() {
 	setDuration("policy.throttle.window", &c.Policy.Throttle.Window, defaultThrottleWindow)
 	setDuration("policy.password_reset.link_ttl", &c.Policy.PasswordReset.LinkTTL, defaultResetLinkTTL)
 	setDuration("policy.email_change.link_ttl", &c.Policy.EmailChange.LinkTTL, defaultEmailLinkTTL)
+	c.notifyDefaults()
 
 	setDuration("assertion.ttl", &c.Assertion.TTL, defaultAssertionTTL)
 	for i := range c.Services {

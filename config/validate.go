@@ -50,6 +50,7 @@ func (c *Config) Validate() error {
 	v.services()
 	v.assertion()
 	v.policy()
+	v.notify()
 	return v.errs.err()
 }
 
@@ -604,11 +605,11 @@ func (v *validator) services() {
 // another port of the host it still receives the portal's session cookie,
 // since browsers do not separate cookies by port.
 func (c *Config) Warnings() []*Error {
+	ws := c.notifyWarnings()
 	pub := c.Server.PublicURLParsed
 	if pub == nil {
-		return nil
+		return ws
 	}
-	var ws []*Error
 	for i, s := range c.Services {
 		u := s.URLParsed
 		if u == nil || !strings.EqualFold(u.Hostname(), pub.Hostname()) {

@@ -52,6 +52,10 @@ type Options struct {
 	// reaches a provider's answer, with the provider id and the outcome
 	// (one of the Outcome constants).
 	SignIn func(provider, outcome string)
+	// Kick, when set, is called after a flow enqueued a message, so that
+	// the outbox worker sends it now rather than at its next poll. It
+	// must not block.
+	Kick func()
 }
 
 // Shared is what outlives a configuration reload: server-side sessions and

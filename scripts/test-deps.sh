@@ -27,6 +27,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # /usr/bin/python3), Java (javac) and Node.js (npm ci below).
 /usr/bin/python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || need+=(python3 python3-jwt python3-cryptography)
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+# A real SMTP server for notify/ and `ssogate mail test` (internal/testpeers/smtpd.py).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 

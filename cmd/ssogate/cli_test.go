@@ -357,6 +357,8 @@ services:
     name: ツール
     url: http://127.0.0.1:18080/tools/
     upstream: http://127.0.0.1:9001
+notify:
+  mail: {dir: ./mail, from: no-reply@example.co.jp}
 `), 0o600)
 	out, errOut, err := runCLI(t, "", "--config", path, "check-config")
 	if err != nil || !strings.Contains(out, "ok (1 providers, 2 services)") {

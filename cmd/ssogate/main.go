@@ -8,6 +8,7 @@
 //	ssogate [--config FILE] user list | set-password --email E | disable --email E | enable --email E
 //	ssogate [--config FILE] user set-methods --email E --methods id1,id2 | links --email E | unlink --email E --provider ID
 //	ssogate [--config FILE] keys list | rotate [--activate-in 1m]
+//	ssogate [--config FILE] mail test --to ADDR [--lang ja|en]
 //	ssogate [--config FILE] migrate [--from sqlite:PATH --to postgres:[DSN]]
 //	ssogate version
 //
@@ -57,6 +58,7 @@ commands:
   user           manage users: add, list, set-password, disable, enable,
                  set-methods, links, unlink
   keys           list or rotate the assertion signing keys
+  mail           send a test mail through notify.mail: mail test --to ADDR
   migrate        apply store migrations and exit
   version        print the version
 
@@ -102,6 +104,8 @@ func (c *cli) command(ctx context.Context, args []string) error {
 		return c.migrate(ctx, rest)
 	case "keys":
 		return c.keys(ctx, rest)
+	case "mail":
+		return c.mail(ctx, rest)
 	case "version":
 		if err := c.parse(c.flags("version"), rest); err != nil {
 			return err
@@ -162,6 +166,9 @@ var commandUsage = map[string]string{
 	"user links":        "user links --email E\n\nList the user's linked identities at federated providers.",
 	"user unlink":       "user unlink --email E --provider ID\n\nRemove the user's linked identity at provider ID.",
 	"keys list":         "keys list\n\nList the assertion signing keys and their state.",
+	"mail test": "mail test --to ADDR [--lang ja|en]\n\n" +
+		"Send a test mail now through notify.mail.smtp (not through the outbox) and show\n" +
+		"how the conversation went: connection, TLS, sign-in and the server's answer.",
 	"keys rotate": "keys rotate [--activate-in D]\n\n" +
 		"Add a new signing key: published at once, signing from D on (default 1m), so\n" +
 		"every replica and every verifier's JWKS cache knows it first.",

@@ -338,6 +338,8 @@ type app struct {
 	log        *slog.Logger
 	accessLog  *gateway.AccessLog // nil: requests are logged through log
 	now        func() time.Time
+	// mail sends the outbox; serve starts it.
+	mail *mailWorker
 }
 
 // Handler serves the current configuration's gateway.
@@ -404,13 +406,22 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger, access 
 		cleanup()
 		return nil, err
 	}
-	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log, AccessLog: access, Now: now}, m))
+	// The worker needs the gateway's Composer, the gateway a way to wake
+	// the worker: Kick reaches it once it is made below.
+	var mw *mailWorker
+	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log,
+		AccessLog: access, Now: now, Kick: func() { mw.Kick() }}, m))
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
+	if mw, err = newMailWorker(cfg, st, gw.Shared().Composer(), log, now); err != nil {
+		gw.Shared().Close()
+		cleanup()
+		return nil, err
+	}
 	a := &app{cfg: cfg, store: st, providers: reg, gateway: gw, local: lp, closerByID: closersOf(reg, plugs), plugins: plugs,
-		metrics: m, log: log, accessLog: access, now: now}
+		metrics: m, log: log, accessLog: access, now: now, mail: mw}
 	a.publishMetrics()
 	if a.log == nil {
 		a.log = slog.Default()
@@ -421,6 +432,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger, access 
 
 // Close stops the gateway and the providers, and closes the store.
 func (a *app) Close() error {
+	a.mail.Stop() // before the store closes: a send in progress is recorded
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.gateway.Shared().Close()
@@ -460,6 +472,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	a.mail.start(ctx)
 	if base > 0 {
 		go a.followCacheMemory(ctx, base, log)
 	}

@@ -1,0 +1,172 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	"text/template"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/store"
+)
+
+// Each message is written once per language, in templates/<lang>/<name>.tmpl,
+// as a "subject" and a "body" (plus a "button" label when it carries a
+// link); templates/<lang>/layout.tmpl holds the greeting and the footer.
+// The text part is the greeting, body and footer as written; the HTML part
+// is the same paragraphs laid out by templates/layout.html (html/template,
+// so every value is escaped), a paragraph that is the link alone becoming a
+// button. Writing each message once keeps the two parts from ever saying
+// different things.
+//
+//go:embed templates
+var templateFS embed.FS
+
+// Languages are the languages every template is written in; the first is
+// the fallback for a message in any other.
+var Languages = []string{"ja", "en"}
+
+// Templates lists every template name.
+var Templates = []string{
+	TemplateAccountLocked, TemplatePasswordReset, TemplatePasswordResetNoPassword, TemplatePasswordChanged,
+	TemplateEmailChangeConfirm, TemplateEmailChangeNotice, TemplateEmailChanged, TemplateTest,
+}
+
+// ErrUnknownTemplate is returned by Render for a template name that is not
+// one of Templates.
+var ErrUnknownTemplate = errors.New("notify: unknown template")
+
+var (
+	textTemplates = map[string]*template.Template{} // "ja/password_reset" -> subject, body, button, layout
+	htmlLayout    = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html"))
+)
+
+func init() {
+	for _, lang := range Languages {
+		for _, name := range Templates {
+			t := template.Must(template.New(name).Option("missingkey=error").ParseFS(templateFS,
+				"templates/"+lang+"/layout.tmpl", "templates/"+lang+"/"+name+".tmpl"))
+			for _, part := range []string{"subject", "body", "greeting", "footer", "link_note"} {
+				if t.Lookup(part) == nil {
+					panic(fmt.Sprintf("notify: templates/%s/%s.tmpl has no %q", lang, name, part))
+				}
+			}
+			textTemplates[lang+"/"+name] = t
+		}
+	}
+}
+
+// Content is a rendered message.
+type Content struct {
+	Subject string
+	// Text is the plain-text body; HTML the same in HTML.
+	Text string
+	HTML string
+}
+
+// Renderer renders messages with the portal's title.
+type Renderer struct {
+	title       config.Text
+	defaultLang string
+}
+
+// NewRenderer returns a Renderer that names the portal title (per
+// language) in every message. A message in a language without templates
+// is rendered in defaultLang ("ja" when that has none either).
+func NewRenderer(title config.Text, defaultLang string) *Renderer {
+	return &Renderer{title: title, defaultLang: defaultLang}
+}
+
+// view is what the templates see: the message's data and the title.
+type view struct {
+	Data
+	Title string
+}
+
+// Render renders m, whose template values are d.
+func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
+	lang := r.language(m.Language)
+	t := textTemplates[lang+"/"+m.Template]
+	if t == nil {
+		return Content{}, fmt.Errorf("%w %q", ErrUnknownTemplate, m.Template)
+	}
+	title := r.title.In(lang)
+	if title == "" {
+		title = "ssogate"
+	}
+	v := view{Data: d, Title: title}
+	exec := func(name string) (string, error) {
+		var b bytes.Buffer
+		if t.Lookup(name) == nil {
+			return "", nil
+		}
+		if err := t.ExecuteTemplate(&b, name, v); err != nil {
+			return "", fmt.Errorf("notify: render %s/%s %s: %w", lang, m.Template, name, err)
+		}
+		return strings.TrimSpace(b.String()), nil
+	}
+	parts := map[string]string{}
+	for _, name := range []string{"subject", "body", "greeting", "footer", "button", "link_note"} {
+		s, err := exec(name)
+		if err != nil {
+			return Content{}, err
+		}
+		parts[name] = s
+	}
+	// A subject is one line whatever the values held.
+	subject := strings.Join(strings.Fields(parts["subject"]), " ")
+	text := parts["greeting"] + "\n\n" + parts["body"] + "\n\n" + parts["footer"] + "\n"
+	html, err := r.html(lang, subject, title, parts, d.Link)
+	if err != nil {
+		return Content{}, fmt.Errorf("notify: render %s/%s html: %w", lang, m.Template, err)
+	}
+	return Content{Subject: subject, Text: text, HTML: html}, nil
+}
+
+// language is the language m is rendered in.
+func (r *Renderer) language(lang string) string {
+	for _, l := range []string{lang, r.defaultLang} {
+		for _, have := range Languages {
+			if l == have {
+				return l
+			}
+		}
+	}
+	return Languages[0]
+}
+
+// paragraph is one paragraph of the HTML part: lines, or a link alone.
+type paragraph struct {
+	Lines []string
+	Link  string
+}
+
+// html lays out the rendered parts as the HTML body.
+func (r *Renderer) html(lang, subject, title string, parts map[string]string, link string) (string, error) {
+	var paras []paragraph
+	for _, p := range strings.Split(parts["body"], "\n\n") {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == "":
+		case link != "" && p == link:
+			paras = append(paras, paragraph{Link: link})
+		default:
+			paras = append(paras, paragraph{Lines: strings.Split(p, "\n")})
+		}
+	}
+	button := parts["button"]
+	if button == "" {
+		button = link
+	}
+	var b bytes.Buffer
+	err := htmlLayout.ExecuteTemplate(&b, "layout.html", map[string]any{
+		"Lang": lang, "Subject": subject, "Title": title,
+		"Greeting": parts["greeting"], "Paragraphs": paras, "Button": button, "LinkNote": parts["link_note"],
+		// The footer's first line is the text part's separator rule.
+		"Footer": strings.Split(parts["footer"], "\n")[1:],
+	})
+	return b.String(), err
+}
