@@ -32,7 +32,7 @@ var layers = map[string][]string{
 	"store/postgres":         {"store"},
 	"store/storetest":        {"store"},
 	// Flows: plain Go over the store and the outbox, no HTTP.
-	"notify":  {"store"},
+	"notify":  {"config", "store"},
 	"account": {"store", "notify"},
 	// HTTP ties the flows and contracts together, never a concrete
 	// provider, backend or the metrics.
