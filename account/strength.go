@@ -123,7 +123,8 @@ func isDecoration(r rune) bool {
 }
 
 // containsName reports whether password contains name without its spaces,
-// or a word of it of minNamePartRunes or more, ignoring case and width.
+// two neighbouring words of it joined in either order, or a word of it,
+// of minNamePartRunes or more, ignoring case and width.
 func containsName(password, name string) bool {
 	name = fold(strings.TrimSpace(name))
 	if name == "" {
@@ -133,7 +134,13 @@ func containsName(password, name string) bool {
 	words := strings.FieldsFunc(name, func(r rune) bool {
 		return unicode.IsSpace(r) || r == '.' || r == '-' || r == '_' || r == '・' || r == ','
 	})
-	for _, w := range append(words, strings.Join(words, "")) {
+	// Names are written family name first or last, with or without a
+	// space: 山田 太郎, 山田太郎, Taro Yamada, yamadataro.
+	parts := append(words, strings.Join(words, ""))
+	for i := 1; i < len(words); i++ {
+		parts = append(parts, words[i-1]+words[i], words[i]+words[i-1])
+	}
+	for _, w := range parts {
 		if utf8.RuneCountInString(w) >= minNamePartRunes && strings.Contains(pw, w) {
 			return true
 		}
