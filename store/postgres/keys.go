@@ -148,21 +148,28 @@ const defaultAuditLimit = 100
 
 // AppendAudit appends e, assigning e.ID, and e.Time when it is zero.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
+	id, at, err := insertAudit(ctx, s.pool, e)
+	if err != nil {
+		return fmt.Errorf("postgres: append audit: %w", mapErr(err))
+	}
+	e.ID, e.Time = id, at
+	return nil
+}
+
+// insertAudit appends e on q and returns the id and time it was given,
+// leaving e alone.
+func insertAudit(ctx context.Context, q querier, e *store.AuditEvent) (int64, time.Time, error) {
 	at := e.Time
 	if at.IsZero() {
 		at = now()
 	}
 	at = at.UTC().Truncate(time.Millisecond)
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO audit_events
+	err := q.QueryRow(ctx, `INSERT INTO audit_events
 		(time, action, user_id, actor, client_ip, outcome, detail, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		at, e.Action, e.UserID, e.Actor, e.ClientIP, string(e.Outcome), e.Detail, e.RequestID).Scan(&id)
-	if err != nil {
-		return fmt.Errorf("postgres: append audit: %w", mapErr(err))
-	}
-	e.ID, e.Time = id, at
-	return nil
+	return id, at, err
 }
 
 // ListAudit returns the events matching f, newest (by Time, then ID) first.

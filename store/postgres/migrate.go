@@ -14,7 +14,8 @@ import (
 
 // migrationFS holds the schema changes, applied in the order of their
 // numeric prefix. A released migration is never edited; a change is a new
-// file, numbered as its store/sqlite twin.
+// file, numbered in this backend's own sequence (its store/sqlite twin
+// may carry another number: SQLite has migrations PostgreSQL needs not).
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS

@@ -135,6 +135,14 @@ const ticketColumns = `id, purpose, user_id, data, created_at, expires_at`
 // and has not expired at t.CreatedAt (the store's clock when that is zero);
 // an expired one is replaced.
 func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
+	if err := insertTicket(ctx, s.pool, t); err != nil {
+		return fmt.Errorf("postgres: create ticket: %w", mapErr(err))
+	}
+	return nil
+}
+
+// insertTicket is CreateTicket on q, the pool or a transaction.
+func insertTicket(ctx context.Context, q querier, t *store.Ticket) error {
 	at := t.CreatedAt
 	if at.IsZero() {
 		at = now()
@@ -146,17 +154,17 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	// One statement: the row lock ON CONFLICT takes keeps a concurrent
 	// create or consume from slipping between the check and the write.
 	// The DO UPDATE changes no row when the existing ticket is live.
-	tag, err := s.pool.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`)
+	tag, err := q.Exec(ctx, `INSERT INTO tickets (`+ticketColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.user_id,
 			data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at
 		WHERE tickets.expires_at IS NULL OR tickets.expires_at <= $7`,
 		t.ID, t.Purpose, nullString(t.UserID), data, ts(t.CreatedAt), ts(t.ExpiresAt), at.UTC().Truncate(time.Millisecond))
 	if err != nil {
-		return fmt.Errorf("postgres: create ticket: %w", mapErr(err))
+		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: create ticket: %w", store.ErrConflict)
+		return store.ErrConflict
 	}
 	return nil
 }
@@ -167,8 +175,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 // The delete is one statement: of concurrent callers, the ones that wait
 // on the row lock find the row gone, so exactly one gets the ticket.
 func (s *Store) ConsumeTicket(ctx context.Context, purpose, id string, now time.Time) (*store.Ticket, error) {
-	t, err := scanTicket(s.pool.QueryRow(ctx, `DELETE FROM tickets WHERE id = $1 AND purpose = $2
-		RETURNING `+ticketColumns, id, purpose))
+	t, err := deleteTicket(ctx, s.pool, purpose, id)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: consume ticket: %w", mapErr(err))
 	}
@@ -176,6 +183,13 @@ func (s *Store) ConsumeTicket(ctx context.Context, purpose, id string, now time.
 		return nil, fmt.Errorf("postgres: consume ticket: %w", store.ErrNotFound)
 	}
 	return t, nil
+}
+
+// deleteTicket deletes the ticket with id and purpose on q and returns it,
+// expired or not; pgx.ErrNoRows when there is none.
+func deleteTicket(ctx context.Context, q querier, purpose, id string) (*store.Ticket, error) {
+	return scanTicket(q.QueryRow(ctx, `DELETE FROM tickets WHERE id = $1 AND purpose = $2
+		RETURNING `+ticketColumns, id, purpose))
 }
 
 // DeleteExpiredTickets removes the tickets whose ExpiresAt is at or before

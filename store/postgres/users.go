@@ -13,7 +13,8 @@ import (
 )
 
 const userColumns = `id, email, display_name, phone, mobile, organization, department,
-	groups, role, status, login_methods, created_at, updated_at, last_login_at, previous_login_at`
+	groups, role, status, login_methods, language, must_change_password,
+	created_at, updated_at, last_login_at, previous_login_at`
 
 // normalizeEmail is the stored form of an email: the store compares emails
 // case-insensitively by keeping them lower-cased.
@@ -38,9 +39,9 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	}
 	email := normalizeEmail(u.Email)
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		id, email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
-		list(u.Groups), string(u.Role), string(u.Status), list(u.LoginMethods),
+		list(u.Groups), string(u.Role), string(u.Status), list(u.LoginMethods), u.Language, u.MustChangePassword,
 		ts(created), ts(updated), ts(u.LastLoginAt), ts(u.PreviousLoginAt))
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", mapErr(err))
@@ -87,15 +88,10 @@ func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
 // store.ChangeUser. It lower-cases u.Email. It returns store.ErrNotFound
 // if the user is absent and store.ErrConflict if the new email is taken.
 func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
-	email := normalizeEmail(u.Email)
 	updated := now()
+	email, args := updateUserArgs(u, updated)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET email = $1, display_name = $2, phone = $3, mobile = $4,
-			organization = $5, department = $6, groups = $7, role = $8, status = $9, login_methods = $10,
-			updated_at = $11 WHERE id = $12`,
-			email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
-			list(u.Groups), string(u.Role), string(u.Status), list(u.LoginMethods), updated, u.ID)
-		if err := oneRow(tag, err); err != nil {
+		if err := oneRow(tx.Exec(ctx, updateUserSQL, args...)); err != nil {
 			return err
 		}
 		return notify(ctx, tx, store.Change{Kind: store.ChangeUser, ID: u.ID})
@@ -106,6 +102,19 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	u.Email = email
 	u.UpdatedAt = updated
 	return nil
+}
+
+// updateUserSQL replaces the mutable fields of a user; updateUserArgs
+// gives its arguments and the stored email.
+const updateUserSQL = `UPDATE users SET email = $1, display_name = $2, phone = $3, mobile = $4,
+	organization = $5, department = $6, groups = $7, role = $8, status = $9, login_methods = $10,
+	language = $11, must_change_password = $12, updated_at = $13 WHERE id = $14`
+
+func updateUserArgs(u *store.User, updated time.Time) (email string, args []any) {
+	email = normalizeEmail(u.Email)
+	return email, []any{email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
+		list(u.Groups), string(u.Role), string(u.Status), list(u.LoginMethods), u.Language, u.MustChangePassword,
+		updated, u.ID}
 }
 
 // RecordLogin moves LastLoginAt to PreviousLoginAt and sets LastLoginAt to
@@ -125,9 +134,7 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) er
 // user is absent.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, encoded string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO passwords (user_id, hash, updated_at) VALUES ($1, $2, $3)
-			ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
-			userID, encoded, now()); err != nil {
+		if _, err := tx.Exec(ctx, setPasswordSQL, userID, encoded, now()); err != nil {
 			return err
 		}
 		return notify(ctx, tx, store.Change{Kind: store.ChangeUser, ID: userID})
@@ -137,6 +144,10 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, encoded string) err
 	}
 	return nil
 }
+
+// setPasswordSQL stores or replaces a hash: user id, hash, updated at.
+const setPasswordSQL = `INSERT INTO passwords (user_id, hash, updated_at) VALUES ($1, $2, $3)
+	ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`
 
 // PasswordHash returns the user's encoded password hash, or
 // store.ErrNotFound when the user has none (or does not exist).
@@ -155,7 +166,7 @@ func scanUser(row pgx.Row) (*store.User, error) {
 		created, updated, last, previous pgtype.Timestamptz
 	)
 	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Phone, &u.Mobile, &u.Organization, &u.Department,
-		&u.Groups, &role, &status, &u.LoginMethods, &created, &updated, &last, &previous)
+		&u.Groups, &role, &status, &u.LoginMethods, &u.Language, &u.MustChangePassword, &created, &updated, &last, &previous)
 	if err != nil {
 		return nil, err
 	}
