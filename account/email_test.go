@@ -15,11 +15,9 @@ import (
 // ticket of the newest confirmation mail.
 func (e *env) requestEmailChange(u *store.User, newEmail, pw string) string {
 	e.t.Helper()
-	if err := e.svc.RequestEmailChange(context.Background(), u, newEmail, newEmail, pw, account.Origin{ClientIP: "192.0.2.1"}); err != nil {
-		e.t.Fatal(err)
-	}
-	_, data := e.mails(notify.TemplateEmailChangeConfirm)
-	return ticketOf(e.t, data[len(data)-1].Link)
+	return e.newLink(notify.TemplateEmailChangeConfirm, func() error {
+		return e.svc.RequestEmailChange(context.Background(), u, newEmail, newEmail, pw, account.Origin{ClientIP: "192.0.2.1"})
+	})
 }
 
 func TestEmailChangeRequestRefusals(t *testing.T) {

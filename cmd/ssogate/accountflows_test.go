@@ -98,7 +98,9 @@ func TestForgotPasswordSameAnswer(t *testing.T) {
 	}
 	mk, mu := median(known), median(unknown)
 	t.Logf("median answer: known %v, unknown %v", mk, mu)
-	if diff := (mk - mu).Abs(); diff > 20*time.Millisecond {
+	// Without the answer's floor the medians differ by half (0.98 ms and
+	// 0.64 ms); with it, by noise.
+	if diff := (mk - mu).Abs(); diff > max(mk, mu)/10 {
 		t.Errorf("median answer for a known address %v, for an unknown one %v: they differ by %v", mk, mu, diff)
 	}
 	ms, _ := h.outbox(notify.TemplatePasswordReset)
