@@ -91,6 +91,17 @@ func TestEmailChangeConfirm(t *testing.T) {
 	if _, err := e.svc.ConfirmEmailChange(ctx, ticket, nil, account.Origin{}); !errors.Is(err, account.ErrLinkUsed) {
 		t.Fatalf("second use = %v, want ErrLinkUsed", err)
 	}
+	evs, _ := e.st.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Limit: 100})
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		seen[ev.Action+"/"+string(ev.Outcome)+"/"+ev.Detail] = true
+	}
+	for _, want := range []string{"email_change_request/success/new_email=taro.new@example.co.jp",
+		"email_change/success/new_email=taro.new@example.co.jp", "email_change/failure/link_used"} {
+		if !seen[want] {
+			t.Errorf("no audit event %s in %v", want, seen)
+		}
+	}
 	// The new address signs in.
 	if err := (passwords{e.pw}).Check(ctx, "taro.new@example.co.jp", oldPW); err != nil {
 		t.Fatalf("sign-in with the new address: %v", err)
