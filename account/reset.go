@@ -376,10 +376,16 @@ func (s *Service) flowEvent(action string, o Origin, now time.Time) *store.Audit
 	return &store.AuditEvent{Time: now, Action: action, ClientIP: o.ClientIP, RequestID: o.RequestID}
 }
 
-// refused records a refused step on its own (nothing else is written).
+// refused records a refused step on its own (nothing else is written),
+// of the user with userID ("" when unknown).
 func (s *Service) refused(ctx context.Context, action string, o Origin, now time.Time, userID, reason string) {
 	ev := s.flowEvent(action, o, now)
 	ev.UserID, ev.Outcome, ev.Detail = userID, store.OutcomeFailure, reason
+	if userID != "" {
+		if u, err := s.st.GetUser(ctx, userID); err == nil {
+			ev.Actor = u.Email
+		}
+	}
 	if err := s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{ev}}); err != nil {
 		s.log.Error("audit write failed", "request_id", o.RequestID, "action", action, "err", err)
 	}

@@ -113,6 +113,17 @@ func TestForgotPasswordSameAnswer(t *testing.T) {
 		}
 	}
 
+	// Over the per-address limit the answer stays the same, and nothing
+	// more is queued.
+	for i := range 6 {
+		b.xff = fmt.Sprintf("203.0.113.%d", i+1)
+		expectRedirect(t, b.post("/password/forgot", url.Values{"email": {"known0@example.co.jp"}}), "/password/forgot?sent=1")
+	}
+	ms, _ = h.outbox(notify.TemplatePasswordReset)
+	if len(ms) != n+4 {
+		t.Fatalf("%d reset mails after asking 7 times for one address, want %d (5 an hour)", len(ms), n+4)
+	}
+
 	// A malformed address is refused for its shape, and nothing is queued.
 	p := b.post("/password/forgot", url.Values{"email": {"not an address"}})
 	expectStatus(t, p, http.StatusBadRequest)
