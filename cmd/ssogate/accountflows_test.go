@@ -420,3 +420,26 @@ func TestAccountWithoutPassword(t *testing.T) {
 		t.Fatalf("an account without a password got a reset link")
 	}
 }
+
+func TestMustChangePasswordHoldsProxiedService(t *testing.T) {
+	h, up := newHandoffHarness(t, nil)
+	u := h.addUser("new@example.co.jp", "New Hire", alicePW, "staff")
+	u.MustChangePassword = true
+	if err := h.app.store.UpdateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	expectRedirect(t, b.login(u.Email, alicePW, ""), "/")
+	p := b.getWith("/app/page", map[string][]string{"Accept": {"text/html"}})
+	if p.StatusCode != http.StatusFound || p.Header.Get("Location") != h.url+"/account/password" {
+		t.Fatalf("proxied page for a must-change session: %d %s", p.StatusCode, p.Header.Get("Location"))
+	}
+	expectStatus(t, b.get("/app/api"), http.StatusUnauthorized)
+	if n := up.hits.Load(); n != 0 {
+		t.Fatalf("the upstream was reached %d times", n)
+	}
+	b.get("/account/password")
+	expectRedirect(t, b.post("/account/password", url.Values{"current_password": {alicePW}, "password": {"Own-Passw0rd!42"},
+		"password_confirm": {"Own-Passw0rd!42"}}), "/account?changed=password")
+	expectStatus(t, b.getWith("/app/page", map[string][]string{"Accept": {"text/html"}}), http.StatusOK)
+}
