@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/notify"
+	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -48,6 +49,23 @@ type Options struct {
 	// Now is the clock; time.Now when nil. Tests move it.
 	Now func() time.Time
 	Log *slog.Logger
+
+	// Rule is the rule new local passwords meet (the local provider's
+	// policy); CheckPassword adds the name and common-password checks.
+	Rule local.Policy
+	// ProviderLabel names a sign-in provider to the person, in lang (the
+	// label on the login page), for the mail that tells a person without
+	// a password how they sign in. Nil uses the provider id.
+	ProviderLabel func(providerID, lang string) string
+	// ResetSecondFactor is the hook of 2-step verification: it removes
+	// the user's 2-step registration (authenticator app, phone, recovery
+	// codes, remembered browsers). A password reset calls it, and so does
+	// a confirmed email change of an account with a password, once their
+	// own writes are committed: both hand the account to whoever holds a
+	// mailbox, and the second factor must then be set up again. An error
+	// is logged; the reset or change stands. Nil while 2-step
+	// verification does not exist.
+	ResetSecondFactor func(ctx context.Context, userID string) error
 }
 
 // Policy is the account part of the organisation's policy (config
@@ -73,12 +91,17 @@ type Service struct {
 	loc  *time.Location
 	now  func() time.Time
 	log  *slog.Logger
+
+	rule     local.Policy
+	label    func(providerID, lang string) string
+	reset2FA func(ctx context.Context, userID string) error
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{st: o.Store, comp: o.Compose, pw: o.Passwords, link: o.Link, pol: o.Policy,
-		loc: o.Location, now: o.Now, log: o.Log}
+		loc: o.Location, now: o.Now, log: o.Log,
+		rule: o.Rule, label: o.ProviderLabel, reset2FA: o.ResetSecondFactor}
 	if s.now == nil {
 		s.now = time.Now
 	}

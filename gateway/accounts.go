@@ -28,9 +28,11 @@ func (g *Gateway) newAccountService(st account.Store, cfg *config.Config) *accou
 			ResetLinkTTL:       pol.PasswordReset.LinkTTL.D(),
 			EmailChangeLinkTTL: pol.EmailChange.LinkTTL.D(),
 		},
-		Location: cfg.Portal.Location,
-		Now:      g.now,
-		Log:      g.log,
+		Location:      cfg.Portal.Location,
+		Now:           g.now,
+		Log:           g.log,
+		Rule:          g.localRule(),
+		ProviderLabel: g.providerLabel,
 	})
 }
 

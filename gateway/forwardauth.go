@@ -248,6 +248,9 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	case verdictForbidden:
 		http.Error(w, "403 forbidden", http.StatusForbidden)
 		return
+	case verdictMustChange:
+		g.challengeTo(w, g.publicURL+mustChangeURL, browser && !nginx)
+		return
 	default:
 		g.challenge(w, r, orig, verdict == verdictStale, browser && !nginx)
 		return

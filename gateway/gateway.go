@@ -331,7 +331,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
 	}))
-	g.pages = g.withSecurityHeaders(cop.Handler(g.routes()))
+	g.pages = g.withSecurityHeaders(cop.Handler(g.mustChangeGate(g.routes())))
 	g.handler = g.withRequest(http.HandlerFunc(g.dispatch))
 
 	return g, nil

@@ -34,6 +34,17 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /me", g.profilePage)
 	mux.HandleFunc("POST /me", g.profileSubmit)
 	mux.HandleFunc("POST /lang", g.setLang)
+	mux.HandleFunc("GET /account", g.accountMenu)
+	mux.HandleFunc("GET /account/password", g.changePasswordPage)
+	mux.HandleFunc("POST /account/password", g.changePasswordSubmit)
+	mux.HandleFunc("GET /account/email", g.emailPage)
+	mux.HandleFunc("POST /account/email", g.emailSubmit)
+	mux.HandleFunc("GET /password/forgot", g.forgotPage)
+	mux.HandleFunc("POST /password/forgot", g.forgotSubmit)
+	mux.HandleFunc("GET /password/reset", g.resetPage)
+	mux.HandleFunc("POST /password/reset", g.resetSubmit)
+	mux.HandleFunc("GET /email/confirm", g.emailConfirmPage)
+	mux.HandleFunc("POST /email/confirm", g.emailConfirmSubmit)
 	mux.HandleFunc("GET /.well-known/jwks.json", g.jwks)
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
@@ -197,6 +208,7 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo}
 	if lp, label := g.localProvider(page.Lang); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
 		page.ShowPasswordForm, page.PasswordLabel = true, label
+		page.ForgotPassword = g.account != nil
 	}
 	var buttons []providers.Provider
 	for _, p := range g.providers.All() {
@@ -276,6 +288,8 @@ func (g *Gateway) loginPage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Query().Get("logged_out") == "1":
 		page.NoticeKey = "logout.done"
+	case r.URL.Query().Get("password_reset") == "1":
+		page.NoticeKey = "password.reset.done"
 	case r.URL.Query().Get("session_ended") == "kept":
 		page.NoticeKey = "login.session_ended_kept"
 	case r.URL.Query().Get("session_ended") == "lost":

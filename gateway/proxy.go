@@ -269,6 +269,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 	case verdictForbidden:
 		g.pageError(w, r, http.StatusForbidden, "error.forbidden")
 		return
+	case verdictMustChange:
+		g.challengeTo(w, g.publicURL+mustChangeURL, wantsHTML(r))
+		return
 	default:
 		orig := &url.URL{Scheme: g.requestScheme(r, g.clientIPs.isTrusted(PeerIP(r))), Host: r.Host,
 			Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
@@ -302,6 +305,7 @@ const (
 	verdictForbidden           // signed in, not allowed
 	verdictError               // the store failed
 	verdictUnavailable         // the store cannot be reached now: 503, try again
+	verdictMustChange          // signed in, but must change the password first
 )
 
 // authorize decides whether the request's session may use s.
@@ -316,6 +320,9 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*
 			return nil, nil, verdictUnavailable
 		}
 		return nil, nil, verdictError
+	}
+	if mustChange(user) {
+		return sess, user, verdictMustChange
 	}
 	if !s.allows(user) || !s.networkAllowed(clientIP(ctx)) {
 		return sess, user, verdictForbidden

@@ -65,6 +65,8 @@ type LoginPage struct {
 	Providers []ProviderButton
 	// OtherMethods links back to /login from a provider's own form.
 	OtherMethods bool
+	// ForgotPassword links to /password/forgot under the password form.
+	ForgotPassword bool
 }
 
 // ProviderButton is one "sign in with …" button; it leads to URL.

@@ -28,6 +28,13 @@ var pageTypes = map[string]reflect.Type{
 	PageLogout:  reflect.TypeFor[LogoutPage](),
 	PageError:   reflect.TypeFor[ErrorPage](),
 	PagePost:    reflect.TypeFor[PostPage](),
+
+	PageAccount:        reflect.TypeFor[AccountPage](),
+	PageForgot:         reflect.TypeFor[ForgotPage](),
+	PageReset:          reflect.TypeFor[ResetPage](),
+	PagePasswordChange: reflect.TypeFor[PasswordChangePage](),
+	PageEmailChange:    reflect.TypeFor[EmailChangePage](),
+	PageEmailConfirm:   reflect.TypeFor[EmailConfirmPage](),
 }
 
 // Options configures a Renderer.

@@ -20,7 +20,8 @@ import (
 const userUsage = `usage: ssogate user COMMAND [flags]
 
   add           --email E --name N [--groups g1,g2] [--role user|admin] [--phone P] [--mobile M]
-                [--organization O] [--department D] [--password-stdin] [--if-not-exists]
+                [--organization O] [--department D] [--password-stdin] [--must-change-password]
+                [--if-not-exists]
   list
   set-password  --email E      (new password from stdin; ends the user's sessions)
   disable       --email E      (ends the user's sessions)
@@ -30,7 +31,9 @@ const userUsage = `usage: ssogate user COMMAND [flags]
   unlink        --email E --provider ID
 
 Passwords are read from standard input (or asked for on a terminal), never
-taken from the command line.
+taken from the command line. With --must-change-password (and
+--password-stdin) the password is an initial one: after signing in, the
+person reaches nothing but the password change until they change it.
 `
 
 func (c *cli) user(ctx context.Context, args []string) error {
@@ -103,6 +106,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	methods := fs.String("methods", "", "comma-separated provider ids that may sign the user in (default: any)")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	ifNotExists := fs.Bool("if-not-exists", false, "succeed without change if the email exists")
+	mustChange := fs.Bool("must-change-password", false, "the password is an initial one, to be changed at the first sign-in (needs --password-stdin)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -115,6 +119,9 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	}
 	if *role != string(store.RoleUser) && *role != string(store.RoleAdmin) {
 		return fmt.Errorf("user add: --role must be user or admin, got %q", *role)
+	}
+	if *mustChange && !*pwStdin {
+		return errors.New("user add: --must-change-password needs --password-stdin (the initial password to change)")
 	}
 	a, err := c.openForAdmin(ctx)
 	if err != nil {
@@ -151,6 +158,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 		Email: e, DisplayName: strings.TrimSpace(*name), Groups: splitList(*groups),
 		Phone: *phone, Mobile: *mobile, Organization: *org, Department: *dept,
 		Role: store.Role(*role), Status: store.StatusActive, LoginMethods: splitList(*methods),
+		MustChangePassword: *mustChange,
 	}
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		return fmt.Errorf("user add: %w", err)
