@@ -3,14 +3,8 @@ package notify
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"html"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,88 +15,6 @@ import (
 	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
-
-// parsedMail is a received mail as a mail client shows it.
-type parsedMail struct {
-	Subject   string
-	FromName  string
-	FromAddr  string
-	To        string
-	MessageID string
-	Date      time.Time
-	Text      string
-	HTML      string
-}
-
-// parseMail reads raw as a mail client would: RFC 2047 words decoded in
-// the subject and the sender's name, the multipart/alternative parts
-// decoded from base64 or quoted-printable.
-func parseMail(t *testing.T, raw []byte) parsedMail {
-	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("parse mail: %v\n%s", err, raw)
-	}
-	var dec mime.WordDecoder
-	var p parsedMail
-	if p.Subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		t.Fatalf("subject: %v", err)
-	}
-	from, err := msg.Header.AddressList("From")
-	if err != nil || len(from) != 1 {
-		t.Fatalf("From %q: %v", msg.Header.Get("From"), err)
-	}
-	p.FromName, p.FromAddr = from[0].Name, from[0].Address
-	p.To = msg.Header.Get("To")
-	p.MessageID = msg.Header.Get("Message-Id")
-	if p.Date, err = msg.Header.Date(); err != nil {
-		t.Fatalf("Date: %v", err)
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		part, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(part)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch enc := strings.ToLower(part.Header.Get("Content-Transfer-Encoding")); enc {
-		case "base64":
-			body, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), ""))
-		case "quoted-printable":
-			body, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
-		case "", "7bit", "8bit":
-		default:
-			t.Fatalf("unexpected transfer encoding %q", enc)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, cp, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		if !strings.EqualFold(cp["charset"], "utf-8") {
-			t.Errorf("part %s charset %q, want UTF-8", ct, cp["charset"])
-		}
-		switch ct {
-		case "text/plain":
-			p.Text = string(body)
-		case "text/html":
-			p.HTML = string(body)
-		}
-	}
-	if p.Text == "" || p.HTML == "" {
-		t.Fatalf("want a text and an HTML part; got text %q html %q", p.Text, p.HTML)
-	}
-	return p
-}
 
 var testTitle = config.Text{"ja": "サンプル社 ポータル", "en": "Sample Co. Portal"}
 
@@ -223,7 +135,7 @@ func TestMailArrivesReadable(t *testing.T) {
 		if err := s.Send(context.Background(), outgoing(t, "msg-"+lang, "taro@example.co.jp", lang)); err != nil {
 			t.Fatal(err)
 		}
-		got := parseMail(t, peer.WaitMails(t, i+1, 5*time.Second)[i].Raw)
+		got := testpeers.ParseMail(t, peer.WaitMails(t, i+1, 5*time.Second)[i].Raw)
 		if got.Subject != want[lang] {
 			t.Errorf("%s subject %q, want %q", lang, got.Subject, want[lang])
 		}
@@ -288,7 +200,7 @@ func TestDirTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parseMail(t, raw)
+	got := testpeers.ParseMail(t, raw)
 	if got.Subject != "【サンプル社 ポータル】パスワードリセット" || !strings.Contains(got.Text, testLink) {
 		t.Errorf("mail %+v", got)
 	}

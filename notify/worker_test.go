@@ -190,7 +190,7 @@ func TestWorkerDeliversWhenServerComesUp(t *testing.T) {
 		t.Fatal("not claimed again")
 	}
 	mails := peer.WaitMails(t, 1, 5*time.Second)
-	got := parseMail(t, mails[0].Raw)
+	got := testpeers.ParseMail(t, mails[0].Raw)
 	if got.Subject != "[Sample Co. Portal] Password reset" || got.MessageID != "<"+m.ID+"@example.co.jp>" {
 		t.Errorf("mail %q %q", got.Subject, got.MessageID)
 	}
@@ -401,7 +401,7 @@ func TestWorkerAfterCrash(t *testing.T) {
 		t.Fatalf("claimed %d after the lease ran out", n)
 	}
 	mails := peer.WaitMails(t, 1, 5*time.Second)
-	if got := parseMail(t, mails[0].Raw); got.MessageID != "<"+m.ID+"@example.co.jp>" {
+	if got := testpeers.ParseMail(t, mails[0].Raw); got.MessageID != "<"+m.ID+"@example.co.jp>" {
 		t.Errorf("Message-ID %q", got.MessageID)
 	}
 }
