@@ -45,6 +45,9 @@ type Options struct {
 	Policy Policy
 	// Location is the time zone expiries are written in, in mails.
 	Location *time.Location
+	// DefaultLanguage is the language of mails to a person who has not
+	// chosen one ("ja" when empty).
+	DefaultLanguage string
 	// Now is the clock; time.Now when nil. Tests move it.
 	Now func() time.Time
 	Log *slog.Logger
@@ -61,6 +64,13 @@ type Policy struct {
 	ResetLinkTTL time.Duration
 	// EmailChangeLinkTTL is how long an email-change confirmation works.
 	EmailChangeLinkTTL time.Duration
+	// ThrottleMaxFailures failed sign-ins from one client address within
+	// ThrottleWindow make the address wait until the window ends;
+	// ThrottleLineMaxFailures replaces it for addresses on a registered
+	// line (config policy.throttle).
+	ThrottleMaxFailures     int
+	ThrottleLineMaxFailures int
+	ThrottleWindow          time.Duration
 }
 
 // Service runs the account flows. It is safe for concurrent use.
@@ -71,6 +81,7 @@ type Service struct {
 	link func(path, ticket string) string
 	pol  Policy
 	loc  *time.Location
+	lang string
 	now  func() time.Time
 	log  *slog.Logger
 }
@@ -78,7 +89,7 @@ type Service struct {
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{st: o.Store, comp: o.Compose, pw: o.Passwords, link: o.Link, pol: o.Policy,
-		loc: o.Location, now: o.Now, log: o.Log}
+		loc: o.Location, lang: o.DefaultLanguage, now: o.Now, log: o.Log}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -87,6 +98,9 @@ func New(o Options) *Service {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.lang == "" {
+		s.lang = "ja"
 	}
 	return s
 }

@@ -27,10 +27,16 @@ func (g *Gateway) newAccountService(st account.Store, cfg *config.Config) *accou
 			UnlockLinkTTL:      pol.Lockout.UnlockLinkTTL.D(),
 			ResetLinkTTL:       pol.PasswordReset.LinkTTL.D(),
 			EmailChangeLinkTTL: pol.EmailChange.LinkTTL.D(),
+
+			ThrottleMaxFailures:     pol.Throttle.MaxFailures,
+			ThrottleLineMaxFailures: pol.Throttle.LineMaxFailures,
+			ThrottleWindow:          pol.Throttle.Window.D(),
 		},
 		Location: cfg.Portal.Location,
 		Now:      g.now,
 		Log:      g.log,
+
+		DefaultLanguage: cfg.Portal.DefaultLanguage,
 	})
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /me", g.profilePage)
 	mux.HandleFunc("POST /me", g.profileSubmit)
 	mux.HandleFunc("POST /lang", g.setLang)
+	mux.HandleFunc("GET /unlock", g.unlockPage)
+	mux.HandleFunc("POST /unlock", g.unlockSubmit)
 	mux.HandleFunc("GET /.well-known/jwks.json", g.jwks)
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
@@ -329,10 +332,14 @@ func (g *Gateway) passwordLogin(w http.ResponseWriter, r *http.Request, p provid
 		again(http.StatusForbidden, "login.error.method")
 		return
 	}
+	if g.throttled(w, r, ev) {
+		return
+	}
 	id, err := p.Authenticate(ctx, login, password)
+	r, id, refusal, err := g.lockout(w, r, p, directory, login, id, err)
 	if err != nil {
 		status, key, reason := g.classifyProviderError(ctx, p.ID(), err)
-		g.auditFailure(ctx, ev, reason)
+		g.auditFailure(ctx, ev, cmp.Or(refusal, reason))
 		if errors.Is(err, providers.ErrBusy) {
 			w.Header().Set("Retry-After", retryAfterBusy)
 		}
@@ -441,7 +448,7 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	}
 	ev.UserID = user.ID
 	ev.Actor = orDefault(ev.Actor, user.Email)
-	if user.Status != store.StatusActive {
+	if user.Status != store.StatusActive && !trustedLocked(ctx, user) {
 		g.auditFailure(ctx, ev, "account_"+string(user.Status))
 		return http.StatusForbidden, "login.error.disabled"
 	}
