@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ssogate/ssogate/store"
 )
@@ -15,23 +16,33 @@ const defaultAuditLimit = 100
 
 // AppendAudit appends e, assigning e.ID, and e.Time when it is zero.
 func (s *Store) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	at := e.Time
-	if at.IsZero() {
-		at = now()
-	}
-	res, err := s.wdb.ExecContext(ctx, `INSERT INTO audit_events
-		(time, action, user_id, actor, client_ip, outcome, detail, request_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		at.UnixMilli(), e.Action, e.UserID, e.Actor, e.ClientIP, string(e.Outcome), e.Detail, e.RequestID)
-	if err != nil {
-		return fmt.Errorf("sqlite: append audit: %w", mapErr(err))
-	}
-	id, err := res.LastInsertId()
+	id, at, err := insertAudit(ctx, s.wdb, e)
 	if err != nil {
 		return fmt.Errorf("sqlite: append audit: %w", mapErr(err))
 	}
 	e.ID, e.Time = id, at
 	return nil
+}
+
+// insertAudit appends e on q and returns the id and time it was given,
+// leaving e alone.
+func insertAudit(ctx context.Context, q querier, e *store.AuditEvent) (int64, time.Time, error) {
+	at := e.Time
+	if at.IsZero() {
+		at = now()
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO audit_events
+		(time, action, user_id, actor, client_ip, outcome, detail, request_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		at.UnixMilli(), e.Action, e.UserID, e.Actor, e.ClientIP, string(e.Outcome), e.Detail, e.RequestID)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return id, at, nil
 }
 
 // ListAudit returns the events matching f, newest (by Time, then ID) first.

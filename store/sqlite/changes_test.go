@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/store"
+	"github.com/ssogate/ssogate/store/storetest"
 )
 
 // TestChangeFeedAcrossProcesses opens the same file twice, as two gateway
@@ -136,4 +137,23 @@ func TestChangeFeedAcrossProcesses(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("WatchChanges did not return after its context ended")
 	}
+}
+
+// TestApplyChanges runs the Apply half of the change feed suite on two
+// stores opened on one file.
+func TestApplyChanges(t *testing.T) {
+	storetest.RunApplyChanges(t, func(t *testing.T) storetest.Shared {
+		path := filepath.Join(t.TempDir(), "ssogate.db")
+		a, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { a.Close() })
+		b, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return storetest.Shared{A: a, B: b}
+	})
 }

@@ -164,7 +164,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 	// Forget the schema, as on a database that predates every migration.
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
 		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
-		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
+		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -174,7 +175,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql"}
+	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -194,7 +195,7 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
-		DROP TABLE health; DROP TABLE changes; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		DROP TABLE health; DROP TABLE changes; `+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -222,6 +223,56 @@ func TestUpgradeFromV1(t *testing.T) {
 	}
 }
 
+// dropAccounts undoes migration 0006 (accounts and outbox).
+const dropAccounts = `DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
+	ALTER TABLE users DROP COLUMN language; ALTER TABLE users DROP COLUMN must_change_password;`
+
+// TestUpgradeFromV5 opens a database left at schema version 5 (before
+// the account columns and the outbox) and checks that Open upgrades it in
+// place: an existing user has no language and need not change their
+// password, and the outbox and failure counts work.
+func TestUpgradeFromV5(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a v5 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latestVersion(t))
+	}
+	u, err := s.GetUser(ctx, "u1")
+	if err != nil {
+		t.Fatalf("user lost in the upgrade: %v", err)
+	}
+	if u.Language != "" || u.MustChangePassword {
+		t.Errorf("upgraded user Language, MustChangePassword = %q, %v; want \"\", false", u.Language, u.MustChangePassword)
+	}
+	if n, err := s.CountFailure(ctx, "u1", "", time.Now()); err != nil || n != 1 {
+		t.Errorf("CountFailure after upgrade = %d, %v; want 1", n, err)
+	}
+	m := &store.Message{Channel: store.ChannelMail, Template: "password_reset", To: "a@example.com", Data: []byte{1}}
+	if err := s.EnqueueMessage(ctx, m); err != nil {
+		t.Fatalf("EnqueueMessage after upgrade: %v", err)
+	}
+	if got, err := s.ClaimMessages(ctx, "w1", time.Now(), time.Minute, 10); err != nil || len(got) != 1 || got[0].ID != m.ID {
+		t.Errorf("ClaimMessages after upgrade = %v, %v; want the message", got, err)
+	}
+}
+
 // latestVersion is the version of the newest embedded migration.
 func latestVersion(t *testing.T) int {
 	t.Helper()
@@ -246,7 +297,7 @@ func TestUpgradeFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
-		DELETE FROM schema_migrations WHERE version > 2`); err != nil {
+		`+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {

@@ -18,6 +18,15 @@ const ticketColumns = `id, purpose, user_id, data, created_at, expires_at`
 // an expired one is replaced. A ticket expires when ExpiresAt is reached; a
 // zero ExpiresAt counts as expired.
 func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
+	if err := insertTicket(ctx, s.wdb, t); err != nil {
+		return fmt.Errorf("sqlite: create ticket: %w", mapErr(err))
+	}
+	return nil
+}
+
+// insertTicket is CreateTicket on q, the writing connection or a
+// transaction on it.
+func insertTicket(ctx context.Context, q querier, t *store.Ticket) error {
 	at := t.CreatedAt
 	if at.IsZero() {
 		at = now()
@@ -29,21 +38,21 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	// One statement, so a concurrent create or consume cannot slip between
 	// the check for a live ticket and the write. The DO UPDATE changes no
 	// row when the existing ticket is live, which RowsAffected reports.
-	res, err := s.wdb.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`)
+	res, err := q.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, user_id = excluded.user_id,
 			data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at
 		WHERE tickets.expires_at IS NULL OR tickets.expires_at <= ?`,
 		t.ID, t.Purpose, nullString(t.UserID), data, toMillis(t.CreatedAt), toMillis(t.ExpiresAt), at.UnixMilli())
 	if err != nil {
-		return fmt.Errorf("sqlite: create ticket: %w", mapErr(err))
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: create ticket: %w", mapErr(err))
+		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: create ticket: %w", store.ErrConflict)
+		return store.ErrConflict
 	}
 	return nil
 }
@@ -55,8 +64,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 // concurrent callers (in this process or others sharing the file) exactly
 // one gets the ticket.
 func (s *Store) ConsumeTicket(ctx context.Context, purpose, id string, now time.Time) (*store.Ticket, error) {
-	t, err := scanTicket(s.wdb.QueryRowContext(ctx, `DELETE FROM tickets WHERE id = ? AND purpose = ?
-		RETURNING `+ticketColumns, id, purpose))
+	t, err := deleteTicket(ctx, s.wdb, purpose, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: consume ticket: %w", mapErr(err))
 	}
@@ -64,6 +72,13 @@ func (s *Store) ConsumeTicket(ctx context.Context, purpose, id string, now time.
 		return nil, fmt.Errorf("sqlite: consume ticket: %w", store.ErrNotFound)
 	}
 	return t, nil
+}
+
+// deleteTicket deletes the ticket with id and purpose on q and returns it,
+// expired or not; store.ErrNotFound when there is none.
+func deleteTicket(ctx context.Context, q querier, purpose, id string) (*store.Ticket, error) {
+	return scanTicket(q.QueryRowContext(ctx, `DELETE FROM tickets WHERE id = ? AND purpose = ?
+		RETURNING `+ticketColumns, id, purpose))
 }
 
 // DeleteExpiredTickets removes the tickets whose ExpiresAt is at or before

@@ -14,7 +14,8 @@ import (
 )
 
 const userColumns = `id, email, display_name, phone, mobile, organization, department,
-	groups, role, status, login_methods, created_at, updated_at, last_login_at, previous_login_at`
+	groups, role, status, login_methods, language, must_change_password,
+	created_at, updated_at, last_login_at, previous_login_at`
 
 // newID returns 16 random bytes in hex.
 func newID() (string, error) {
@@ -56,9 +57,9 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 		return fmt.Errorf("sqlite: create user: %w", mapErr(err))
 	}
 	_, err = s.wdb.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
-		groups, string(u.Role), string(u.Status), methods,
+		groups, string(u.Role), string(u.Status), methods, u.Language, u.MustChangePassword,
 		toMillis(created), toMillis(updated), toMillis(u.LastLoginAt), toMillis(u.PreviousLoginAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", mapErr(err))
@@ -113,27 +114,40 @@ func (s *Store) ListUsers(ctx context.Context) ([]*store.User, error) {
 // store.ErrNotFound if the user is absent and store.ErrConflict if the new
 // email is taken.
 func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
-	groups, err := toJSON(u.Groups)
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
-	}
-	methods, err := toJSON(u.LoginMethods)
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
-	}
-	email := normalizeEmail(u.Email)
 	updated := now()
-	res, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: u.ID}, `UPDATE users SET email = ?, display_name = ?, phone = ?, mobile = ?,
-		organization = ?, department = ?, groups = ?, role = ?, status = ?, login_methods = ?, updated_at = ?
-		WHERE id = ?`,
-		email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
-		groups, string(u.Role), string(u.Status), methods, updated.UnixMilli(), u.ID)
+	email, args, err := updateUserArgs(u, updated)
+	if err != nil {
+		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
+	}
+	res, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: u.ID}, updateUserSQL, args...)
 	if err := oneRow(res, err); err != nil {
 		return fmt.Errorf("sqlite: update user: %w", mapErr(err))
 	}
 	u.Email = email
 	u.UpdatedAt = updated
 	return nil
+}
+
+// updateUserSQL replaces the mutable fields of a user; updateUserArgs
+// gives its arguments and the stored email.
+const updateUserSQL = `UPDATE users SET email = ?, display_name = ?, phone = ?, mobile = ?,
+	organization = ?, department = ?, groups = ?, role = ?, status = ?, login_methods = ?,
+	language = ?, must_change_password = ?, updated_at = ?
+	WHERE id = ?`
+
+func updateUserArgs(u *store.User, updated time.Time) (email string, args []any, err error) {
+	groups, err := toJSON(u.Groups)
+	if err != nil {
+		return "", nil, err
+	}
+	methods, err := toJSON(u.LoginMethods)
+	if err != nil {
+		return "", nil, err
+	}
+	email = normalizeEmail(u.Email)
+	return email, []any{email, u.DisplayName, u.Phone, u.Mobile, u.Organization, u.Department,
+		groups, string(u.Role), string(u.Status), methods, u.Language, u.MustChangePassword,
+		updated.UnixMilli(), u.ID}, nil
 }
 
 // RecordLogin moves LastLoginAt to PreviousLoginAt and sets LastLoginAt to
@@ -152,14 +166,17 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) er
 // SetPasswordHash stores (or replaces) the user's encoded password hash. It
 // returns store.ErrNotFound if the user is absent.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, encoded string) error {
-	_, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: userID}, `INSERT INTO passwords (user_id, hash, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
+	_, err := s.execChange(ctx, store.Change{Kind: store.ChangeUser, ID: userID}, setPasswordSQL,
 		userID, encoded, now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("sqlite: set password hash: %w", mapErr(err))
 	}
 	return nil
 }
+
+// setPasswordSQL stores or replaces a hash: user id, hash, updated at.
+const setPasswordSQL = `INSERT INTO passwords (user_id, hash, updated_at) VALUES (?, ?, ?)
+	ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`
 
 // PasswordHash returns the user's encoded password hash, or
 // store.ErrNotFound when the user has none (or does not exist).
@@ -185,7 +202,7 @@ func scanUser(sc scanner) (*store.User, error) {
 		created, updated, last, previous sql.NullInt64
 	)
 	err := sc.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Phone, &u.Mobile, &u.Organization, &u.Department,
-		&groups, &role, &status, &methods, &created, &updated, &last, &previous)
+		&groups, &role, &status, &methods, &u.Language, &u.MustChangePassword, &created, &updated, &last, &previous)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

@@ -87,6 +87,7 @@ func RunChangeFeed(t *testing.T, open func(t *testing.T) Shared) {
 		own.want(t, store.Change{Kind: store.ChangeKeys})
 		w.want(t, store.Change{Kind: store.ChangeKeys})
 	})
+	t.Run("Apply", func(t *testing.T) { runApplyChanges(t, open(t)) })
 	t.Run("Reconnects", func(t *testing.T) {
 		sh := open(t)
 		w := watch(t, sh.B)
@@ -127,6 +128,82 @@ func RunChangeFeed(t *testing.T, open func(t *testing.T) Shared) {
 		}
 	})
 }
+
+// RunApplyChanges checks what Accounts.Apply publishes on the change
+// feed, for a backend that cannot run the whole of RunChangeFeed (one
+// whose feed a test cannot cut): a change through one store reaches a
+// watcher on the other within 100 ms. Shared.Cut is not used. open
+// returns a new pair on a new, empty database.
+func RunApplyChanges(t *testing.T, open func(t *testing.T) Shared) {
+	runApplyChanges(t, open(t))
+}
+
+// runApplyChanges: Apply publishes what the single methods would
+// (ChangeUser for User, Password and EndSessions, ChangeSession for each
+// ended session), each distinct change once, and nothing for a batch that
+// revokes nothing or fails.
+func runApplyChanges(t *testing.T, sh Shared) {
+	w := watch(t, sh.B)
+	w.waitLive(t, true, 10*time.Second)
+	a := accounts(t, sh.A)
+	ctx := t.Context()
+	u := createUser(t, sh.A, "a@example.com")
+	other := createUser(t, sh.A, "b@example.com")
+	for _, id := range []string{"s1", "s2", "s3"} {
+		createSession(t, sh.A, session(id, u.ID, base))
+	}
+	createTicket(t, sh.A, accountTicket("r1", store.PurposePasswordReset, u.ID, base))
+	w.none(t)
+
+	// A password reset: one ChangeUser for the user, one ChangeSession for
+	// each session it ended; the kept one is not reported.
+	_, err := a.Apply(ctx, &store.Batch{
+		Consume:     &store.TicketUse{Purpose: store.PurposePasswordReset, ID: "r1", Now: base},
+		User:        u,
+		Password:    &store.PasswordWrite{UserID: u.ID, Encoded: "$argon2id$new"},
+		EndSessions: &store.SessionsEnd{UserID: u.ID, Keep: "s1"},
+		Audit:       []*store.AuditEvent{{Time: base, Action: "password_reset", UserID: u.ID}},
+	})
+	noErr(t, "Apply", err)
+	w.wantSet(t, store.Change{Kind: store.ChangeUser, ID: u.ID},
+		store.Change{Kind: store.ChangeSession, ID: "s2"}, store.Change{Kind: store.ChangeSession, ID: "s3"})
+	w.none(t)
+
+	// Batches that revoke nothing publish nothing: mail, audit, tickets,
+	// failure counts, and ending sessions when only the kept one is left.
+	_, err = a.CountFailure(ctx, u.ID, "", base)
+	noErr(t, "CountFailure", err)
+	noErr(t, "Apply", nilTicket(a.Apply(ctx, &store.Batch{
+		EndSessions:   &store.SessionsEnd{UserID: u.ID, Keep: "s1"},
+		DropTickets:   &store.TicketsDrop{UserID: u.ID, Purposes: []string{store.PurposeUnlock}},
+		ClearFailures: u.ID,
+		Tickets:       []*store.Ticket{accountTicket("u1", store.PurposeUnlock, u.ID, base)},
+		Messages:      []*store.Message{{Channel: store.ChannelMail, Template: "account_locked", To: u.Email}},
+		Audit:         []*store.AuditEvent{{Time: base, Action: "lock", UserID: u.ID}},
+	})))
+	w.none(t)
+
+	// A batch that fails publishes nothing, though it got as far as
+	// changing the password and ending a session.
+	_, err = a.Apply(ctx, &store.Batch{
+		Password:    &store.PasswordWrite{UserID: other.ID, Encoded: "$argon2id$x"},
+		EndSessions: &store.SessionsEnd{UserID: u.ID},
+		Tickets:     []*store.Ticket{accountTicket("u1", store.PurposeUnlock, u.ID, base)},
+	})
+	wantErr(t, "Apply with a live ticket's id", err, store.ErrConflict)
+	edited := *other
+	edited.Email = u.Email
+	_, err = a.Apply(ctx, &store.Batch{User: &edited})
+	wantErr(t, "Apply with a taken email", err, store.ErrConflict)
+	w.none(t)
+
+	// Ending every session: the user, and the last session.
+	noErr(t, "Apply", nilTicket(a.Apply(ctx, &store.Batch{EndSessions: &store.SessionsEnd{UserID: u.ID}})))
+	w.wantSet(t, store.Change{Kind: store.ChangeUser, ID: u.ID}, store.Change{Kind: store.ChangeSession, ID: "s1"})
+}
+
+// nilTicket drops Apply's ticket, for a batch without Consume.
+func nilTicket(_ *store.Ticket, err error) error { return err }
 
 // watcher collects what a WatchChanges running until the test ends reports.
 type watcher struct {
@@ -178,6 +255,28 @@ func (w *watcher) want(t *testing.T, c store.Change) {
 	}
 	if d := time.Since(start); d > changeWait {
 		t.Errorf("change %+v took %v", c, d)
+	}
+}
+
+// wantSet checks that the next changes are cs, in any order, all arriving
+// within changeWait.
+func (w *watcher) wantSet(t *testing.T, cs ...store.Change) {
+	t.Helper()
+	want := map[store.Change]int{}
+	for _, c := range cs {
+		want[c]++
+	}
+	deadline := time.After(changeWait)
+	for range cs {
+		select {
+		case got := <-w.changes:
+			if want[got] == 0 {
+				t.Fatalf("change = %+v, want one of %+v", got, cs)
+			}
+			want[got]--
+		case <-deadline:
+			t.Fatalf("changes %+v did not all arrive within %v (missing %+v)", cs, changeWait, want)
+		}
 	}
 }
 

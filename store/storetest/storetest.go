@@ -31,6 +31,23 @@
 //   - An empty Ticket.Data comes back nil, an empty UserID empty.
 //   - A cancelled context makes every method fail with an error that
 //     wraps context.Canceled.
+//   - Apply sets the values it assigns (the user's UpdatedAt and stored
+//     Email, message ids and times, audit ids and times) in the Batch
+//     only when it succeeds. DropTickets without purposes drops nothing;
+//     EndSessions without Keep ends every session of the user.
+//   - CountFailure for a user that does not exist returns
+//     store.ErrNotFound; failure counts go with their user.
+//   - A hit window [first hit, first hit + window) has ended at its end:
+//     a Hit at that instant starts a new one, HitCount then answers 0,
+//     and DeleteExpiredHits(end) removes it.
+//   - ClaimMessages takes a lease that ends at now+lease as free from
+//     that instant on. MessageSent and MessageFailed succeed for the
+//     owner of the last claim as long as no other owner has claimed the
+//     message since, even after the lease ran out: nobody else can have
+//     sent it. A sent or given-up message is never claimed, sent or
+//     failed again (ErrNotFound).
+//   - ListMessages orders by CreatedAt, newest first, ties by ID; a
+//     Limit of 0 means 100. An empty Message.Data comes back nil.
 //
 // RunUnavailable is the second half, for a backend whose test can fill its
 // disk: Ping and every write then fail with store.ErrUnavailable and change
@@ -61,6 +78,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Identities", identityTests},
 		{"Tickets", ticketTests},
 		{"Misc", miscTests},
+		{"Accounts", accountTests},
+		{"Failures", failureTests},
+		{"Hits", hitTests},
+		{"Outbox", outboxTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

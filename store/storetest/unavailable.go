@@ -47,6 +47,16 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		createTicket(t, s, ticket("t1", "reset", base))
 		addSigningKey(t, s, signingKey("k1", base))
 		appendAudit(t, s, &store.AuditEvent{Time: base, Action: "login", UserID: u.ID, Outcome: store.OutcomeSuccess})
+		a, o := accounts(t, s), outbox(t, s)
+		createTicket(t, s, accountTicket("a1", store.PurposeUnlock, u.ID, base))
+		_, err := a.CountFailure(ctx, u.ID, "", base)
+		noErr(t, "CountFailure", err)
+		hit(t, s, "old", base, time.Minute, 1, base.Add(time.Minute))
+		for _, id := range []string{"m1", "m2", "m3"} {
+			enqueue(t, s, message(id, u.ID, base))
+		}
+		claim(t, s, "w", base, 2*time.Hour, 3)
+		enqueue(t, s, message("m4", u.ID, base))
 
 		f.Fill(t)
 		gen := func() ([]byte, error) { return []byte("v"), nil }
@@ -72,6 +82,26 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			{"LinkIdentity", func() error { return s.LinkIdentity(ctx, identity("google", "sub-1", u.ID, base)) }},
 			{"CreateTicket", func() error { return s.CreateTicket(ctx, ticket("t2", "reset", base)) }},
 			{"ConsumeTicket", func() error { _, err := s.ConsumeTicket(ctx, "reset", "t1", base); return err }},
+			{"Apply", func() error {
+				_, err := a.Apply(ctx, &store.Batch{
+					Consume:       &store.TicketUse{Purpose: store.PurposeUnlock, ID: "a1", Now: base},
+					User:          &edited,
+					ClearFailures: u.ID,
+					Messages:      []*store.Message{{Channel: store.ChannelMail, Template: "unlocked", To: u.Email}},
+					Audit:         []*store.AuditEvent{{Time: base, Action: "unlock", UserID: u.ID}},
+				})
+				return err
+			}},
+			{"CountFailure", func() error { _, err := a.CountFailure(ctx, u.ID, "", base); return err }},
+			{"ClearFailure", func() error { return a.ClearFailure(ctx, u.ID, "") }},
+			{"Hit", func() error { _, _, err := a.Hit(ctx, "k", base, time.Minute); return err }},
+			{"DeleteExpiredHits", func() error { _, err := a.DeleteExpiredHits(ctx, base.Add(time.Hour)); return err }},
+			{"EnqueueMessage", func() error {
+				return o.EnqueueMessage(ctx, &store.Message{Channel: store.ChannelMail, Template: "mail_test", To: u.Email})
+			}},
+			{"ClaimMessages", func() error { _, err := o.ClaimMessages(ctx, "w2", base.Add(time.Hour), time.Minute, 10); return err }},
+			{"MessageSent", func() error { return o.MessageSent(ctx, "m1", "w", base) }},
+			{"MessageFailed", func() error { return o.MessageFailed(ctx, "m2", "w", "x", base, base.Add(time.Minute), false) }},
 		}
 		for _, w := range writes {
 			if err := w.call(); !errors.Is(err, store.ErrUnavailable) {
@@ -96,6 +126,19 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		}
 		if got := signingKeyIDs(listSigningKeys(t, s)); !equalStrings(got, []string{"k1"}) {
 			t.Errorf("signing keys after failed writes = %q, want [k1]", got)
+		}
+		if n := failures(t, s, u.ID, ""); n != 1 {
+			t.Errorf("Failures after failed writes = %d, want 1", n)
+		}
+		hitCount(t, s, "k", base, 0, time.Time{})
+		msgs := listMessages(t, s, store.MessageFilter{})
+		if len(msgs) != 4 {
+			t.Errorf("%d messages after failed writes, want 4", len(msgs))
+		}
+		for _, m := range msgs {
+			if !m.SentAt.IsZero() || m.Attempts != 0 {
+				t.Errorf("message %s after failed writes: sent %v, attempts %d; want untouched", m.ID, m.SentAt, m.Attempts)
+			}
 		}
 
 		f.Free(t)

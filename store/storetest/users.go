@@ -12,20 +12,23 @@ import (
 // fullUser has every field set, with Japanese text where people write it.
 func fullUser() *store.User {
 	return &store.User{
-		Email:           "taro.yamada@example.co.jp",
-		DisplayName:     "山田 太郎",
-		Phone:           "03-1234-5678",
-		Mobile:          "090-1234-5678",
-		Organization:    "株式会社サンプル",
-		Department:      "情報システム部",
-		Groups:          []string{"staff", "情報システム部"},
-		Role:            store.RoleAdmin,
-		Status:          store.StatusActive,
-		LoginMethods:    []string{"local", "google"},
-		CreatedAt:       base,
-		UpdatedAt:       base.Add(time.Hour),
-		LastLoginAt:     base.Add(2 * time.Hour),
-		PreviousLoginAt: base.Add(90 * time.Minute),
+		Email:        "taro.yamada@example.co.jp",
+		DisplayName:  "山田 太郎",
+		Phone:        "03-1234-5678",
+		Mobile:       "090-1234-5678",
+		Organization: "株式会社サンプル",
+		Department:   "情報システム部",
+		Groups:       []string{"staff", "情報システム部"},
+		Role:         store.RoleAdmin,
+		Status:       store.StatusActive,
+		LoginMethods: []string{"local", "google"},
+		Language:     "ja",
+		// An initial password was handed over by mail.
+		MustChangePassword: true,
+		CreatedAt:          base,
+		UpdatedAt:          base.Add(time.Hour),
+		LastLoginAt:        base.Add(2 * time.Hour),
+		PreviousLoginAt:    base.Add(90 * time.Minute),
 	}
 }
 
@@ -198,6 +201,8 @@ var userTests = []test{
 			Role:         store.RoleUser,
 			Status:       store.StatusLocked,
 			LoginMethods: []string{"ad"},
+			Language:     "en",
+			// MustChangePassword false: the password was changed.
 			// Not mutable: these must be ignored.
 			CreatedAt:       base.Add(-24 * time.Hour),
 			LastLoginAt:     base.Add(-24 * time.Hour),
@@ -254,6 +259,34 @@ var userTests = []test{
 		got := getUser(t, s, b.ID)
 		if got.Email != "b@example.com" || got.DisplayName != "" {
 			t.Errorf("after a conflict the user is %q %q, want it unchanged", got.Email, got.DisplayName)
+		}
+	}},
+	{"LanguageAndMustChangePassword", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		plain := createUser(t, s, "a@example.com")
+		u := &store.User{Email: "b@example.com", Language: "en", MustChangePassword: true}
+		noErr(t, "CreateUser", s.CreateUser(ctx, u))
+		users, err := s.ListUsers(ctx)
+		noErr(t, "ListUsers", err)
+		if len(users) != 2 || users[0].Language != "" || users[0].MustChangePassword ||
+			users[1].Language != "en" || !users[1].MustChangePassword {
+			t.Fatalf("ListUsers = %+v, want a@ with no language and b@ in en that must change the password", users)
+		}
+		got, err := s.GetUserByEmail(ctx, "b@example.com")
+		noErr(t, "GetUserByEmail", err)
+		if got.Language != "en" || !got.MustChangePassword {
+			t.Errorf("GetUserByEmail: Language, MustChangePassword = %q, %v; want en, true", got.Language, got.MustChangePassword)
+		}
+		plain.Language, plain.MustChangePassword = "ja", true
+		noErr(t, "UpdateUser", s.UpdateUser(ctx, plain))
+		u.Language, u.MustChangePassword = "ja", false
+		noErr(t, "UpdateUser", s.UpdateUser(ctx, u))
+		for _, want := range []*store.User{plain, u} {
+			got := getUser(t, s, want.ID)
+			if got.Language != want.Language || got.MustChangePassword != want.MustChangePassword {
+				t.Errorf("user %s after UpdateUser: Language, MustChangePassword = %q, %v; want %q, %v",
+					want.Email, got.Language, got.MustChangePassword, want.Language, want.MustChangePassword)
+			}
 		}
 	}},
 	{"RecordLogin", func(t *testing.T, s store.Store) {
