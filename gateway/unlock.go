@@ -50,3 +50,7 @@ func (g *Gateway) unlockSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	g.renderPage(w, r, status, portal.PageUnlock, page)
 }
+
+// Account returns the account flows of this configuration (for the CLI),
+// or nil when the store keeps no account state.
+func (g *Gateway) Account() *account.Service { return g.account }
