@@ -78,7 +78,9 @@ func newFixture(t *testing.T, pol Policy) *fixture {
 	f := &fixture{t: t, st: st, clock: &testClock{t: start}, comp: notify.NewComposer(seal)}
 	f.svc = New(Options{
 		Store: st, Compose: f.comp, Policy: pol, Location: tokyo, Now: f.clock.Now,
-		Link:            func(path, ticket string) string { return "https://sso.example.co.jp" + path + "?ticket=" + url.QueryEscape(ticket) },
+		Link: func(path, ticket string) string {
+			return "https://sso.example.co.jp" + path + "?ticket=" + url.QueryEscape(ticket)
+		},
 		DefaultLanguage: "ja",
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
