@@ -180,7 +180,7 @@ type Throttle struct {
 	// LineMaxFailures replaces MaxFailures for an address on a registered
 	// line (a network provider): an office's people share one address
 	// behind NAT, and their ordinary typing mistakes add up there. Default
-	// 500.
+	// ten times MaxFailures (500).
 	LineMaxFailures int `yaml:"line_max_failures"`
 	// Window is the counting window. Default 15m.
 	Window Duration `yaml:"window"`

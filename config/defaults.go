@@ -30,7 +30,7 @@ const (
 	defaultLockoutFailures   = 10
 	defaultUnlockLinkTTL     = 14 * 24 * time.Hour
 	defaultThrottleFailures  = 50
-	defaultLineFailures      = 500
+	defaultLineFactor        = 10
 	defaultThrottleWindow    = 15 * time.Minute
 	defaultResetLinkTTL      = 14 * 24 * time.Hour
 	defaultEmailLinkTTL      = 24 * time.Hour
@@ -196,7 +196,7 @@ func (c *Config) setDefaults() {
 		c.Policy.Throttle.MaxFailures = defaultThrottleFailures
 	}
 	if !s.present("policy.throttle.line_max_failures") && c.Policy.Throttle.LineMaxFailures == 0 {
-		c.Policy.Throttle.LineMaxFailures = defaultLineFailures
+		c.Policy.Throttle.LineMaxFailures = min(defaultLineFactor*c.Policy.Throttle.MaxFailures, maxThrottleFailures)
 	}
 	setDuration("policy.throttle.window", &c.Policy.Throttle.Window, defaultThrottleWindow)
 	setDuration("policy.password_reset.link_ttl", &c.Policy.PasswordReset.LinkTTL, defaultResetLinkTTL)
