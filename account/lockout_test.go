@@ -38,7 +38,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // fixture is a Service on a real SQLite file, with its clock and composer.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *Service
 	st    *sqlite.Store
 	clock *testClock
@@ -47,7 +47,7 @@ type fixture struct {
 
 var start = time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) // 09:00 in Tokyo, a Saturday
 
-func newFixture(t *testing.T, pol Policy) *fixture {
+func newFixture(t testing.TB, pol Policy) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ssogate.db"))
@@ -584,5 +584,25 @@ func TestConcurrentFailuresLockOnce(t *testing.T) {
 	wg.Wait()
 	if n := len(f.lockMails(u)); n != 1 {
 		t.Fatalf("%d lock mails, want 1", n)
+	}
+}
+
+// BenchmarkFailedAttempt is what lockout adds to a wrong password on a
+// real SQLite file: the throttle's check, then PasswordAttempt (lookups,
+// the throttle's hit, the account's count). The limits are high enough
+// that nothing locks or throttles.
+func BenchmarkFailedAttempt(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, Policy{MaxFailures: 1 << 30, ThrottleMaxFailures: 1 << 30})
+	u := f.addUser("taro@example.co.jp", true)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.svc.Throttled(ctx, client); err != nil {
+			b.Fatal(err)
+		}
+		v, err := f.svc.PasswordAttempt(ctx, Attempt{Email: u.Email, Client: client})
+		if err != nil || v.Allowed {
+			b.Fatal(v, err)
+		}
 	}
 }

@@ -166,10 +166,20 @@ func TestLockoutOwnerKeepsTheirBrowser(t *testing.T) {
 	h := newHarness(t)
 	u := h.addUser("taro@example.co.jp", "山田 太郎", "Sakura-Passw0rd!")
 	owner := h.browser()
-	expectRedirect(t, owner.login(u.Email, "Sakura-Passw0rd!", ""), "/")
+	first := owner.login(u.Email, "Sakura-Passw0rd!", "")
+	expectRedirect(t, first, "/")
 	dev := owner.cookie("ssogate_device")
 	if dev == nil {
 		t.Fatal("no device cookie after a sign-in")
+	}
+	for _, line := range first.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, "ssogate_device=") {
+			for _, attr := range []string{"Path=/", "Max-Age=31536000", "HttpOnly", "SameSite=Lax"} {
+				if !strings.Contains(line, attr) {
+					t.Errorf("device cookie %q lacks %s", line, attr)
+				}
+			}
+		}
 	}
 	attacker := h.browser()
 	attacker.get("/login")
