@@ -45,9 +45,6 @@ type Options struct {
 	Policy Policy
 	// Location is the time zone expiries are written in, in mails.
 	Location *time.Location
-	// DefaultLanguage is the language of mails to a person who has not
-	// chosen one ("ja" when empty).
-	DefaultLanguage string
 	// Now is the clock; time.Now when nil. Tests move it.
 	Now func() time.Time
 	Log *slog.Logger
@@ -64,6 +61,7 @@ type Policy struct {
 	ResetLinkTTL time.Duration
 	// EmailChangeLinkTTL is how long an email-change confirmation works.
 	EmailChangeLinkTTL time.Duration
+
 	// ThrottleMaxFailures failed sign-ins from one client address within
 	// ThrottleWindow make the address wait until the window ends;
 	// ThrottleLineMaxFailures replaces it for addresses on a registered
@@ -71,6 +69,9 @@ type Policy struct {
 	ThrottleMaxFailures     int
 	ThrottleLineMaxFailures int
 	ThrottleWindow          time.Duration
+	// MailLanguage is the language of mails to a person who has not
+	// chosen one (portal.default_language; "ja" when empty).
+	MailLanguage string
 }
 
 // Service runs the account flows. It is safe for concurrent use.
@@ -81,7 +82,6 @@ type Service struct {
 	link func(path, ticket string) string
 	pol  Policy
 	loc  *time.Location
-	lang string
 	now  func() time.Time
 	log  *slog.Logger
 }
@@ -89,7 +89,7 @@ type Service struct {
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{st: o.Store, comp: o.Compose, pw: o.Passwords, link: o.Link, pol: o.Policy,
-		loc: o.Location, lang: o.DefaultLanguage, now: o.Now, log: o.Log}
+		loc: o.Location, now: o.Now, log: o.Log}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -98,9 +98,6 @@ func New(o Options) *Service {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if s.lang == "" {
-		s.lang = "ja"
 	}
 	return s
 }

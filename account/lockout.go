@@ -232,7 +232,10 @@ func (s *Service) language(u *store.User) string {
 	if u.Language == "ja" || u.Language == "en" {
 		return u.Language
 	}
-	return s.lang
+	if s.pol.MailLanguage != "" {
+		return s.pol.MailLanguage
+	}
+	return "ja"
 }
 
 // newTicket returns a link's ticket for userID and the id it is stored

@@ -66,6 +66,9 @@ func newFixture(t testing.TB, pol Policy) *fixture {
 	if pol.MaxFailures == 0 {
 		pol.MaxFailures = 10
 	}
+	if pol.MailLanguage == "" {
+		pol.MailLanguage = "ja"
+	}
 	if pol.UnlockLinkTTL == 0 {
 		pol.UnlockLinkTTL = 14 * 24 * time.Hour
 	}
@@ -81,7 +84,6 @@ func newFixture(t testing.TB, pol Policy) *fixture {
 		Link: func(path, ticket string) string {
 			return "https://sso.example.co.jp" + path + "?ticket=" + url.QueryEscape(ticket)
 		},
-		DefaultLanguage: "ja",
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	return f

@@ -31,12 +31,11 @@ func (g *Gateway) newAccountService(st account.Store, cfg *config.Config) *accou
 			ThrottleMaxFailures:     pol.Throttle.MaxFailures,
 			ThrottleLineMaxFailures: pol.Throttle.LineMaxFailures,
 			ThrottleWindow:          pol.Throttle.Window.D(),
+			MailLanguage:            cfg.Portal.DefaultLanguage,
 		},
 		Location: cfg.Portal.Location,
 		Now:      g.now,
 		Log:      g.log,
-
-		DefaultLanguage: cfg.Portal.DefaultLanguage,
 	})
 }
 
