@@ -84,7 +84,7 @@ func newFixture(t testing.TB, pol Policy) *fixture {
 		Link: func(path, ticket string) string {
 			return "https://sso.example.co.jp" + path + "?ticket=" + url.QueryEscape(ticket)
 		},
-		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	return f
 }
