@@ -44,13 +44,13 @@ func (c *Config) Validate() error {
 	v.server()
 	v.store()
 	v.session()
+	v.lockout()
 	v.portal()
 	v.log()
 	v.providers()
 	v.services()
 	v.assertion()
 	v.policy()
-	v.lockout()
 	return v.errs.err()
 }
 
