@@ -161,7 +161,7 @@ func (f *fixture) lockMails(u *store.User) []notify.Data {
 }
 
 // ticketOf returns the ticket in a mailed link.
-func ticketOf(t *testing.T, link string) string {
+func unlockTicketOf(t *testing.T, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil || u.Path != "/unlock" {
@@ -200,7 +200,7 @@ func TestLockAtMaxFailures(t *testing.T) {
 		t.Fatalf("%d lock mails, want 1", len(mails))
 	}
 	d := mails[0]
-	if ticketOf(t, d.Link) == "" {
+	if unlockTicketOf(t, d.Link) == "" {
 		t.Errorf("no ticket in the link %q", d.Link)
 	}
 	// Locked at 09:00 in Tokyo on Saturday 5 December; the link works 14 days.
@@ -266,7 +266,7 @@ func TestUnlockLinkExpiry(t *testing.T) {
 			for range 10 {
 				f.wrong(u.Email)
 			}
-			ticket := ticketOf(t, f.lockMails(u)[0].Link)
+			ticket := unlockTicketOf(t, f.lockMails(u)[0].Link)
 			f.clock.Advance(tt.after)
 			got, err := f.svc.Unlock(ctx, ticket, "198.51.100.7")
 			if !tt.ok {
@@ -313,7 +313,7 @@ func TestUnlockRefusesForgedTickets(t *testing.T) {
 	other := f.addUser("jiro@example.co.jp", true)
 	f.wrong(u.Email)
 	f.wrong(other.Email)
-	ticket := ticketOf(t, f.lockMails(u)[0].Link)
+	ticket := unlockTicketOf(t, f.lockMails(u)[0].Link)
 	_, secret, _ := strings.Cut(ticket, ".")
 	for _, bad := range []string{"", "x", u.ID, other.ID + "." + secret, ticket + "x", strings.Repeat("a", 600)} {
 		if _, err := f.svc.Unlock(ctx, bad, ""); !errors.Is(err, ErrInvalidLink) {
@@ -538,7 +538,7 @@ func TestUnlockUser(t *testing.T) {
 	for range 10 {
 		f.wrong(u.Email)
 	}
-	ticket := ticketOf(t, f.lockMails(u)[0].Link)
+	ticket := unlockTicketOf(t, f.lockMails(u)[0].Link)
 	locked, err := f.st.GetUser(ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)
