@@ -79,6 +79,17 @@ type Policy struct {
 	ResetLinkTTL time.Duration
 	// EmailChangeLinkTTL is how long an email-change confirmation works.
 	EmailChangeLinkTTL time.Duration
+
+	// ThrottleMaxFailures failed sign-ins from one client address within
+	// ThrottleWindow make the address wait until the window ends;
+	// ThrottleLineMaxFailures replaces it for addresses on a registered
+	// line (config policy.throttle).
+	ThrottleMaxFailures     int
+	ThrottleLineMaxFailures int
+	ThrottleWindow          time.Duration
+	// MailLanguage is the language of mails to a person who has not
+	// chosen one (portal.default_language; "ja" when empty).
+	MailLanguage string
 }
 
 // Service runs the account flows. It is safe for concurrent use.

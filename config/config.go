@@ -178,6 +178,11 @@ type Throttle struct {
 	// MaxFailures failed sign-ins from one address within Window make the
 	// address wait until the window ends (429). Default 50.
 	MaxFailures int `yaml:"max_failures"`
+	// LineMaxFailures replaces MaxFailures for an address on a registered
+	// line (a network provider): an office's people share one address
+	// behind NAT, and their ordinary typing mistakes add up there. Default
+	// ten times MaxFailures (500).
+	LineMaxFailures int `yaml:"line_max_failures"`
 	// Window is the counting window. Default 15m.
 	Window Duration `yaml:"window"`
 }

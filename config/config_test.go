@@ -2369,7 +2369,7 @@ notify:
 // account policies (lockout, throttle, link lifetimes).
 func withAccountDefaults(p Policy) Policy {
 	p.Lockout = Lockout{MaxFailures: 10, UnlockLinkTTL: Duration(14 * 24 * time.Hour)}
-	p.Throttle = Throttle{MaxFailures: 50, Window: Duration(15 * time.Minute)}
+	p.Throttle = Throttle{MaxFailures: 50, LineMaxFailures: 500, Window: Duration(15 * time.Minute)}
 	p.PasswordReset = LinkPolicy{LinkTTL: Duration(14 * 24 * time.Hour)}
 	p.EmailChange = LinkPolicy{LinkTTL: Duration(24 * time.Hour)}
 	return p

@@ -30,6 +30,7 @@ const (
 	defaultLockoutFailures   = 10
 	defaultUnlockLinkTTL     = 14 * 24 * time.Hour
 	defaultThrottleFailures  = 50
+	defaultLineFactor        = 10
 	defaultThrottleWindow    = 15 * time.Minute
 	defaultResetLinkTTL      = 14 * 24 * time.Hour
 	defaultEmailLinkTTL      = 24 * time.Hour
@@ -187,12 +188,15 @@ func (c *Config) setDefaults() {
 	}
 
 	setString(&c.Policy.AccessRoute, AccessLineAndInternet)
-	if c.Policy.Lockout.MaxFailures == 0 {
+	if !s.present("policy.lockout.max_failures") && c.Policy.Lockout.MaxFailures == 0 {
 		c.Policy.Lockout.MaxFailures = defaultLockoutFailures
 	}
 	setDuration("policy.lockout.unlock_link_ttl", &c.Policy.Lockout.UnlockLinkTTL, defaultUnlockLinkTTL)
-	if c.Policy.Throttle.MaxFailures == 0 {
+	if !s.present("policy.throttle.max_failures") && c.Policy.Throttle.MaxFailures == 0 {
 		c.Policy.Throttle.MaxFailures = defaultThrottleFailures
+	}
+	if !s.present("policy.throttle.line_max_failures") && c.Policy.Throttle.LineMaxFailures == 0 {
+		c.Policy.Throttle.LineMaxFailures = min(defaultLineFactor*c.Policy.Throttle.MaxFailures, maxThrottleFailures)
 	}
 	setDuration("policy.throttle.window", &c.Policy.Throttle.Window, defaultThrottleWindow)
 	setDuration("policy.password_reset.link_ttl", &c.Policy.PasswordReset.LinkTTL, defaultResetLinkTTL)

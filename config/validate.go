@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	v.server()
 	v.store()
 	v.session()
+	v.lockout()
 	v.portal()
 	v.log()
 	v.providers()
@@ -639,4 +640,39 @@ func effectivePort(u *url.URL) string {
 		return "443"
 	}
 	return "80"
+}
+
+// Bounds of policy.lockout and policy.throttle.
+const (
+	maxLockoutFailures  = 1000
+	maxThrottleFailures = 1_000_000
+	maxThrottleWindow   = 24 * time.Hour
+)
+
+// lockout checks policy.lockout and policy.throttle. A zero value not
+// written in the file (a configuration built in code) stands for the
+// default and is not checked.
+func (v *validator) lockout() {
+	l, t := v.c.Policy.Lockout, v.c.Policy.Throttle
+	set := func(key string, zero bool) bool { return !zero || v.c.src.present(key) }
+	if set("policy.lockout.max_failures", l.MaxFailures == 0) && (l.MaxFailures < 1 || l.MaxFailures > maxLockoutFailures) {
+		v.errorf("policy.lockout.max_failures", "%d is out of range; use 1 to %d, e.g. 10", l.MaxFailures, maxLockoutFailures)
+	}
+	if set("policy.lockout.unlock_link_ttl", l.UnlockLinkTTL == 0) && l.UnlockLinkTTL <= 0 {
+		v.errorf("policy.lockout.unlock_link_ttl", "must be greater than 0 (the mailed unlock link would never work), e.g. 14d")
+	}
+	if set("policy.throttle.max_failures", t.MaxFailures == 0) && (t.MaxFailures < 1 || t.MaxFailures > maxThrottleFailures) {
+		v.errorf("policy.throttle.max_failures", "%d is out of range; use 1 to %d, e.g. 50", t.MaxFailures, maxThrottleFailures)
+	}
+	switch {
+	case !set("policy.throttle.line_max_failures", t.LineMaxFailures == 0):
+	case t.LineMaxFailures < 1 || t.LineMaxFailures > maxThrottleFailures:
+		v.errorf("policy.throttle.line_max_failures", "%d is out of range; use 1 to %d, e.g. 500", t.LineMaxFailures, maxThrottleFailures)
+	case t.LineMaxFailures < t.MaxFailures:
+		v.errorf("policy.throttle.line_max_failures", "%d is below policy.throttle.max_failures (%d): an office line, whose people share one address, would be stopped before a single address on the internet; use at least %d, e.g. 500",
+			t.LineMaxFailures, t.MaxFailures, t.MaxFailures)
+	}
+	if set("policy.throttle.window", t.Window == 0) && (t.Window <= 0 || t.Window.D() > maxThrottleWindow) {
+		v.errorf("policy.throttle.window", "%s is out of range; use more than 0s up to %s, e.g. 15m", t.Window, Duration(maxThrottleWindow))
+	}
 }

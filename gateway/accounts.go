@@ -27,6 +27,11 @@ func (g *Gateway) newAccountService(st account.Store, cfg *config.Config) *accou
 			UnlockLinkTTL:      pol.Lockout.UnlockLinkTTL.D(),
 			ResetLinkTTL:       pol.PasswordReset.LinkTTL.D(),
 			EmailChangeLinkTTL: pol.EmailChange.LinkTTL.D(),
+
+			ThrottleMaxFailures:     pol.Throttle.MaxFailures,
+			ThrottleLineMaxFailures: pol.Throttle.LineMaxFailures,
+			ThrottleWindow:          pol.Throttle.Window.D(),
+			MailLanguage:            cfg.Portal.DefaultLanguage,
 		},
 		Location:      cfg.Portal.Location,
 		Now:           g.now,

@@ -75,6 +75,10 @@ type Shared struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	// devices signs device cookies; deviceCk is their name.
+	devices  *account.Devices
+	deviceCk string
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -130,6 +134,9 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 		return nil, err
 	}
 	sh.compose = notify.NewComposer(outboxSeal)
+	if sh.devices, sh.deviceCk, err = newDevices(master, sh.secure, sh.now); err != nil {
+		return nil, err
+	}
 	go sh.sweeper()
 	wctx, cancel := context.WithCancel(context.Background())
 	sh.unwatch = cancel

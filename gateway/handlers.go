@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /callback/{id}", g.callback)
 	mux.HandleFunc("POST /callback/{id}", g.callback)
 	mux.HandleFunc("GET /saml/{id}/metadata", g.samlMetadata)
+	mux.HandleFunc("GET /unlock", g.unlockPage)
+	mux.HandleFunc("POST /unlock", g.unlockSubmit)
 	mux.HandleFunc("GET /logout", g.logoutPage)
 	mux.HandleFunc("POST /logout", g.logoutSubmit)
 	mux.HandleFunc("GET /me", g.profilePage)
@@ -343,10 +346,14 @@ func (g *Gateway) passwordLogin(w http.ResponseWriter, r *http.Request, p provid
 		again(http.StatusForbidden, "login.error.method")
 		return
 	}
+	if g.throttled(w, r, ev) {
+		return
+	}
 	id, err := p.Authenticate(ctx, login, password)
+	r, id, refusal, err := g.lockout(w, r, p, directory, login, id, err)
 	if err != nil {
 		status, key, reason := g.classifyProviderError(ctx, p.ID(), err)
-		g.auditFailure(ctx, ev, reason)
+		g.auditFailure(ctx, ev, cmp.Or(refusal, reason))
 		if errors.Is(err, providers.ErrBusy) {
 			w.Header().Set("Retry-After", retryAfterBusy)
 		}
@@ -455,7 +462,7 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	}
 	ev.UserID = user.ID
 	ev.Actor = orDefault(ev.Actor, user.Email)
-	if user.Status != store.StatusActive {
+	if user.Status != store.StatusActive && !trustedLocked(ctx, user) {
 		g.auditFailure(ctx, ev, "account_"+string(user.Status))
 		return http.StatusForbidden, "login.error.disabled"
 	}

@@ -255,7 +255,10 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 			return nil, nil, err
 		}
 	}
-	if c.expired(now.UnixNano()) || c.user.u.Status != store.StatusActive {
+	// A locked account's sessions go on: the lock stops new sign-ins
+	// from browsers it does not know, so that someone guessing the
+	// password cannot sign the owner out.
+	if st := c.user.u.Status; c.expired(now.UnixNano()) || st != store.StatusActive && st != store.StatusLocked {
 		// The sweeper deletes expired sessions: a read writes nothing.
 		m.forget(id)
 		return nil, nil, errNoSession

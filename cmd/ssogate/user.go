@@ -26,6 +26,7 @@ const userUsage = `usage: ssogate user COMMAND [flags]
   set-password  --email E      (new password from stdin; ends the user's sessions)
   disable       --email E      (ends the user's sessions)
   enable        --email E
+  unlock        --email E      (a locked account: active again, failure counts cleared)
   set-methods   --email E --methods id1,id2   (providers that may sign the user in; empty = any)
   links         --email E      (the user's linked identities at federated providers)
   unlink        --email E --provider ID
@@ -56,6 +57,8 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		return c.userSetStatus(ctx, "user disable", args[1:], store.StatusDisabled)
 	case "enable":
 		return c.userSetStatus(ctx, "user enable", args[1:], store.StatusActive)
+	case "unlock":
+		return c.userUnlock(ctx, args[1:])
 	case "set-methods":
 		return c.userSetMethods(ctx, args[1:])
 	case "links":
@@ -264,6 +267,34 @@ func (c *cli) userSetStatus(ctx context.Context, name string, args []string, sta
 	}
 	audit(ctx, a.store, "user_"+string(status), u)
 	fmt.Fprintf(c.stdout, "%s is now %s; %d sessions ended\n", u.Email, status, n)
+	return nil
+}
+
+// userUnlock unlocks a locked account as the mailed link does.
+func (c *cli) userUnlock(ctx context.Context, args []string) error {
+	fs := c.flags("user unlock")
+	email := fs.String("email", "", "login id")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	a, u, err := c.openUser(ctx, "user unlock", *email)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc := a.gateway.Account()
+	if svc == nil {
+		return errors.New("user unlock: the store keeps no account state")
+	}
+	was := u.Status
+	if err := svc.UnlockUser(ctx, u, "cli"); err != nil {
+		return fmt.Errorf("user unlock: %w", err)
+	}
+	if was != store.StatusLocked {
+		fmt.Fprintf(c.stdout, "%s was not locked (%s); failure counts cleared\n", u.Email, was)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "%s is unlocked\n", u.Email)
 	return nil
 }
 
