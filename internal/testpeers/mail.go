@@ -94,4 +94,3 @@ func ParseMail(t testing.TB, raw []byte) ParsedMail {
 	}
 	return p
 }
-
