@@ -12,8 +12,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ssogate/ssogate/credentials"
 	"github.com/ssogate/ssogate/notify"
-	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -52,7 +52,7 @@ type Options struct {
 
 	// Rule is the rule new local passwords meet (the local provider's
 	// policy); CheckPassword adds the name and common-password checks.
-	Rule local.Policy
+	Rule credentials.PasswordRule
 	// ProviderLabel names a sign-in provider to the person, in lang (the
 	// label on the login page), for the mail that tells a person without
 	// a password how they sign in. Nil uses the provider id.
@@ -103,7 +103,7 @@ type Service struct {
 	now  func() time.Time
 	log  *slog.Logger
 
-	rule     local.Policy
+	rule     credentials.PasswordRule
 	label    func(providerID, lang string) string
 	reset2FA func(ctx context.Context, userID string) error
 }

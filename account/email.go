@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/credentials"
 	"github.com/ssogate/ssogate/notify"
-	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -40,7 +40,7 @@ const maxEmailBytes = 254
 // are looked up: NFKC to ASCII, trimmed, lower-case), or ErrEmailInvalid
 // when it is not one address of the shape local@domain.tld.
 func NormalizeNewEmail(typed string) (string, error) {
-	e := local.NormalizeEmail(typed)
+	e := credentials.NormalizeEmail(typed)
 	user, domain, ok := strings.Cut(e, "@")
 	if !ok || user == "" || len(e) > maxEmailBytes || !strings.Contains(domain, ".") ||
 		strings.Contains(domain, "@") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/credentials"
 	"github.com/ssogate/ssogate/notify"
-	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -163,7 +163,7 @@ func (s *Service) CheckResetLink(ctx context.Context, ticket string) error {
 // transaction), and an error only when the store fails.
 func (s *Service) RequestReset(ctx context.Context, email string, o Origin) error {
 	now := s.now()
-	email = local.NormalizeEmail(email)
+	email = credentials.NormalizeEmail(email)
 	ev := s.flowEvent("password_reset_request", o, now)
 	ev.Actor = truncateRunes(email, 254)
 	refuse := func(reason string) error {
@@ -335,7 +335,7 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, password, confirm s
 // the rule (CheckPassword), not the current password when current is
 // given, and the confirmation; every broken rule is listed in one
 // *WeakPasswordError.
-func newPasswordOK(rule local.Policy, password, confirm, current string, u *store.User) error {
+func newPasswordOK(rule credentials.PasswordRule, password, confirm, current string, u *store.User) error {
 	var reasons []string
 	var we *WeakPasswordError
 	if err := CheckPassword(rule, password, u.Email, u.DisplayName); errors.As(err, &we) {

@@ -10,11 +10,11 @@ import (
 	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/ssogate/ssogate/providers/local"
+	"github.com/ssogate/ssogate/credentials"
 )
 
 // Reasons a new password is refused, beyond the local rule's
-// (local.ReasonTooShort, ReasonTooLong, ReasonTooFewClasses,
+// (credentials.ReasonTooShort, ReasonTooLong, ReasonTooFewClasses,
 // ReasonContainsEmail). They are stable: the portal maps each to a
 // message (password.reason.<code>), and tests compare them.
 const (
@@ -71,9 +71,9 @@ var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 // most common passwords, also with digits and symbols around it
 // (case-insensitive, full-width folded). It returns nil or a
 // *WeakPasswordError.
-func CheckPassword(rule local.Policy, password, email, name string) error {
+func CheckPassword(rule credentials.PasswordRule, password, email, name string) error {
 	var reasons []string
-	var pe *local.PolicyError
+	var pe *credentials.RuleError
 	if err := rule.Check(password, email); errors.As(err, &pe) {
 		reasons = append(reasons, pe.Reasons...)
 	} else if err != nil {

@@ -18,11 +18,12 @@ var layers = map[string][]string{
 	"providers":              nil,
 	"store":                  nil,
 	"config":                 nil,
+	"credentials":            nil,
 	"portal":                 nil,
 	"internal/logbuf":        nil,
 	"internal/testdisk":      nil,
 	"internal/testpeers":     nil,
-	"providers/local":        {"providers"},
+	"providers/local":        {"providers", "credentials"},
 	"providers/ldap":         {"providers"},
 	"providers/oidc":         {"providers"},
 	"providers/saml":         {"providers"},
@@ -33,10 +34,10 @@ var layers = map[string][]string{
 	"store/storetest":        {"store"},
 	// Flows: plain Go over the store and the outbox, no HTTP.
 	"notify":  {"config", "store"},
-	"account": {"store", "notify"},
+	"account": {"credentials", "notify", "store"},
 	// HTTP ties the flows and contracts together, never a concrete
 	// provider, backend or the metrics.
-	"gateway": {"account", "config", "notify", "portal", "providers", "store"},
+	"gateway": {"account", "config", "credentials", "notify", "portal", "providers", "store"},
 	"metrics": {"gateway", "plugins", "providers", "store"},
 	// The plugin host and SDK.
 	"plugins":                     {"plugins/internal/wire", "plugins/proto", "providers"},
@@ -46,7 +47,7 @@ var layers = map[string][]string{
 	"plugins/examples/httpjson":   {"plugins/sdk", "providers"},
 	"plugins/internal/testplugin": {"plugins/sdk", "providers"},
 	// The wiring: the only package that picks concrete implementations.
-	"cmd/ssogate": {"account", "config", "gateway", "internal/logbuf", "metrics", "notify", "plugins", "portal",
+	"cmd/ssogate": {"account", "config", "credentials", "gateway", "internal/logbuf", "metrics", "notify", "plugins", "portal",
 		"providers", "providers/...", "store", "store/sqlite", "store/postgres"},
 	"bench":          nil,
 	"bench/bare":     nil,

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/account"
+	"github.com/ssogate/ssogate/credentials"
 	"github.com/ssogate/ssogate/portal"
-	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -45,17 +45,19 @@ func (g *Gateway) passwordsEnabled() bool {
 // passwordRule is the local rule as the pages state it.
 func (g *Gateway) passwordRule() portal.PasswordRule {
 	p := g.localRule()
-	return portal.PasswordRule{MinLength: orInt(p.MinLength, local.DefaultMinLength),
-		MinClasses: orInt(p.MinClasses, local.DefaultMinClasses)}
+	return portal.PasswordRule{MinLength: orInt(p.MinLength, credentials.DefaultMinLength),
+		MinClasses: orInt(p.MinClasses, credentials.DefaultMinClasses)}
 }
 
 // localRule is the first local provider's rule for new passwords.
-func (g *Gateway) localRule() local.Policy {
+func (g *Gateway) localRule() credentials.PasswordRule {
 	lp, _ := g.localProvider("")
-	if rp, ok := lp.(interface{ Policy() local.Policy }); ok {
+	if rp, ok := lp.(interface {
+		Policy() credentials.PasswordRule
+	}); ok {
 		return rp.Policy()
 	}
-	return local.Policy{}
+	return credentials.PasswordRule{}
 }
 
 func orInt(v, def int) int {

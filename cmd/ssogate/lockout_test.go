@@ -75,12 +75,6 @@ func comparable(p *page, email string) string {
 	return strconv.Itoa(p.StatusCode) + " " + strings.Join(names, ",") + "\n" + body
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 // TestLockoutNoEnumeration: an unknown email, a wrong password and a
 // locked account (even with its right password) answer alike: same
 // status, cookies and page, and, over 30 tries each, the same median

@@ -18,11 +18,9 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"sync"
 
-	"golang.org/x/text/unicode/norm"
-
+	"github.com/ssogate/ssogate/credentials"
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -356,20 +354,9 @@ func (p *Provider) dummyFor(email string) *phcHash {
 	return &phcHash{params: p.census.pick(email, p.params, p.limit.budget), salt: p.dummySalt, key: p.dummyKey}
 }
 
-// NormalizeEmail is the form a login is looked up in: full-width input
-// (an address typed with a Japanese input method, "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ")
-// folded to ASCII by NFKC, then trimmed and lower-cased. The fold applies
-// only when it makes the whole login ASCII; other text is kept as typed.
-func NormalizeEmail(login string) string {
-	folded := norm.NFKC.String(login)
-	for i := 0; i < len(folded); i++ {
-		if folded[i] >= 0x80 {
-			folded = login
-			break
-		}
-	}
-	return strings.ToLower(strings.TrimSpace(folded))
-}
+// NormalizeEmail is the form a login is looked up in; see
+// credentials.NormalizeEmail.
+func NormalizeEmail(login string) string { return credentials.NormalizeEmail(login) }
 
 // errInvalid is the one error for every kind of wrong credentials, so that
 // callers cannot tell an unknown email from a wrong password by value or

@@ -433,3 +433,13 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 }
+
+func TestProviderPolicy(t *testing.T) {
+	p, err := Open("local", Config{MinLength: 10, MinClasses: 4}, memAccounts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Policy(), (Policy{MinLength: 10, MinClasses: 4}); got != want {
+		t.Errorf("PasswordRule() = %+v, want %+v", got, want)
+	}
+}

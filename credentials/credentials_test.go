@@ -1,4 +1,4 @@
-package local
+package credentials
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ func TestPolicyCheck(t *testing.T) {
 	const email = "taro.yamada@example.co.jp"
 	tests := []struct {
 		name     string
-		policy   Policy
+		policy   PasswordRule
 		password string
 		email    string
 		want     []string // nil: accepted
@@ -37,7 +37,7 @@ func TestPolicyCheck(t *testing.T) {
 
 		{name: "kanji and kana only", password: "山田太郎のパスワード", email: email, want: []string{ReasonTooFewClasses}},
 		{name: "kana with digit and symbol", password: "パスワード2024!", email: email, want: []string{ReasonTooFewClasses}},
-		{name: "kana with digit and symbol, two classes", policy: Policy{MinClasses: 2}, password: "パスワード2024!", email: email},
+		{name: "kana with digit and symbol, two classes", policy: PasswordRule{MinClasses: 2}, password: "パスワード2024!", email: email},
 		{name: "kanji with latin", password: "山田Hanako2024", email: email},
 		{name: "kanji counted in runes", password: "日本語Ab1!", email: email, want: []string{ReasonTooShort}},
 		{name: "kanji eight runes", password: "日本語でAb1!", email: email},
@@ -55,11 +55,11 @@ func TestPolicyCheck(t *testing.T) {
 		{name: "257 runes", password: strings.Repeat("Aa1!", 64) + "x", email: email, want: []string{ReasonTooLong}},
 		{name: "256 kanji runes but many bytes", password: "Aa1" + strings.Repeat("漢", 253), email: email},
 
-		{name: "zero policy means defaults", policy: Policy{}, password: "Passw0r", email: email, want: []string{ReasonTooShort}},
-		{name: "longer minimum", policy: Policy{MinLength: 12}, password: "Passw0rd1234", email: email},
-		{name: "longer minimum short", policy: Policy{MinLength: 12}, password: "Passw0rd123", email: email, want: []string{ReasonTooShort}},
-		{name: "four classes required", policy: Policy{MinClasses: 4}, password: "Passw0rd", email: email, want: []string{ReasonTooFewClasses}},
-		{name: "four classes given", policy: Policy{MinClasses: 4}, password: "Passw0rd!", email: email},
+		{name: "zero policy means defaults", policy: PasswordRule{}, password: "Passw0r", email: email, want: []string{ReasonTooShort}},
+		{name: "longer minimum", policy: PasswordRule{MinLength: 12}, password: "Passw0rd1234", email: email},
+		{name: "longer minimum short", policy: PasswordRule{MinLength: 12}, password: "Passw0rd123", email: email, want: []string{ReasonTooShort}},
+		{name: "four classes required", policy: PasswordRule{MinClasses: 4}, password: "Passw0rd", email: email, want: []string{ReasonTooFewClasses}},
+		{name: "four classes given", policy: PasswordRule{MinClasses: 4}, password: "Passw0rd!", email: email},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,9 +70,9 @@ func TestPolicyCheck(t *testing.T) {
 				}
 				return
 			}
-			var pe *PolicyError
+			var pe *RuleError
 			if !errors.As(err, &pe) {
-				t.Fatalf("Check(%q) = %v, want *PolicyError", tt.password, err)
+				t.Fatalf("Check(%q) = %v, want *RuleError", tt.password, err)
 			}
 			if !slices.Equal(pe.Reasons, tt.want) {
 				t.Errorf("Check(%q) reasons = %q, want %q", tt.password, pe.Reasons, tt.want)
@@ -82,19 +82,9 @@ func TestPolicyCheck(t *testing.T) {
 }
 
 func TestPolicyErrorMessage(t *testing.T) {
-	err := Policy{}.Check("pa", "")
-	const want = "local: password does not meet the policy: too_short, too_few_classes"
+	err := PasswordRule{}.Check("pa", "")
+	const want = "credentials: password does not meet the rule: too_short, too_few_classes"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %q", err, want)
-	}
-}
-
-func TestProviderPolicy(t *testing.T) {
-	p, err := Open("local", Config{MinLength: 10, MinClasses: 4}, memAccounts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := p.Policy(), (Policy{MinLength: 10, MinClasses: 4}); got != want {
-		t.Errorf("Policy() = %+v, want %+v", got, want)
 	}
 }
