@@ -17,11 +17,9 @@ import (
 	"github.com/ssogate/ssogate/store"
 )
 
-// Store is what the account flows need of the store.
-type Store interface {
-	store.Store
-	store.Accounts
-}
+// Store is what the account flows need of the store: every backend's
+// whole Store, since it keeps the accounts' state and the outbox.
+type Store = store.Store
 
 // Passwords hashes and checks local passwords; the gateway passes the
 // local provider, whose hashing queue bounds memory.
@@ -66,6 +64,9 @@ type Options struct {
 	// is logged; the reset or change stands. Nil while 2-step
 	// verification does not exist.
 	ResetSecondFactor func(ctx context.Context, userID string) error
+	// Enqueued, when set, is called after a step committed messages to the
+	// outbox, so that the sending worker need not wait for its next poll.
+	Enqueued func()
 }
 
 // Policy is the account part of the organisation's policy (config
@@ -106,13 +107,14 @@ type Service struct {
 	rule     credentials.PasswordRule
 	label    func(providerID, lang string) string
 	reset2FA func(ctx context.Context, userID string) error
+	enqueued func()
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{st: o.Store, comp: o.Compose, pw: o.Passwords, link: o.Link, pol: o.Policy,
 		loc: o.Location, now: o.Now, log: o.Log,
-		rule: o.Rule, label: o.ProviderLabel, reset2FA: o.ResetSecondFactor}
+		rule: o.Rule, label: o.ProviderLabel, reset2FA: o.ResetSecondFactor, enqueued: o.Enqueued}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -128,3 +130,13 @@ func New(o Options) *Service {
 // ErrWrongPassword means a password given to confirm a change (the
 // current password) is not the person's.
 var ErrWrongPassword = errors.New("account: wrong password")
+
+// apply commits one step and, when it queued messages, wakes the worker
+// that sends them.
+func (s *Service) apply(ctx context.Context, b *store.Batch) (*store.Ticket, error) {
+	t, err := s.st.Apply(ctx, b)
+	if err == nil && len(b.Messages) > 0 && s.enqueued != nil {
+		s.enqueued()
+	}
+	return t, err
+}

@@ -178,7 +178,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ticket string, current
 	}
 	ev := s.flowEvent("email_change", o, now)
 	ev.UserID, ev.Actor, ev.Outcome, ev.Detail = u.ID, old, store.OutcomeSuccess, "new_email="+newEmail
-	_, err = s.st.Apply(ctx, &store.Batch{
+	_, err = s.apply(ctx, &store.Batch{
 		Consume:     &store.TicketUse{Purpose: store.PurposeEmailChange, ID: linkTicketID(ticket), Now: now},
 		User:        &next,
 		EndSessions: &store.SessionsEnd{UserID: u.ID, Keep: keep},

@@ -212,7 +212,7 @@ func (s *Service) lock(ctx context.Context, u *store.User, c Client, failures in
 	if err != nil {
 		return fmt.Errorf("account: lock mail: %w", err)
 	}
-	_, err = s.st.Apply(ctx, &store.Batch{
+	_, err = s.apply(ctx, &store.Batch{
 		User: &locked,
 		Tickets: []*store.Ticket{{ID: id, Purpose: store.PurposeUnlock, UserID: u.ID,
 			CreatedAt: now, ExpiresAt: expires}},

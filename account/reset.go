@@ -309,7 +309,7 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, password, confirm s
 	if u.Status == store.StatusLocked {
 		ev.Detail = "unlocked"
 	}
-	_, err = s.st.Apply(ctx, &store.Batch{
+	_, err = s.apply(ctx, &store.Batch{
 		Consume:       &store.TicketUse{Purpose: store.PurposePasswordReset, ID: linkTicketID(ticket), Now: now},
 		User:          &next,
 		Password:      &store.PasswordWrite{UserID: u.ID, Encoded: hash},
@@ -393,7 +393,7 @@ func (s *Service) refused(ctx context.Context, action string, o Origin, now time
 
 // commit applies b, which consumes no ticket, and logs its audit events.
 func (s *Service) commit(ctx context.Context, b *store.Batch) error {
-	if _, err := s.st.Apply(ctx, b); err != nil {
+	if _, err := s.apply(ctx, b); err != nil {
 		return fmt.Errorf("account: %w", err)
 	}
 	for _, ev := range b.Audit {

@@ -34,7 +34,7 @@ func (s *Service) Unlock(ctx context.Context, ticket, clientIP string) (*store.U
 	b.Consume = &store.TicketUse{Purpose: store.PurposeUnlock, ID: ticketID(ticket), Now: s.now()}
 	// The ticket's id hashes the user id with the secret, so a ticket
 	// that is consumed here was made for u.
-	_, err = s.st.Apply(ctx, b)
+	_, err = s.apply(ctx, b)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidLink
 	}
@@ -49,7 +49,7 @@ func (s *Service) Unlock(ctx context.Context, ticket, clientIP string) (*store.U
 // as "cli"): the same writes as Unlock, in one transaction.
 func (s *Service) UnlockUser(ctx context.Context, u *store.User, actor string) error {
 	b := s.unlockBatch(u, actor, "")
-	if _, err := s.st.Apply(ctx, b); err != nil {
+	if _, err := s.apply(ctx, b); err != nil {
 		return fmt.Errorf("account: unlock %s: %w", u.Email, err)
 	}
 	u.Status = b.User.Status

@@ -9,11 +9,12 @@ import (
 	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/providers"
+	"github.com/ssogate/ssogate/store"
 )
 
 // newAccountService builds the account flows for this configuration: its
 // policy, the first local provider's hashing, links on the public URL.
-func (g *Gateway) newAccountService(st account.Store, cfg *config.Config) *account.Service {
+func (g *Gateway) newAccountService(st store.Store, cfg *config.Config) *account.Service {
 	pol := cfg.Policy
 	return account.New(account.Options{
 		Store:     st,
@@ -38,6 +39,7 @@ func (g *Gateway) newAccountService(st account.Store, cfg *config.Config) *accou
 		Log:           g.log,
 		Rule:          g.localRule(),
 		ProviderLabel: g.providerLabel,
+		Enqueued:      g.kick,
 	})
 }
 

@@ -23,9 +23,6 @@ var emailErrorKeys = map[error]string{
 // a store failure.
 func (g *Gateway) emailView(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) (portal.EmailChangePage, bool) {
 	page := portal.EmailChangePage{Base: g.base(w, r, sess, user), CurrentEmail: user.Email}
-	if g.account == nil {
-		return page, true
-	}
 	has, err := g.account.HasPassword(r.Context(), user.ID)
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
@@ -36,10 +33,6 @@ func (g *Gateway) emailView(w http.ResponseWriter, r *http.Request, sess *store.
 }
 
 func (g *Gateway) emailPage(w http.ResponseWriter, r *http.Request) {
-	if g.account == nil {
-		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
-		return
-	}
 	sess, user, ok := g.requireSession(w, r)
 	if !ok {
 		return
@@ -55,10 +48,6 @@ func (g *Gateway) emailPage(w http.ResponseWriter, r *http.Request) {
 // emailSubmit asks for an email change: the address changes only when
 // the link mailed to the new address is used.
 func (g *Gateway) emailSubmit(w http.ResponseWriter, r *http.Request) {
-	if g.account == nil {
-		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
-		return
-	}
 	ctx := r.Context()
 	sess, user, err := g.sessions.Resolve(ctx, r)
 	switch {
@@ -99,10 +88,6 @@ func (g *Gateway) emailSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
-	if g.account == nil {
-		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
-		return
-	}
 	ticket := r.URL.Query().Get("ticket")
 	sess, user, _ := g.sessionIDs(r)
 	page := portal.EmailConfirmPage{Base: g.base(w, r, sess, user), Ticket: ticket}
@@ -127,10 +112,6 @@ func emailLinkErrorKey(err error) string {
 // emailConfirmSubmit changes the address. A browser signed in as the user
 // stays signed in; every other session of the user ends.
 func (g *Gateway) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) {
-	if g.account == nil {
-		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
-		return
-	}
 	sess, user, sids := g.sessionIDs(r)
 	if !g.parseForm(w, r, sids...) {
 		return

@@ -233,9 +233,10 @@ type Gateway struct {
 	observe func(class string, status int, d time.Duration)
 	signIn  func(provider, outcome string)
 
-	// account runs the account flows (lockout, reset, email change); nil
-	// when the store does not keep accounts' state.
+	// account runs the account flows (lockout, reset, email change).
 	account *account.Service
+	// kick wakes the outbox worker after a flow queued a message.
+	kick func()
 
 	// Hand-off to downstream services.
 	keys            *keyring
@@ -303,9 +304,11 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.issuer = g.publicURL
 	g.publicHost = normalizeHost(pub.Host)
 	g.clientIPs = NewClientIPs(cfg.Server.TrustedPrefixes)
-	if as, ok := o.Store.(account.Store); ok {
-		g.account = g.newAccountService(as, cfg)
+	g.kick = o.Kick
+	if g.kick == nil {
+		g.kick = func() {}
 	}
+	g.account = g.newAccountService(o.Store, cfg)
 
 	var svcURLs []*url.URL
 	var formTargets []string

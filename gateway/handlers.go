@@ -211,7 +211,7 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 	page := portal.LoginPage{Base: g.base(w, r, nil, nil), ReturnTo: returnTo}
 	if lp, label := g.localProvider(page.Lang); lp != nil && !g.cfg.Policy.HidePasswordForm && g.policyAllows(lp.ID()) {
 		page.ShowPasswordForm, page.PasswordLabel = true, label
-		page.ForgotPassword = g.account != nil
+		page.ForgotPassword = true
 	}
 	var buttons []providers.Provider
 	for _, p := range g.providers.All() {

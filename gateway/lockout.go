@@ -58,9 +58,6 @@ func (g *Gateway) accountClient(ctx context.Context) account.Client {
 // client failed to sign in too often in the current window: no password
 // is checked for it until the window ends.
 func (g *Gateway) throttled(w http.ResponseWriter, r *http.Request, ev store.AuditEvent) bool {
-	if g.account == nil {
-		return false
-	}
 	ctx := r.Context()
 	wait, err := g.account.Throttled(ctx, g.accountClient(ctx))
 	if err != nil {
@@ -103,7 +100,7 @@ var errPasswordRefused = fmt.Errorf("gateway: %w", providers.ErrInvalidCredentia
 // refusal it made ("" to let the error speak).
 func (g *Gateway) lockout(w http.ResponseWriter, r *http.Request, p providers.PasswordAuthenticator, directory bool,
 	login string, id *providers.Identity, err error) (*http.Request, *providers.Identity, string, error) {
-	if g.account == nil || (err != nil && !errors.Is(err, providers.ErrInvalidCredentials)) {
+	if err != nil && !errors.Is(err, providers.ErrInvalidCredentials) {
 		return r, id, "", err
 	}
 	ctx := r.Context()

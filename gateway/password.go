@@ -35,11 +35,11 @@ func (g *Gateway) flowOrigin(r *http.Request) account.Origin {
 	return o
 }
 
-// passwordsEnabled reports whether the local password pages exist: the
-// store keeps account state and a local provider holds passwords.
+// passwordsEnabled reports whether the local password pages exist: a
+// local provider holds passwords.
 func (g *Gateway) passwordsEnabled() bool {
 	lp, _ := g.localProvider("")
-	return g.account != nil && lp != nil
+	return lp != nil
 }
 
 // passwordRule is the local rule as the pages state it.
