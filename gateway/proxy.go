@@ -157,7 +157,8 @@ func (g *Gateway) stripGatewayCookies(h http.Header) {
 	}
 	hit := false
 	for _, l := range lines {
-		if strings.Contains(l, g.sessions.name) || strings.Contains(l, g.csrf.cookie) {
+		if strings.Contains(l, g.sessions.name) || strings.Contains(l, g.csrf.cookie) || strings.Contains(l, g.langCk) ||
+			strings.Contains(l, g.shared.deviceCk) {
 			hit = true
 		}
 	}
@@ -171,7 +172,7 @@ func (g *Gateway) stripGatewayCookies(h http.Header) {
 			part, l, _ = strings.Cut(l, ";")
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
-			if name == "" || name == g.sessions.name || name == g.csrf.cookie || name == g.langCk {
+			if name == "" || g.ownCookie(name) {
 				continue
 			}
 			if kept.Len() > 0 {
@@ -187,6 +188,12 @@ func (g *Gateway) stripGatewayCookies(h http.Header) {
 	h["Cookie"] = []string{kept.String()}
 }
 
+// ownCookie reports whether name is one of the gateway's cookies: the
+// session, CSRF, language and device cookies.
+func (g *Gateway) ownCookie(name string) bool {
+	return name == g.sessions.name || name == g.csrf.cookie || name == g.langCk || name == g.shared.deviceCk
+}
+
 // dropGatewayCookieWrites removes Set-Cookie lines from an upstream
 // response that would set the gateway's own cookies: an upstream on the
 // gateway's host must not be able to plant a session.
@@ -198,7 +205,7 @@ func (g *Gateway) dropGatewayCookieWrites(h http.Header) {
 	kept := lines[:0:0]
 	for _, l := range lines {
 		name := setCookieName(l)
-		if name == g.sessions.name || name == g.csrf.cookie || name == g.langCk {
+		if g.ownCookie(name) {
 			continue
 		}
 		kept = append(kept, l)

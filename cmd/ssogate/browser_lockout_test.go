@@ -6,15 +6,19 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
 
 // TestBrowserLockoutUnlock walks what a person meets: ten wrong passwords
 // lock the account (the page says only "incorrect", and that repeated
-// failures lock); the right password is then refused too; the mail's link
-// shows one button; pressing it unlocks; the person signs in.
+// failures lock); the right password is then refused too; the mail,
+// delivered by the outbox worker to a real SMTP server and read as a mail
+// client reads it, has a link that shows one button; pressing it unlocks;
+// the person signs in.
 func TestBrowserLockoutUnlock(t *testing.T) {
-	h := newHarness(t)
+	smtp := testpeers.StartSMTP(t, testpeers.SMTPOptions{NoStartTLS: true})
+	h := newHarness(t, withMail(smtp))
 	u := h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
 	ctx := newChromium(t)
 
@@ -57,7 +61,10 @@ func TestBrowserLockoutUnlock(t *testing.T) {
 		t.Fatalf("locked account's right password: error %q", msg)
 	}
 
-	link := h.lockMail(u).Link
+	subject, link := h.mailLink(smtp, 1)
+	if !strings.Contains(subject, "ロック") && !strings.Contains(subject, "locked") {
+		t.Errorf("lock mail subject = %q", subject)
+	}
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.ID("unlock-submit")),

@@ -6,16 +6,17 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ssogate/ssogate/notify"
+	"github.com/ssogate/ssogate/internal/testpeers"
 )
 
 // TestBrowserForgotResetSignIn walks a forgotten password as a person
 // does: the login page's link, the address, the "if registered" answer,
-// the link from the mail (as the outbox holds it), the rule above the
-// fields, a refused common password, the new password, then signing in
-// with it.
+// the link from the mail (delivered by the outbox worker to a real SMTP
+// server and read as a mail client reads it), the rule above the fields, a
+// refused common password, the new password, then signing in with it.
 func TestBrowserForgotResetSignIn(t *testing.T) {
-	h := newHarness(t)
+	smtp := testpeers.StartSMTP(t, testpeers.SMTPOptions{NoStartTLS: true})
+	h := newHarness(t, withMail(smtp))
 	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
 	ctx := newChromium(t)
 
@@ -34,13 +35,13 @@ func TestBrowserForgotResetSignIn(t *testing.T) {
 	if got := text(t, ctx, "#forgot-sent"); !strings.HasPrefix(got, "If the address you entered is registered") {
 		t.Errorf("sent notice = %q", got)
 	}
-	_, data := h.outbox(notify.TemplatePasswordReset)
-	if len(data) != 1 {
-		t.Fatalf("%d reset mails", len(data))
+	subject, link := h.mailLink(smtp, 1)
+	if !strings.Contains(subject, "パスワードリセット") && !strings.Contains(subject, "Password reset") {
+		t.Errorf("reset mail subject = %q", subject)
 	}
 
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(data[0].Link),
+		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.ID("reset-form")),
 	); err != nil {
 		t.Fatal(err)

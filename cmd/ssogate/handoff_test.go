@@ -212,8 +212,14 @@ func TestReverseProxyHandsOffIdentity(t *testing.T) {
 	if got.Path != "/app/page" || got.Host != strings.TrimPrefix(up.URL, "http://") {
 		t.Errorf("upstream path/host = %s %s", got.Path, got.Host)
 	}
-	// The gateway's cookies are its own business, not the app's.
-	if c := hv("Cookie"); strings.Contains(c, h.app.cfg.Session.CookieName+"=") || strings.Contains(c, "ssogate_csrf") {
+	// The gateway's cookies (session, CSRF, language, device) are its own
+	// business, not the app's; the browser holds each of them here.
+	for _, name := range []string{h.app.cfg.Session.CookieName, "ssogate_csrf", "ssogate_device"} {
+		if b.cookie(name) == nil {
+			t.Fatalf("the browser holds no %s cookie to test with", name)
+		}
+	}
+	if c := hv("Cookie"); strings.Contains(c, "ssogate") {
 		t.Errorf("gateway cookies reached the upstream: %q", c)
 	}
 	claims := verifyAssertion(t, h, hv("X-Ssogate-Assertion"), "app")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -119,6 +120,29 @@ type harness struct {
 
 type harnessOption func(string) string
 
+// withMail sends the gateway's mail to the SMTP peer p (plain SMTP on
+// loopback), through the outbox worker.
+func withMail(p *testpeers.SMTPPeer) harnessOption {
+	return func(s string) string {
+		return s + "notify:\n  mail:\n    smtp: smtp://" + p.Addr + "\n    starttls: none\n" +
+			"    from: サンプル社 ポータル <no-reply@example.co.jp>\n"
+	}
+}
+
+// mailLink waits for the n-th mail the peer p received (counting from 1),
+// reads it as a mail client would, and returns its subject and the first
+// link on the gateway h in its text part.
+func (h *harness) mailLink(p *testpeers.SMTPPeer, n int) (subject, link string) {
+	h.t.Helper()
+	mails := p.WaitMails(h.t, n, 30*time.Second)
+	m := testpeers.ParseMail(h.t, mails[n-1].Raw)
+	link = regexp.MustCompile(regexp.QuoteMeta(h.url)+`/[^\s"<>]*`).FindString(m.Text)
+	if link == "" {
+		h.t.Fatalf("mail %q has no link to %s:\n%s", m.Subject, h.url, m.Text)
+	}
+	return m.Subject, link
+}
+
 // withServices appends YAML service entries to the services list (which
 // ends the test configuration).
 func withServices(yaml string) harnessOption {
@@ -173,6 +197,11 @@ func startHarness(t *testing.T, tls bool, wrap func(store.Store) store.Store, op
 	h.app, err = newAppWith(context.Background(), cfg, log, h.clock.Now, wrap)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Notify.Mail.SMTP != "" || cfg.Notify.Mail.Dir != "" {
+		// A test that names a mail transport gets its mail sent, as
+		// serve does; the others read the outbox as the flows left it.
+		h.app.mail.start(context.Background())
 	}
 	h.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: h.app.Handler()}}
 	if tls {

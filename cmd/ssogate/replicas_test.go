@@ -26,6 +26,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/ssogate/ssogate/internal/testpeers"
+	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/postgres"
 )
@@ -593,6 +594,50 @@ func TestReplicas(t *testing.T) {
 		slices.Sort(all)
 		t.Logf("revocation, every kind timed from its commit (sign-out, store revoke, store disable): n=%d median=%v max=%v",
 			len(all), all[len(all)/2].Round(10*time.Microsecond), all[len(all)-1].Round(10*time.Microsecond))
+	})
+
+	rs.run("wrong passwords on different replicas count once, toward one lock", func(t *testing.T) {
+		ctx := context.Background()
+		const email, pw = "hanako@example.co.jp", "Hanako-Passw0rd!"
+		rs.cli(pw+"\n", "user", "add", "--email", email, "--name", "Hanako", "--groups", "staff", "--password-stdin")
+		// A fresh browser each time, straight to one replica: no device
+		// cookie, so every failure counts on the account's shared budget.
+		on := func(n *replica) *browser {
+			jar, _ := cookiejar.New(nil)
+			return &browser{h: &harness{t: t, url: n.url}, jar: jar, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		}
+		status := func() store.Status {
+			u, err := st.GetUserByEmail(ctx, email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.Status
+		}
+		for i := range 9 {
+			expectStatus(t, on(rs.nodes[i%3]).login(email, "Wrong-Passw0rd-1!", ""), http.StatusUnauthorized)
+		}
+		if s := status(); s != store.StatusActive {
+			t.Fatalf("after 9 wrong passwords over three replicas the account is %s, want active", s)
+		}
+		expectStatus(t, on(rs.nodes[0]).login(email, "Wrong-Passw0rd-1!", ""), http.StatusUnauthorized)
+		if s := status(); s != store.StatusLocked {
+			t.Fatalf("after the 10th wrong password (3+3+3 on three replicas, then one) the account is %s, want locked", s)
+		}
+		for _, n := range rs.nodes {
+			expectStatus(t, on(n).login(email, pw, ""), http.StatusUnauthorized)
+		}
+		u, err := st.GetUserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mails, err := st.ListMessages(ctx, store.MessageFilter{UserID: u.ID, Template: notify.TemplateAccountLocked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mails) != 1 {
+			t.Fatalf("%d lock mails queued, want 1", len(mails))
+		}
 	})
 
 	rs.run("a rotated signing key is published and used by every replica", func(t *testing.T) {
