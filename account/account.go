@@ -133,7 +133,18 @@ var ErrWrongPassword = errors.New("account: wrong password")
 
 // apply commits one step and, when it queued messages, wakes the worker
 // that sends them.
+// Messages are dated by the service's clock, as its tickets are, so that
+// they fall due on the same time line as the rest of the flow.
 func (s *Service) apply(ctx context.Context, b *store.Batch) (*store.Ticket, error) {
+	now := s.now()
+	for _, m := range b.Messages {
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+		if m.NextAttemptAt.IsZero() {
+			m.NextAttemptAt = m.CreatedAt
+		}
+	}
 	t, err := s.st.Apply(ctx, b)
 	if err == nil && len(b.Messages) > 0 && s.enqueued != nil {
 		s.enqueued()

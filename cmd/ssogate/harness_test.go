@@ -136,7 +136,7 @@ func (h *harness) mailLink(p *testpeers.SMTPPeer, n int) (subject, link string) 
 	h.t.Helper()
 	mails := p.WaitMails(h.t, n, 30*time.Second)
 	m := testpeers.ParseMail(h.t, mails[n-1].Raw)
-	link = regexp.MustCompile(regexp.QuoteMeta(h.url)+`/[^\s"<>]*`).FindString(m.Text)
+	link = regexp.MustCompile(regexp.QuoteMeta(h.url) + `/[^\s"<>]*`).FindString(m.Text)
 	if link == "" {
 		h.t.Fatalf("mail %q has no link to %s:\n%s", m.Subject, h.url, m.Text)
 	}

@@ -598,8 +598,8 @@ func TestReplicas(t *testing.T) {
 
 	rs.run("wrong passwords on different replicas count once, toward one lock", func(t *testing.T) {
 		ctx := context.Background()
-		const email, pw = "hanako@example.co.jp", "Hanako-Passw0rd!"
-		rs.cli(pw+"\n", "user", "add", "--email", email, "--name", "Hanako", "--groups", "staff", "--password-stdin")
+		const email, pw = "sumire@example.co.jp", "Sakura-Passw0rd!"
+		rs.cli(pw+"\n", "user", "add", "--email", email, "--name", "Sumire", "--groups", "staff", "--password-stdin")
 		// A fresh browser each time, straight to one replica: no device
 		// cookie, so every failure counts on the account's shared budget.
 		on := func(n *replica) *browser {
