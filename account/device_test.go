@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/testclock"
 )
 
 func TestDeviceCookie(t *testing.T) {
-	clock := &testClock{t: start}
+	clock := testclock.New(start)
 	key := []byte("0123456789abcdef0123456789abcdef")
 	d := NewDevices(key, clock.Now)
 	taro, hanako := d.New("user-taro"), d.New("user.hanako")

@@ -13,35 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/testclock"
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
-
-// testClock is a clock the tests move.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixture is a Service on a real SQLite file, with its clock and composer.
 type fixture struct {
 	t     testing.TB
 	svc   *Service
 	st    *sqlite.Store
-	clock *testClock
+	clock *testclock.Clock
 	comp  *notify.Composer
 }
 
@@ -78,7 +61,7 @@ func newFixture(t testing.TB, pol Policy) *fixture {
 	if pol.ThrottleWindow == 0 {
 		pol.ThrottleWindow = 15 * time.Minute
 	}
-	f := &fixture{t: t, st: st, clock: &testClock{t: start}, comp: notify.NewComposer(seal)}
+	f := &fixture{t: t, st: st, clock: testclock.New(start), comp: notify.NewComposer(seal)}
 	f.svc = New(Options{
 		Store: st, Compose: f.comp, Policy: pol, Location: tokyo, Now: f.clock.Now,
 		Link: func(path, ticket string) string {

@@ -15,30 +15,13 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/account"
+	"github.com/ssogate/ssogate/internal/testclock"
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
-
-// clock is a movable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // lookup serves the local provider's password lookups from the store.
 type lookup struct{ st *sqlite.Store }
@@ -82,7 +65,7 @@ type env struct {
 	svc   *account.Service
 	comp  *notify.Composer
 	pw    *local.Provider
-	clock *clock
+	clock *testclock.Clock
 	logs  *bytes.Buffer
 	reset []string // user ids given to the 2-step hook
 	mu    sync.Mutex
@@ -106,7 +89,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, comp: notify.NewComposer(seal), pw: pw, clock: &clock{t: t0}, logs: &bytes.Buffer{}}
+	e := &env{t: t, st: st, comp: notify.NewComposer(seal), pw: pw, clock: testclock.New(t0), logs: &bytes.Buffer{}}
 	jst := time.FixedZone("JST", 9*3600)
 	e.svc = account.New(account.Options{
 		Store: st, Compose: e.comp, Passwords: passwords{pw},

@@ -22,6 +22,7 @@ var layers = map[string][]string{
 	"portal":                 nil,
 	"internal/logbuf":        nil,
 	"internal/testdisk":      nil,
+	"internal/testclock":     nil,
 	"internal/testpeers":     nil,
 	"providers/local":        {"providers", "credentials"},
 	"providers/ldap":         {"providers"},

@@ -49,13 +49,8 @@ func (g *Gateway) emailPage(w http.ResponseWriter, r *http.Request) {
 // the link mailed to the new address is used.
 func (g *Gateway) emailSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, err := g.sessions.Resolve(ctx, r)
-	switch {
-	case errors.Is(err, errNoSession):
-		http.Redirect(w, r, "/login?return_to=%2Faccount%2Femail", http.StatusSeeOther)
-		return
-	case err != nil:
-		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+	sess, user, ok := g.requireSession(w, r)
+	if !ok {
 		return
 	}
 	if !g.parseForm(w, r, sess.ID) {
@@ -67,7 +62,7 @@ func (g *Gateway) emailSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	typed := truncate(strings.TrimSpace(r.PostFormValue("email")), maxEmailInput)
 	again := truncate(strings.TrimSpace(r.PostFormValue("email_confirm")), maxEmailInput)
-	err = g.account.RequestEmailChange(ctx, user, typed, again, r.PostFormValue("password"), g.flowOrigin(r))
+	err := g.account.RequestEmailChange(ctx, user, typed, again, r.PostFormValue("password"), g.flowOrigin(r))
 	if err != nil {
 		for e, key := range emailErrorKeys {
 			if errors.Is(err, e) {

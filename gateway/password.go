@@ -257,13 +257,8 @@ func (g *Gateway) changePasswordView(w http.ResponseWriter, r *http.Request, ses
 // known before the change is worth nothing after it.
 func (g *Gateway) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, err := g.sessions.Resolve(ctx, r)
-	switch {
-	case errors.Is(err, errNoSession):
-		http.Redirect(w, r, "/login?return_to=%2Faccount%2Fpassword", http.StatusSeeOther)
-		return
-	case err != nil:
-		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+	sess, user, ok := g.requireSession(w, r)
+	if !ok {
 		return
 	}
 	if !g.parseForm(w, r, sess.ID) {
@@ -277,7 +272,7 @@ func (g *Gateway) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		g.renderPage(w, r, http.StatusNotFound, portal.PagePasswordChange, page)
 		return
 	}
-	err = g.account.ChangePassword(ctx, user, r.PostFormValue("current_password"), r.PostFormValue("password"),
+	err := g.account.ChangePassword(ctx, user, r.PostFormValue("current_password"), r.PostFormValue("password"),
 		r.PostFormValue("password_confirm"), g.flowOrigin(r))
 	if keys := reasonKeys(err); keys != nil {
 		page.ErrorKeys = keys

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/internal/testclock"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/store"
@@ -39,24 +39,6 @@ func (c *readCounter) GetSession(ctx context.Context, id string) (*store.Session
 func (c *readCounter) GetUser(ctx context.Context, id string) (*store.User, error) {
 	c.users.Add(1)
 	return c.Store.GetUser(ctx, id)
-}
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // testUser creates an active user in st.
@@ -100,8 +82,8 @@ var testKeys, _, _ = deriveKeys([]byte("0123456789abcdef0123456789abcdef"))
 func TestSessionCacheRefreshesInPlace(t *testing.T) {
 	st, _ := openStore(t)
 	rc := &readCounter{Store: st}
-	clock := &fakeClock{t: time.Now()}
-	m := newSessionManager(rc, testKeys, "ssogate", "", false, 30*time.Minute, 12*time.Hour, 5*time.Second, clock.now)
+	clock := testclock.New(time.Now())
+	m := newSessionManager(rc, testKeys, "ssogate", "", false, 30*time.Minute, 12*time.Hour, 5*time.Second, clock.Now)
 	u := testUser(t, st, "a@example.co.jp")
 	var reqs []*http.Request
 	for range 10 {
@@ -124,7 +106,7 @@ func TestSessionCacheRefreshesInPlace(t *testing.T) {
 	if s, us := rc.sessions.Load(), rc.users.Load(); s != 10 || us != 1 {
 		t.Fatalf("second round within cache_ttl: %d session reads, %d user reads; want 10, 1", s, us)
 	}
-	clock.advance(6 * time.Second)
+	clock.Advance(6 * time.Second)
 	resolveAll()
 	if s, us := rc.sessions.Load(), rc.users.Load(); s != 20 || us != 2 {
 		t.Fatalf("after cache_ttl: %d session reads, %d user reads; want 20, 2", s, us)
@@ -136,7 +118,7 @@ func TestSessionCacheRefreshesInPlace(t *testing.T) {
 	if _, err := st.DeleteUserSessions(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(6 * time.Second)
+	clock.Advance(6 * time.Second)
 	if _, _, err := m.Resolve(ctx, reqs[0]); err != errNoSession {
 		t.Fatalf("Resolve after revocation and cache_ttl = %v, want errNoSession", err)
 	}
@@ -193,8 +175,8 @@ func TestSessionCacheMemory(t *testing.T) {
 	var full, swept runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&full)
-	clock.advance(g.cfg.Session.IdleTimeout.D() + time.Second)
-	g.handoffs.sweep(clock.now())
+	clock.Advance(g.cfg.Session.IdleTimeout.D() + time.Second)
+	g.handoffs.sweep(clock.Now())
 	if _, err := g.sessions.sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -211,13 +193,13 @@ func TestSessionCacheMemory(t *testing.T) {
 }
 
 // testGateway is a gateway on a real SQLite store with a clock tests move.
-func testGateway(t testing.TB, cacheTTL string) (*Gateway, *fakeClock) {
+func testGateway(t testing.TB, cacheTTL string) (*Gateway, *testclock.Clock) {
 	t.Helper()
 	g, clock := newTestGateway(t, cacheTTL, nil)
 	return g, clock
 }
 
-func newTestGateway(t testing.TB, cacheTTL string, wrap func(store.Store) store.Store) (*Gateway, *fakeClock) {
+func newTestGateway(t testing.TB, cacheTTL string, wrap func(store.Store) store.Store) (*Gateway, *testclock.Clock) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -248,13 +230,13 @@ services:
 	if wrap != nil {
 		st = wrap(sq)
 	}
-	clock := &fakeClock{t: time.Now()}
+	clock := testclock.New(time.Now())
 	r, err := portal.New(portal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g, err := New(ctx, Options{Config: cfg, Store: st, Providers: providers.NewRegistry(), Renderer: r,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock.now})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +313,7 @@ func TestChangeFeedRevokesAtOnce(t *testing.T) {
 		}
 	}
 	// Past cache_ttl, still served from the cache: the feed is live.
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	misses := g.sessions.misses.Load()
 	if _, _, err := g.sessions.Resolve(ctx, req(2)); err != nil {
 		t.Fatal(err)
@@ -442,11 +424,11 @@ func TestResolveWritesNothing(t *testing.T) {
 	if _, _, err := g.sessions.Resolve(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(2 * time.Minute) // a touch is due
+	clock.Advance(2 * time.Minute) // a touch is due
 	done := make(chan error, 1)
 	go func() {
 		sess, _, err := g.sessions.Resolve(ctx, r)
-		if err == nil && !sess.IdleExpiresAt.Equal(clock.now().Add(g.cfg.Session.IdleTimeout.D()).UTC()) {
+		if err == nil && !sess.IdleExpiresAt.Equal(clock.Now().Add(g.cfg.Session.IdleTimeout.D()).UTC()) {
 			err = errNoSession
 		}
 		done <- err

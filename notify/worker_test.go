@@ -12,24 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/testclock"
 	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 	"github.com/ssogate/ssogate/store/postgres"
 	"github.com/ssogate/ssogate/store/sqlite"
 )
-
-// clock is a movable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer is a log sink several goroutines write to.
 type syncBuffer struct {
@@ -119,7 +107,7 @@ func TestWorkerRetriesAndGivesUp(t *testing.T) {
 	peer := testpeers.StartSMTP(t, testpeers.SMTPOptions{})
 	peer.Stop()
 	st := openStore(t, filepath.Join(t.TempDir(), "s.db"))
-	clk := &clock{t: time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
 	comp := testComposer(t)
 	var logs syncBuffer
 	w := NewWorker(WorkerOptions{Store: st, Composer: comp, Now: clk.Now, Jitter: func() float64 { return 0.5 },
@@ -140,13 +128,13 @@ func TestWorkerRetriesAndGivesUp(t *testing.T) {
 		if n, _ := w.RunOnce(ctx); n != 0 {
 			t.Fatalf("claimed %d before it was due", n)
 		}
-		clk.Add(wait)
+		clk.Advance(wait)
 	}
 	if got := len(auditActions(t, st, AuditMailFailed)); got != 2 {
 		t.Errorf("%d mail_failed events, want 2", got)
 	}
 	// Three days on, the next try is the last.
-	clk.Add(3 * 24 * time.Hour)
+	clk.Advance(3 * 24 * time.Hour)
 	if n, _ := w.RunOnce(ctx); n != 1 {
 		t.Fatalf("the last try claimed %d", n)
 	}
@@ -158,7 +146,7 @@ func TestWorkerRetriesAndGivesUp(t *testing.T) {
 	if len(gu) != 1 || gu[0].Actor != "taro@example.co.jp" || gu[0].UserID != "user-1" || gu[0].Outcome != store.OutcomeFailure {
 		t.Errorf("mail_given_up events %+v", gu)
 	}
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	if n, _ := w.RunOnce(ctx); n != 0 {
 		t.Errorf("a given-up message was claimed again")
 	}
@@ -176,7 +164,7 @@ func TestWorkerDeliversWhenServerComesUp(t *testing.T) {
 	peer := testpeers.StartSMTP(t, testpeers.SMTPOptions{})
 	peer.Stop()
 	st := openStore(t, filepath.Join(t.TempDir(), "s.db"))
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	comp := testComposer(t)
 	w := NewWorker(WorkerOptions{Store: st, Composer: comp, Now: clk.Now,
 		Setup: Setup{Senders: []Sender{smtpSender(t, peer)}, Renderer: NewRenderer(testTitle, "ja")}})
@@ -185,7 +173,7 @@ func TestWorkerDeliversWhenServerComesUp(t *testing.T) {
 		t.Fatal("not claimed")
 	}
 	peer.Start(t)
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if n, _ := w.RunOnce(context.Background()); n != 1 {
 		t.Fatal("not claimed again")
 	}
@@ -329,7 +317,7 @@ func TestWorkerKickAndStop(t *testing.T) {
 func TestWorkerUpdate(t *testing.T) {
 	peer := testpeers.StartSMTP(t, testpeers.SMTPOptions{})
 	st := openStore(t, filepath.Join(t.TempDir(), "s.db"))
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	comp := testComposer(t)
 	w := NewWorker(WorkerOptions{Store: st, Composer: comp, Now: clk.Now, Setup: Setup{Renderer: NewRenderer(testTitle, "ja")}})
 	m := enqueue(t, st, comp, "taro@example.co.jp", "ja", clk.Now())
@@ -338,7 +326,7 @@ func TestWorkerUpdate(t *testing.T) {
 		t.Fatalf("without a sender: %+v", got)
 	}
 	w.Update(Setup{Senders: []Sender{smtpSender(t, peer)}, Renderer: NewRenderer(testTitle, "ja")})
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if n, _ := w.RunOnce(context.Background()); n != 1 {
 		t.Fatalf("claimed %d", n)
 	}
@@ -384,7 +372,7 @@ func TestWorkerAfterCrash(t *testing.T) {
 	peer := testpeers.StartSMTP(t, testpeers.SMTPOptions{})
 	path := filepath.Join(t.TempDir(), "s.db")
 	dead, st := openStore(t, path), openStore(t, path)
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	comp := testComposer(t)
 	m := enqueue(t, st, comp, "taro@example.co.jp", "ja", clk.Now())
 	if got, err := dead.ClaimMessages(context.Background(), "dead-process", clk.Now(), DefaultLease, 10); err != nil || len(got) != 1 {
@@ -396,7 +384,7 @@ func TestWorkerAfterCrash(t *testing.T) {
 	if n, _ := w.RunOnce(context.Background()); n != 0 {
 		t.Fatalf("claimed %d while the dead process's lease holds", n)
 	}
-	clk.Add(DefaultLease + time.Second)
+	clk.Advance(DefaultLease + time.Second)
 	if n, _ := w.RunOnce(context.Background()); n != 1 {
 		t.Fatalf("claimed %d after the lease ran out", n)
 	}

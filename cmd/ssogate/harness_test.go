@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/internal/testclock"
 	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
@@ -70,24 +71,6 @@ services:
     allowed_groups: [admins]
 `
 
-// clock is a movable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -112,7 +95,7 @@ type harness struct {
 	t          *testing.T
 	url        string
 	app        *app
-	clock      *clock
+	clock      *testclock.Clock
 	logs       *syncBuffer
 	configPath string
 	srv        *httptest.Server
@@ -192,7 +175,7 @@ func startHarness(t *testing.T, tls bool, wrap func(store.Store) store.Store, op
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h := &harness{t: t, url: public, clock: &clock{t: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}, configPath: path}
+	h := &harness{t: t, url: public, clock: testclock.New(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{}, configPath: path}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.app, err = newAppWith(context.Background(), cfg, log, h.clock.Now, wrap)
 	if err != nil {
