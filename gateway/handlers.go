@@ -496,6 +496,11 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	if err := g.store.RecordLogin(ctx, user.ID, g.now()); err != nil {
 		g.log.Error("record login failed", "request_id", requestID(ctx), "err", err)
 	}
+	if user.Language == "" {
+		// Until the person picks one, their mails go in the language
+		// they signed in with.
+		g.rememberLanguage(ctx, user, g.lang(r))
+	}
 	g.auditSuccess(ctx, ev)
 	http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
 	return 0, ""
@@ -670,7 +675,7 @@ func changedFields(a, b *store.User) []string {
 }
 
 func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) {
-	sess, _, _ := g.sessions.Resolve(r.Context(), r)
+	sess, user, _ := g.sessions.Resolve(r.Context(), r)
 	sids := []string{""}
 	if sess != nil {
 		sids = append(sids, sess.ID)
@@ -687,7 +692,29 @@ func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) {
 		Name: g.langCk, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 		Secure: g.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
+	if user != nil {
+		g.rememberLanguage(r.Context(), user, lang)
+	}
 	http.Redirect(w, r, g.redirects.SamePage(r.PostFormValue("return_to")), http.StatusSeeOther)
+}
+
+// rememberLanguage keeps lang on the user record, where the mails sent to
+// the person (lock, reset, email change) take their language from. A
+// failure costs only the mail's language, so it is logged, not shown.
+func (g *Gateway) rememberLanguage(ctx context.Context, user *store.User, lang string) {
+	if user.Language == lang {
+		return
+	}
+	// The record as stored now, not as cached, so that a change made
+	// meanwhile elsewhere (groups, status) is not written back over.
+	u, err := g.store.GetUser(ctx, user.ID)
+	if err == nil {
+		u.Language = lang
+		err = g.store.UpdateUser(ctx, u)
+	}
+	if err != nil {
+		g.log.Warn("remembering the person's language failed", "request_id", requestID(ctx), "user_id", user.ID, "err", err)
+	}
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
