@@ -101,7 +101,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, u *store.User, newEmai
 	if err != nil {
 		return err
 	}
-	lang := mailLang(fresh, o)
+	lang := s.mailLang(fresh, o.Lang)
 	data := notify.Data{Name: fresh.DisplayName, Email: fresh.Email, NewEmail: e, ClientIP: o.ClientIP,
 		Time: s.mailTime(now, lang)}
 	notice, err := s.comp.Mail(fresh.Email, lang, notify.TemplateEmailChangeNotice, fresh.ID, data)
@@ -170,7 +170,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ticket string, current
 	if current != nil && current.UserID == u.ID {
 		keep = current.ID
 	}
-	lang := mailLang(u, o)
+	lang := s.mailLang(u, o.Lang)
 	m, err := s.comp.Mail(old, lang, notify.TemplateEmailChanged, u.ID, notify.Data{Name: u.DisplayName, Email: old,
 		NewEmail: newEmail, ClientIP: o.ClientIP, Time: s.mailTime(now, lang)})
 	if err != nil {

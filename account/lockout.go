@@ -198,7 +198,7 @@ func (s *Service) lock(ctx context.Context, u *store.User, c Client, failures in
 		return err
 	}
 	expires := now.Add(s.pol.UnlockLinkTTL)
-	lang := s.language(u)
+	lang := s.mailLang(u, "")
 	locked := *u
 	locked.Status = store.StatusLocked
 	ip := ""
@@ -207,7 +207,7 @@ func (s *Service) lock(ctx context.Context, u *store.User, c Client, failures in
 	}
 	msg, err := s.comp.Mail(u.Email, lang, notify.TemplateAccountLocked, u.ID, notify.Data{
 		Name: u.DisplayName, Email: u.Email, Link: s.link("/unlock", secret),
-		Expires: formatTime(lang, expires, s.loc), ClientIP: ip, Time: formatTime(lang, now, s.loc),
+		Expires: s.mailTime(expires, lang), ClientIP: ip, Time: s.mailTime(now, lang),
 	})
 	if err != nil {
 		return fmt.Errorf("account: lock mail: %w", err)
@@ -225,17 +225,6 @@ func (s *Service) lock(ctx context.Context, u *store.User, c Client, failures in
 	}
 	s.log.InfoContext(ctx, "account locked after repeated wrong passwords", "user_id", u.ID, "failures", failures)
 	return nil
-}
-
-// language is the language of mails to u.
-func (s *Service) language(u *store.User) string {
-	if u.Language == "ja" || u.Language == "en" {
-		return u.Language
-	}
-	if s.pol.MailLanguage != "" {
-		return s.pol.MailLanguage
-	}
-	return "ja"
 }
 
 // newTicket returns a link's ticket for userID and the id it is stored

@@ -73,7 +73,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *store.User, current, pa
 	}
 	next := *fresh
 	next.MustChangePassword = false
-	lang := mailLang(fresh, o)
+	lang := s.mailLang(fresh, o.Lang)
 	m, err := s.comp.Mail(fresh.Email, lang, notify.TemplatePasswordChanged, fresh.ID,
 		notify.Data{Name: fresh.DisplayName, Email: fresh.Email, ClientIP: o.ClientIP, Time: s.mailTime(now, lang)})
 	if err != nil {

@@ -199,7 +199,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, o Origin) erro
 	if u.Status == store.StatusDisabled || u.Status == store.StatusInvited {
 		return refuse("account_" + string(u.Status))
 	}
-	lang := mailLang(u, o)
+	lang := s.mailLang(u, o.Lang)
 	data := notify.Data{Name: u.DisplayName, Email: u.Email, ClientIP: o.ClientIP, Time: s.mailTime(now, lang)}
 
 	_, err = s.st.PasswordHash(ctx, u.ID)
@@ -298,7 +298,7 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, password, confirm s
 		next.Status = store.StatusActive
 	}
 	next.MustChangePassword = false
-	lang := mailLang(u, o)
+	lang := s.mailLang(u, o.Lang)
 	m, err := s.comp.Mail(u.Email, lang, notify.TemplatePasswordChanged, u.ID,
 		notify.Data{Name: u.DisplayName, Email: u.Email, ClientIP: o.ClientIP, Time: s.mailTime(now, lang)})
 	if err != nil {
@@ -416,26 +416,27 @@ func (s *Service) logEvent(ctx context.Context, ev *store.AuditEvent) {
 	)
 }
 
-// mailLang is the language of mails to u: the remembered one, else the
-// page's, else Japanese.
-func mailLang(u *store.User, o Origin) string {
+// mailLang is the language of mails to u: the one remembered on the
+// record, else the language of the page that asked (page; "" when the
+// cause was not the person's own request, such as a lock), else the
+// portal's default, else Japanese.
+func (s *Service) mailLang(u *store.User, page string) string {
 	switch {
 	case u.Language == "ja" || u.Language == "en":
 		return u.Language
-	case o.Lang == "en":
-		return "en"
+	case page == "ja" || page == "en":
+		return page
+	case s.pol.MailLanguage != "":
+		return s.pol.MailLanguage
 	}
 	return "ja"
 }
 
-// mailTime formats t for a mail in lang, in the portal's time zone:
-// "2026年12月5日 09:00 (JST)", "5 Dec 2026 09:00 JST".
+// mailTime formats t for a mail in lang, in the portal's time zone, as
+// every mail writes times: "2026年12月5日(土) 09:00", "Sat, 5 Dec 2026
+// 09:00 JST".
 func (s *Service) mailTime(t time.Time, lang string) string {
-	t = t.In(s.loc)
-	if lang == "ja" {
-		return fmt.Sprintf("%d年%d月%d日 %s (%s)", t.Year(), t.Month(), t.Day(), t.Format("15:04"), t.Format("MST"))
-	}
-	return t.Format("2 Jan 2006 15:04 MST")
+	return formatTime(lang, t, s.loc)
 }
 
 // truncateRunes cuts s to at most n bytes on a rune boundary.

@@ -400,7 +400,7 @@ func TestForgotKnownUnknownNoPassword(t *testing.T) {
 		t.Fatalf("reset mails = %+v", ms)
 	}
 	if !strings.HasPrefix(data[0].Link, "https://portal.example.co.jp/password/reset?ticket=") ||
-		!strings.Contains(data[0].Expires, "2026年12月15日 18:00") {
+		data[0].Expires != "2026年12月15日(火) 18:00" {
 		t.Errorf("reset mail data = %+v", data[0])
 	}
 	ms, data = e.mails(notify.TemplatePasswordResetNoPassword)
