@@ -496,11 +496,6 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	if err := g.store.RecordLogin(ctx, user.ID, g.now()); err != nil {
 		g.log.Error("record login failed", "request_id", requestID(ctx), "err", err)
 	}
-	if user.Language == "" {
-		// Until the person picks one, their mails go in the language
-		// they signed in with.
-		g.rememberLanguage(ctx, user, g.lang(r))
-	}
 	g.auditSuccess(ctx, ev)
 	http.Redirect(w, r, orDefault(returnTo, "/"), http.StatusSeeOther)
 	return 0, ""
