@@ -92,8 +92,8 @@ func TestCLIMailTest(t *testing.T) {
 func TestServeMailWorker(t *testing.T) {
 	h := newHarness(t, withServices("notify:\n  mail:\n    dir: mail\n    from: サンプル社 ポータル <no-reply@example.co.jp>\n"))
 	ctx := context.Background()
-	h.app.mail.start(ctx)
-	defer h.app.mail.Stop()
+	// The harness started the worker, as serve does: the configuration
+	// names a transport.
 	outbox := h.app.store.(store.Outbox)
 	enqueue := func(to string) {
 		m, err := h.app.gateway.Shared().Composer().Mail(to, "ja", notify.TemplatePasswordReset, "",
