@@ -36,6 +36,8 @@ func (g *Gateway) accountMenu(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Items = append(page.Items, portal.AccountItem{ID: "email", URL: "/account/email",
 		LabelKey: "account.item.email", DescriptionKey: "account.item.email_desc"})
+	page.Items = append(page.Items, portal.AccountItem{ID: "sessions", URL: "/account/sessions",
+		LabelKey: "account.item.sessions", DescriptionKey: "account.item.sessions_desc"})
 	page.Items = append(page.Items, portal.AccountItem{ID: "logout", URL: "/logout", LabelKey: "account.item.logout",
 		DescriptionKey: "account.item.logout_desc"})
 	g.renderPage(w, r, http.StatusOK, portal.PageAccount, page)

@@ -42,6 +42,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /account/password", g.changePasswordSubmit)
 	mux.HandleFunc("GET /account/email", g.emailPage)
 	mux.HandleFunc("POST /account/email", g.emailSubmit)
+	mux.HandleFunc("GET /account/sessions", g.sessionsPage)
+	mux.HandleFunc("POST /account/sessions", g.sessionsSubmit)
 	mux.HandleFunc("GET /password/forgot", g.forgotPage)
 	mux.HandleFunc("POST /password/forgot", g.forgotSubmit)
 	mux.HandleFunc("GET /password/reset", g.resetPage)

@@ -1,5 +1,7 @@
 package portal
 
+import "time"
+
 // Pages of the account settings and the mailed-link flows.
 const (
 	PageAccount        = "account"
@@ -8,6 +10,7 @@ const (
 	PagePasswordChange = "password_change"
 	PageEmailChange    = "email_change"
 	PageEmailConfirm   = "email_confirm"
+	PageSessions       = "sessions"
 )
 
 // PasswordRule is the local rule for new passwords, stated above the
@@ -87,4 +90,29 @@ type EmailConfirmPage struct {
 	LinkErrorKey string
 	Done         bool
 	NewEmail     string
+}
+
+// SessionItem is one of the person's sessions on /account/sessions.
+type SessionItem struct {
+	// ID is what the revoke form posts as "id" (the stored id, a hash of
+	// the cookie's token: it cannot be used as a cookie).
+	ID string
+	// Current marks the session of the browser looking at the page.
+	Current    bool
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ClientIP   string
+	// Browser is the user agent as the browser sent it, shortened.
+	Browser string
+	// Line is the office line the session signed in through, if any.
+	Line string
+}
+
+// SessionsPage is /account/sessions: the person's sessions, each but the
+// current one with a form that posts id and csrf_token to end it, and one
+// that posts id=others to end every other.
+type SessionsPage struct {
+	Base
+	Sessions []SessionItem
+	ErrorKey string
 }

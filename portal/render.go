@@ -35,6 +35,7 @@ var pageTypes = map[string]reflect.Type{
 	PagePasswordChange: reflect.TypeFor[PasswordChangePage](),
 	PageEmailChange:    reflect.TypeFor[EmailChangePage](),
 	PageEmailConfirm:   reflect.TypeFor[EmailConfirmPage](),
+	PageSessions:       reflect.TypeFor[SessionsPage](),
 }
 
 // Options configures a Renderer.
