@@ -1,13 +1,13 @@
 package account
 
 import (
+	_ "embed"
 	"errors"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/ssogate/ssogate/credentials"
@@ -50,16 +50,27 @@ func (e *WeakPasswordError) Error() string {
 	return "account: password refused: " + strings.Join(e.Reasons, ", ")
 }
 
+// commonPasswordList is the list of the 10,000 most common passwords;
+// its header names its source (zxcvbn's frequency list, MIT licence).
+//
+//go:embed common-passwords.txt
+var commonPasswordList string
+
 // commonPasswords is the set of the commonCount most frequent passwords
-// of zxcvbn's list (github.com/trustelem/zxcvbn/frequency, MIT; the
-// list is Dropbox zxcvbn's, ranked from leaked password corpora), folded
-// as fold does. Built on first use: about 10,000 short strings.
+// of commonPasswordList, folded as fold does. Built on first use (about
+// 10,000 short strings), so a gateway that never sets a password never
+// holds it.
 var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	list := frequency.FrequencyLists["passwords"]
-	list = list[:min(commonCount, len(list))]
-	set := make(map[string]struct{}, len(list))
-	for _, p := range list {
-		set[fold(p)] = struct{}{}
+	set := make(map[string]struct{}, commonCount)
+	for line := range strings.Lines(commonPasswordList) {
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if len(set) == commonCount {
+			break
+		}
+		set[fold(line)] = struct{}{}
 	}
 	return set
 })
