@@ -412,8 +412,8 @@ func (g *Gateway) Shared() *Shared { return g.shared }
 
 // sweeper writes the sessions' idle-expiry touches as they come, and
 // every keyReload rereads the signing keys (so a rotation is picked up
-// even without a change feed) and deletes expired sessions, tickets and
-// cached hand-offs.
+// even without a change feed) and deletes expired sessions, tickets,
+// throttle windows and cached hand-offs.
 func (sh *Shared) sweeper() {
 	defer close(sh.done)
 	t := time.NewTicker(keyReload)
@@ -443,24 +443,34 @@ func (sh *Shared) sweeper() {
 			}
 			cancel()
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			if err := sh.keys.load(ctx); err != nil {
-				sh.log.Error("signing keys reload failed", "err", err)
-			}
-			sh.handoffs.sweep(sh.now())
-			// Expired tickets can no longer be used, and some (profile
-			// drafts) hold personal data: they go.
-			if _, err := sh.sessions.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {
-				sh.log.Warn("ticket sweep failed", "err", err)
-			}
-			n, err := sh.sessions.sweep(ctx)
-			cancel()
-			if err != nil {
-				sh.log.Warn("session sweep failed", "err", err)
-			} else if n > 0 {
-				sh.log.Debug("expired sessions deleted", "count", n)
-			}
+			sh.sweepOnce()
 		}
+	}
+}
+
+// sweepOnce is the sweeper's periodic work: reread the signing keys, and
+// drop what has expired (hand-offs, tickets, throttle windows, sessions).
+func (sh *Shared) sweepOnce() {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := sh.keys.load(ctx); err != nil {
+		sh.log.Error("signing keys reload failed", "err", err)
+	}
+	sh.handoffs.sweep(sh.now())
+	// Expired tickets can no longer be used, and some (profile drafts)
+	// hold personal data: they go.
+	if _, err := sh.sessions.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {
+		sh.log.Warn("ticket sweep failed", "err", err)
+	}
+	// Ended throttle and rate-limit windows count nothing any more.
+	if _, err := sh.sessions.store.DeleteExpiredHits(ctx, sh.now()); err != nil {
+		sh.log.Warn("throttle window sweep failed", "err", err)
+	}
+	n, err := sh.sessions.sweep(ctx)
+	if err != nil {
+		sh.log.Warn("session sweep failed", "err", err)
+	} else if n > 0 {
+		sh.log.Debug("expired sessions deleted", "count", n)
 	}
 }
 

@@ -445,3 +445,25 @@ func TestResolveWritesNothing(t *testing.T) {
 		t.Fatalf("%d touches written during the request", n)
 	}
 }
+
+// TestSweepDropsEndedWindows: the sweeper's work deletes throttle and
+// rate-limit windows that have ended, and keeps the current ones.
+func TestSweepDropsEndedWindows(t *testing.T) {
+	g, clock := testGateway(t, "5s")
+	ctx := context.Background()
+	st := g.store
+	if _, _, err := st.Hit(ctx, "login_ip:192.0.2.1", clock.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Hit(ctx, "login_ip:192.0.2.2", clock.Now().Add(50*time.Second), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(61 * time.Second) // the first window has ended, the second has not
+	g.shared.sweepOnce()
+	if n, err := st.DeleteExpiredHits(ctx, clock.Now()); err != nil || n != 0 {
+		t.Fatalf("after the sweep, %d ended windows were left (err %v)", n, err)
+	}
+	if c, _, err := st.HitCount(ctx, "login_ip:192.0.2.2", clock.Now()); err != nil || c != 1 {
+		t.Fatalf("the current window counts %d after the sweep (err %v), want 1", c, err)
+	}
+}
