@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ssogate/ssogate/config"
@@ -82,7 +83,8 @@ func (g *Gateway) newProxy(s *service) *httputil.ReverseProxy {
 		ForceAttemptHTTP2:     true,
 	}
 	return &httputil.ReverseProxy{
-		Transport: transport,
+		Transport:  transport,
+		BufferPool: copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up)
 			if s.cfg.PreserveHost {
@@ -103,6 +105,35 @@ func (g *Gateway) newProxy(s *service) *httputil.ReverseProxy {
 			g.proxyError(w, r, s, err)
 		},
 	}
+}
+
+// copyBuffers lends every proxy its 32 KiB response-copy buffers. Without
+// a pool httputil allocates one per proxied response: at thousands of
+// requests a second that garbage makes the collector run several times a
+// second, and each run marks the whole session cache.
+var copyBuffers = &bufferPool{}
+
+// bufferPool is an httputil.BufferPool over sync.Pool.
+type bufferPool struct{ p sync.Pool }
+
+// copyBufferSize is httputil's own copy buffer size.
+const copyBufferSize = 32 << 10
+
+// Get returns a buffer of copyBufferSize bytes.
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, copyBufferSize)
+}
+
+// Put keeps buf for a later Get.
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != copyBufferSize {
+		return
+	}
+	buf = buf[:copyBufferSize]
+	b.p.Put(&buf)
 }
 
 // setForwarded sets X-Forwarded-For/Host/Proto, X-Real-IP and, for a
