@@ -343,3 +343,39 @@ func TestUnlockLink(t *testing.T) {
 		t.Fatalf("account_unlocked events: %+v", evs)
 	}
 }
+
+// TestEnableStartsLockoutCountAfresh: an account locked by wrong
+// passwords and then made active with `ssogate user enable` (not the
+// unlock link) locks again after another ten wrong passwords: enabling
+// clears the count, as unlocking does. Before, the count stayed at ten
+// and the account could never lock again.
+func TestEnableStartsLockoutCountAfresh(t *testing.T) {
+	h := newHarness(t, withPolicy("  throttle:\n    max_failures: 100000\n"))
+	u := h.addUser("taro@example.co.jp", "山田 太郎", "Sakura-Passw0rd!")
+	wrong := func() {
+		t.Helper()
+		expectStatus(t, h.browser().login(u.Email, "Wrong-Passw0rd-1!", ""), http.StatusUnauthorized)
+	}
+	for range 10 {
+		wrong()
+	}
+	if s := h.status(u); s != store.StatusLocked {
+		t.Fatalf("after 10 wrong passwords: %s, want locked", s)
+	}
+	if _, errOut, err := runCLI(t, "", "--config", h.configPath, "user", "enable", "--email", u.Email); err != nil {
+		t.Fatalf("user enable: %v %s", err, errOut)
+	}
+	if s := h.status(u); s != store.StatusActive {
+		t.Fatalf("after user enable: %s, want active", s)
+	}
+	for range 9 {
+		wrong()
+	}
+	if s := h.status(u); s != store.StatusActive {
+		t.Fatalf("9 wrong passwords after enabling locked already: %s", s)
+	}
+	wrong()
+	if s := h.status(u); s != store.StatusLocked {
+		t.Fatalf("10 wrong passwords after enabling: %s, want locked again", s)
+	}
+}

@@ -256,7 +256,13 @@ func (c *cli) userSetStatus(ctx context.Context, name string, args []string, sta
 	}
 	defer a.Close()
 	u.Status = status
-	if err := a.store.UpdateUser(ctx, u); err != nil {
+	// Made active, the account starts its lockout count afresh, as an
+	// unlock does.
+	b := &store.Batch{User: u}
+	if status == store.StatusActive {
+		b.ClearFailures = u.ID
+	}
+	if _, err := a.store.Apply(ctx, b); err != nil {
 		return err
 	}
 	n := 0
