@@ -259,33 +259,13 @@ var accountTests = []test{
 		want := accountTicket("t1", store.PurposeUnlock, u.ID, base)
 		createTicket(t, s, want)
 		const n = 16
-		var (
-			wg    sync.WaitGroup
-			start = make(chan struct{})
-			mu    sync.Mutex
-			wins  int
-		)
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				got, err := s.Apply(t.Context(), &store.Batch{
-					Consume:  &store.TicketUse{Purpose: store.PurposeUnlock, ID: "t1", Now: base},
-					Messages: []*store.Message{{Channel: store.ChannelMail, Template: "unlocked", To: u.Email, Language: fmt.Sprint(i)}},
-					Audit:    []*store.AuditEvent{{Time: base, Action: "unlock", UserID: u.ID, Detail: fmt.Sprint(i)}},
-				})
-				switch {
-				case err == nil:
-					checkTicket(t, got, want)
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				case !errors.Is(err, store.ErrNotFound):
-					t.Errorf("Apply: err = %v, want nil or ErrNotFound", err)
-				}
+		wins := onceOfMany(t, n, want, func(i int) (*store.Ticket, error) {
+			return s.Apply(t.Context(), &store.Batch{
+				Consume:  &store.TicketUse{Purpose: store.PurposeUnlock, ID: "t1", Now: base},
+				Messages: []*store.Message{{Channel: store.ChannelMail, Template: "unlocked", To: u.Email, Language: fmt.Sprint(i)}},
+				Audit:    []*store.AuditEvent{{Time: base, Action: "unlock", UserID: u.ID, Detail: fmt.Sprint(i)}},
 			})
-		}
-		close(start)
-		wg.Wait()
+		})
 		if wins != 1 {
 			t.Errorf("%d of %d concurrent Applies consumed the ticket, want exactly 1", wins, n)
 		}

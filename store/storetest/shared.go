@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -27,33 +26,13 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 			want := ticket(id, "saml_assertion", base)
 			createTicket(t, sh.A, want)
 			const perStore = 10
-			var (
-				wg    sync.WaitGroup
-				start = make(chan struct{})
-				mu    sync.Mutex
-				wins  int
-			)
-			for i := range 2 * perStore {
+			wins := onceOfMany(t, 2*perStore, want, func(i int) (*store.Ticket, error) {
 				s := sh.A
 				if i%2 == 1 {
 					s = sh.B
 				}
-				wg.Go(func() {
-					<-start
-					got, err := s.ConsumeTicket(t.Context(), "saml_assertion", id, base)
-					switch {
-					case err == nil:
-						checkTicket(t, got, want)
-						mu.Lock()
-						wins++
-						mu.Unlock()
-					case !errors.Is(err, store.ErrNotFound):
-						t.Errorf("ConsumeTicket: err = %v, want nil or ErrNotFound", err)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
+				return s.ConsumeTicket(t.Context(), "saml_assertion", id, base)
+			})
 			if wins != 1 {
 				t.Errorf("round %d: %d of %d callers on two stores consumed the ticket, want exactly 1", round, wins, 2*perStore)
 			}
@@ -94,35 +73,16 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 			id := fmt.Sprintf("t%d", round)
 			createTicket(t, sh.A, accountTicket(id, store.PurposeUnlock, u.ID, base))
 			const perStore = 8
-			var (
-				wg    sync.WaitGroup
-				start = make(chan struct{})
-				mu    sync.Mutex
-				wins  int
-			)
-			for i := range 2 * perStore {
+			wins := onceOfMany(t, 2*perStore, nil, func(i int) (*store.Ticket, error) {
 				s := sh.A
 				if i%2 == 1 {
 					s = sh.B
 				}
-				wg.Go(func() {
-					<-start
-					_, err := s.Apply(t.Context(), &store.Batch{
-						Consume:  &store.TicketUse{Purpose: store.PurposeUnlock, ID: id, Now: base},
-						Messages: []*store.Message{{Channel: store.ChannelMail, Template: id, To: u.Email}},
-					})
-					switch {
-					case err == nil:
-						mu.Lock()
-						wins++
-						mu.Unlock()
-					case !errors.Is(err, store.ErrNotFound):
-						t.Errorf("Apply: err = %v, want nil or ErrNotFound", err)
-					}
+				return s.Apply(t.Context(), &store.Batch{
+					Consume:  &store.TicketUse{Purpose: store.PurposeUnlock, ID: id, Now: base},
+					Messages: []*store.Message{{Channel: store.ChannelMail, Template: id, To: u.Email}},
 				})
-			}
-			close(start)
-			wg.Wait()
+			})
 			if wins != 1 {
 				t.Errorf("round %d: %d of %d Applies on two stores consumed the ticket, want exactly 1", round, wins, 2*perStore)
 			}

@@ -143,30 +143,9 @@ var ticketTests = []test{
 		const n = 20
 		want := ticket("t1", "saml_assertion", base)
 		createTicket(t, s, want)
-		var (
-			wg    sync.WaitGroup
-			start = make(chan struct{})
-			got   = make([]*store.Ticket, n)
-			errs  = make([]error, n)
-		)
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				got[i], errs[i] = s.ConsumeTicket(t.Context(), "saml_assertion", "t1", base)
-			})
-		}
-		close(start)
-		wg.Wait()
-		winners := 0
-		for i := range n {
-			switch {
-			case errs[i] == nil:
-				winners++
-				checkTicket(t, got[i], want)
-			case !errors.Is(errs[i], store.ErrNotFound):
-				t.Errorf("caller %d: err = %v, want nil or ErrNotFound", i, errs[i])
-			}
-		}
+		winners := onceOfMany(t, n, want, func(int) (*store.Ticket, error) {
+			return s.ConsumeTicket(t.Context(), "saml_assertion", "t1", base)
+		})
 		if winners != 1 {
 			t.Errorf("%d of %d concurrent callers consumed the ticket, want exactly 1", winners, n)
 		}
@@ -279,4 +258,37 @@ var ticketTests = []test{
 			t.Errorf("DeleteExpiredTickets a day later = %d, want 3", n)
 		}
 	}},
+}
+
+// onceOfMany starts n calls of consume(i) at the same moment and returns
+// how many of them got the ticket. A caller that gets it must get want
+// (when want is not nil); one that does not must get store.ErrNotFound.
+func onceOfMany(t *testing.T, n int, want *store.Ticket, consume func(i int) (*store.Ticket, error)) int {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		mu    sync.Mutex
+		wins  int
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			got, err := consume(i)
+			switch {
+			case err == nil:
+				if want != nil {
+					checkTicket(t, got, want)
+				}
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("consume: err = %v, want nil or store.ErrNotFound", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return wins
 }
