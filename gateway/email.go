@@ -49,11 +49,8 @@ func (g *Gateway) emailPage(w http.ResponseWriter, r *http.Request) {
 // the link mailed to the new address is used.
 func (g *Gateway) emailSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, ok := g.requireSession(w, r)
+	sess, user, ok := g.requireSessionForm(w, r)
 	if !ok {
-		return
-	}
-	if !g.parseForm(w, r, sess.ID) {
 		return
 	}
 	page, ok := g.emailView(w, r, sess, user)

@@ -154,6 +154,16 @@ func (g *Gateway) requireSession(w http.ResponseWriter, r *http.Request) (*store
 	return nil, nil, false
 }
 
+// requireSessionForm is requireSession for a signed-in person's form:
+// the session, then the bounded body and its CSRF token bound to it.
+func (g *Gateway) requireSessionForm(w http.ResponseWriter, r *http.Request) (*store.Session, *store.User, bool) {
+	sess, user, ok := g.requireSession(w, r)
+	if !ok || !g.parseForm(w, r, sess.ID) {
+		return nil, nil, false
+	}
+	return sess, user, true
+}
+
 // parseForm bounds and parses a POST body and checks its CSRF token against
 // the browser and the given session ids. It answers the request and
 // returns false when either fails.

@@ -257,11 +257,8 @@ func (g *Gateway) changePasswordView(w http.ResponseWriter, r *http.Request, ses
 // known before the change is worth nothing after it.
 func (g *Gateway) changePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, ok := g.requireSession(w, r)
+	sess, user, ok := g.requireSessionForm(w, r)
 	if !ok {
-		return
-	}
-	if !g.parseForm(w, r, sess.ID) {
 		return
 	}
 	page, ok := g.changePasswordView(w, r, sess, user)

@@ -57,11 +57,8 @@ func (g *Gateway) sessionsView(w http.ResponseWriter, r *http.Request, sess *sto
 // other sessions to end, or "others" for every one but this browser's.
 func (g *Gateway) sessionsSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess, user, ok := g.requireSession(w, r)
+	sess, user, ok := g.requireSessionForm(w, r)
 	if !ok {
-		return
-	}
-	if !g.parseForm(w, r, sess.ID) {
 		return
 	}
 	id := r.PostFormValue("id")
