@@ -709,12 +709,14 @@ func (g *Gateway) setLang(w http.ResponseWriter, r *http.Request) {
 // the person (lock, reset, email change) take their language from. A
 // failure costs only the mail's language, so it is logged, not shown.
 func (g *Gateway) rememberLanguage(ctx context.Context, user *store.User, lang string) {
-	if user.Language == lang {
+	// The record as stored now, not as cached: the cached copy may not yet
+	// show this person's previous choice (so comparing with it could skip
+	// a needed write), and a change made meanwhile elsewhere (groups,
+	// status) must not be written back over.
+	u, err := g.store.GetUser(ctx, user.ID)
+	if err == nil && u.Language == lang {
 		return
 	}
-	// The record as stored now, not as cached, so that a change made
-	// meanwhile elsewhere (groups, status) is not written back over.
-	u, err := g.store.GetUser(ctx, user.ID)
 	if err == nil {
 		u.Language = lang
 		err = g.store.UpdateUser(ctx, u)
