@@ -159,6 +159,8 @@ type Policy struct {
 	PasswordReset LinkPolicy `yaml:"password_reset"`
 	// EmailChange is the email-change confirmation link.
 	EmailChange LinkPolicy `yaml:"email_change"`
+	// TwoFactor is 2-step verification (see twofactor.go).
+	TwoFactor TwoFactor `yaml:"two_factor"`
 }
 
 // Lockout is policy.lockout.
@@ -335,6 +337,11 @@ type Service struct {
 	// SessionTimeout demands a sign-in no older than this for the service;
 	// an older one must sign in again. Default 0: the session's own limits.
 	SessionTimeout Duration `yaml:"session_timeout"`
+	// Require2FA sends a session signed in without a second factor
+	// through the 2-step verification (step-up) before the proxy or /auth
+	// lets it reach this service, whatever policy.two_factor.required
+	// says. Default false.
+	Require2FA bool `yaml:"require_2fa"`
 	// Headers names the identity headers the service receives.
 	Headers ServiceHeaders `yaml:"headers"`
 

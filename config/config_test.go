@@ -2372,5 +2372,8 @@ func withAccountDefaults(p Policy) Policy {
 	p.Throttle = Throttle{MaxFailures: 50, LineMaxFailures: 500, Window: Duration(15 * time.Minute)}
 	p.PasswordReset = LinkPolicy{LinkTTL: Duration(14 * 24 * time.Hour)}
 	p.EmailChange = LinkPolicy{LinkTTL: Duration(24 * time.Hour)}
+	p.TwoFactor = TwoFactor{Methods: []string{"sms", "totp", "voice", "webauthn"},
+		RememberBrowser: Duration(30 * 24 * time.Hour), CodeTTL: Duration(5 * time.Minute), MaxTries: 5,
+		ResendAfter: Duration(30 * time.Second), PendingTTL: Duration(10 * time.Minute)}
 	return p
 }

@@ -202,6 +202,8 @@ func (c *Config) setDefaults() {
 	setDuration("policy.password_reset.link_ttl", &c.Policy.PasswordReset.LinkTTL, defaultResetLinkTTL)
 	setDuration("policy.email_change.link_ttl", &c.Policy.EmailChange.LinkTTL, defaultEmailLinkTTL)
 	c.notifyDefaults()
+	c.phoneDefaults()
+	c.twoFactorDefaults()
 
 	setDuration("assertion.ttl", &c.Assertion.TTL, defaultAssertionTTL)
 	for i := range c.Services {

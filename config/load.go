@@ -80,6 +80,8 @@ func parse(name string, data []byte, dir string, whole bool) (*Config, error) {
 	d.readSecretFile(&c.Session.Secret, c.Session.SecretFile, "session.secret", "session.secret_file")
 	d.readSecretFile(&c.Store.DSN, c.Store.DSNFile, "store.dsn", "store.dsn_file")
 	d.notifyFiles(&c.Notify.Mail)
+	d.phoneFiles(&c.Notify.SMS, "notify.sms")
+	d.phoneFiles(&c.Notify.Voice, "notify.voice")
 	for i := range c.Providers {
 		d.providerFiles(&c.Providers[i], fmt.Sprintf("providers[%d]", i))
 	}

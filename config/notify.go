@@ -23,7 +23,11 @@ import (
 //	  outbox:
 //	    give_up_after: 3d
 type Notify struct {
-	Mail   Mail   `yaml:"mail"`
+	Mail Mail `yaml:"mail"`
+	// SMS and Voice deliver the codes of 2-step verification (see
+	// phone.go).
+	SMS    Phone  `yaml:"sms"`
+	Voice  Phone  `yaml:"voice"`
 	Outbox Outbox `yaml:"outbox"`
 }
 

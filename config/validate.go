@@ -52,6 +52,8 @@ func (c *Config) Validate() error {
 	v.assertion()
 	v.policy()
 	v.notify()
+	v.phones()
+	v.twoFactor()
 	return v.errs.err()
 }
 

@@ -16,6 +16,12 @@ import (
 var layers = map[string][]string{
 	// Contracts and leaves: nothing of ours, or only their contract.
 	"providers":              nil,
+	"mfa":                    nil,
+	"mfa/totp":               {"mfa"},
+	"mfa/codes":              {"mfa"},
+	"mfa/recovery":           nil,
+	"mfa/webauthn":           {"mfa"},
+	"mfa/mfatest":            {"mfa"},
 	"store":                  nil,
 	"config":                 nil,
 	"credentials":            nil,
@@ -35,10 +41,10 @@ var layers = map[string][]string{
 	"store/storetest":        {"store"},
 	// Flows: plain Go over the store and the outbox, no HTTP.
 	"notify":  {"config", "store"},
-	"account": {"credentials", "notify", "store"},
+	"account": {"credentials", "mfa", "mfa/recovery", "notify", "store"},
 	// HTTP ties the flows and contracts together, never a concrete
 	// provider, backend or the metrics.
-	"gateway": {"account", "config", "credentials", "notify", "portal", "providers", "store"},
+	"gateway": {"account", "config", "credentials", "mfa", "notify", "portal", "providers", "store"},
 	"metrics": {"gateway", "plugins", "providers", "store"},
 	// The plugin host and SDK.
 	"plugins":                     {"plugins/internal/wire", "plugins/proto", "providers"},
@@ -48,7 +54,7 @@ var layers = map[string][]string{
 	"plugins/examples/httpjson":   {"plugins/sdk", "providers"},
 	"plugins/internal/testplugin": {"plugins/sdk", "providers"},
 	// The wiring: the only package that picks concrete implementations.
-	"cmd/ssogate": {"account", "config", "credentials", "gateway", "internal/logbuf", "metrics", "notify", "plugins", "portal",
+	"cmd/ssogate": {"account", "config", "credentials", "gateway", "internal/logbuf", "metrics", "mfa", "mfa/...", "notify", "plugins", "portal",
 		"providers", "providers/...", "store", "store/sqlite", "store/postgres"},
 	"bench":          nil,
 	"bench/bare":     nil,
