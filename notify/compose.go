@@ -42,6 +42,9 @@ const (
 	TemplateEmailChanged = "email_changed"
 	// TemplateTest: `ssogate mail test`.
 	TemplateTest = "test"
+	// TemplateSecondFactorCode: a 2-step verification code by SMS or a
+	// voice call (Data.Code, Data.Expires).
+	TemplateSecondFactorCode = "second_factor_code"
 )
 
 // Data are a message's template values. Every field is optional; a
@@ -66,6 +69,9 @@ type Data struct {
 	ClientIP string `json:"client_ip,omitempty"`
 	// Time is when the change was made, formatted for the person.
 	Time string `json:"time,omitempty"`
+	// Code is a one-time code of 2-step verification (a secret: never
+	// logged).
+	Code string `json:"code,omitempty"`
 }
 
 // ErrSealed is returned when a message's data cannot be opened: sealed
@@ -84,6 +90,13 @@ func NewComposer(aead cipher.AEAD) *Composer { return &Composer{aead: aead} }
 // Mail returns an outbox row for a mail of template to the address to, in
 // lang, for userID (may be empty). The caller writes it with its cause.
 func (c *Composer) Mail(to, lang, template, userID string, d Data) (*store.Message, error) {
+	return c.Message(store.ChannelMail, to, lang, template, userID, d)
+}
+
+// Message returns an outbox row on channel ch (mail, SMS, voice) of
+// template to the recipient to (an address, or an E.164 number), in lang,
+// for userID (may be empty). The caller writes it with its cause.
+func (c *Composer) Message(ch store.Channel, to, lang, template, userID string, d Data) (*store.Message, error) {
 	plain, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("notify: encode %s: %w", template, err)
@@ -93,7 +106,7 @@ func (c *Composer) Mail(to, lang, template, userID string, d Data) (*store.Messa
 		return nil, fmt.Errorf("notify: nonce: %w", err)
 	}
 	sealed := c.aead.Seal(nonce, nonce, plain, []byte(template))
-	return &store.Message{Channel: store.ChannelMail, Template: template, To: to, Language: lang,
+	return &store.Message{Channel: ch, Template: template, To: to, Language: lang,
 		UserID: userID, Data: sealed}, nil
 }
 
