@@ -235,16 +235,23 @@ func qrPNG(text string) ([]byte, error) {
 // parameters are percent-encoded (a space as %20, which every app reads,
 // unlike '+'; a ':' in the issuer as %3A, so the label's one literal ':'
 // stays the separator), so any issuer, a Japanese one included, survives.
+// An '@' stays literal in the label, as in the format's own examples.
 func URI(issuer, account string, key []byte) string {
-	return "otpauth://totp/" + escape(issuer) + ":" + escape(account) +
+	return "otpauth://totp/" + escapeLabel(issuer) + ":" + escapeLabel(account) +
 		"?secret=" + b32.EncodeToString(key) +
 		"&issuer=" + escape(issuer) +
 		"&algorithm=SHA1&digits=6&period=30"
 }
 
-// escape percent-encodes s for a label or a query value of the URI.
+// escape percent-encodes s for a query value of the URI.
 func escape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// escapeLabel percent-encodes s for the URI's label (its path), where
+// '@' needs no escaping.
+func escapeLabel(s string) string {
+	return strings.ReplaceAll(escape(s), "%40", "@")
 }
 
 // group splits a base32 key into groups of four, the way apps show a

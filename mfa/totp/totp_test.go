@@ -59,7 +59,7 @@ func TestRFC6238Vectors(t *testing.T) {
 func TestURI(t *testing.T) {
 	key := bytes.Repeat([]byte{0xA5}, KeySize)
 	got := URI("ssogate", "taro@example.jp", key)
-	want := "otpauth://totp/ssogate:taro%40example.jp?secret=UWS2LJNFUWS2LJNFUWS2LJNFUWS2LJNF&issuer=ssogate&algorithm=SHA1&digits=6&period=30"
+	want := "otpauth://totp/ssogate:taro@example.jp?secret=UWS2LJNFUWS2LJNFUWS2LJNFUWS2LJNF&issuer=ssogate&algorithm=SHA1&digits=6&period=30"
 	if got != want {
 		t.Errorf("URI =\n %s\nwant\n %s", got, want)
 	}
