@@ -381,6 +381,15 @@ func TestIdentityLinksGoWithUser(t *testing.T) {
 	}
 }
 
+func TestTwoStepGoesWithUser(t *testing.T) {
+	storetest.RunTwoStepGoesWithUser(t, func(t *testing.T) store.Store { return openTemp(t) },
+		func(t *testing.T, s store.Store, id string) {
+			if _, err := s.(*Store).wdb.ExecContext(t.Context(), `DELETE FROM users WHERE id = ?`, id); err != nil {
+				t.Fatal(err)
+			}
+		})
+}
+
 func TestRefusesNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ssogate.db")
