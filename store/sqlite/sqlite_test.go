@@ -165,7 +165,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
 		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
 		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
-		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
+		DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -175,7 +176,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql"}
+	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql",
+		"0007_twostep.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -195,7 +197,7 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
-		DROP TABLE health; DROP TABLE changes; `+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		DROP TABLE health; DROP TABLE changes; `+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -223,6 +225,9 @@ func TestUpgradeFromV1(t *testing.T) {
 	}
 }
 
+// dropTwoStep undoes migration 0007 (2-step verification).
+const dropTwoStep = `DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers;`
+
 // dropAccounts undoes migration 0006 (accounts and outbox).
 const dropAccounts = `DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
 	ALTER TABLE users DROP COLUMN language; ALTER TABLE users DROP COLUMN must_change_password;`
@@ -238,7 +243,7 @@ func TestUpgradeFromV5(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
+	if _, err := s.db.ExecContext(ctx, dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
@@ -273,6 +278,49 @@ func TestUpgradeFromV5(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromV6 opens a database left at schema version 6 (before
+// 2-step verification) and checks that Open upgrades it in place: an
+// existing user has no factors, and can be given factors, recovery codes
+// and a remembered browser.
+func TestUpgradeFromV6(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, dropTwoStep+` DELETE FROM schema_migrations WHERE version > 6`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a v6 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latestVersion(t))
+	}
+	if list, err := s.ListFactors(ctx, "u1"); err != nil || len(list) != 0 {
+		t.Errorf("ListFactors of an upgraded user = %d factors, %v; want none", len(list), err)
+	}
+	f := &store.Factor{UserID: "u1", Kind: store.FactorTOTP, Secret: []byte{0, 1, 2}}
+	if err := s.AddFactor(ctx, f); err != nil {
+		t.Fatalf("AddFactor after upgrade: %v", err)
+	}
+	if err := s.SetRecoveryCodes(ctx, "u1", []string{"h1"}); err != nil {
+		t.Fatalf("SetRecoveryCodes after upgrade: %v", err)
+	}
+	now := time.Now()
+	if err := s.RememberBrowser(ctx, &store.RememberedBrowser{ID: "b1", UserID: "u1", LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("RememberBrowser after upgrade: %v", err)
+	}
+}
+
 // latestVersion is the version of the newest embedded migration.
 func latestVersion(t *testing.T) int {
 	t.Helper()
@@ -297,7 +345,7 @@ func TestUpgradeFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
-		`+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
+		`+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
@@ -374,6 +422,15 @@ func TestIdentityLinksGoWithUser(t *testing.T) {
 	if tk, err := s.ConsumeTicket(ctx, "reset", "t1", time.Now()); err != nil || tk.UserID != u.ID {
 		t.Errorf("ticket of a deleted user = %v, %v; want it kept", tk, err)
 	}
+}
+
+func TestTwoStepGoesWithUser(t *testing.T) {
+	storetest.RunTwoStepGoesWithUser(t, func(t *testing.T) store.Store { return openTemp(t) },
+		func(t *testing.T, s store.Store, id string) {
+			if _, err := s.(*Store).wdb.ExecContext(t.Context(), `DELETE FROM users WHERE id = ?`, id); err != nil {
+				t.Fatal(err)
+			}
+		})
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
