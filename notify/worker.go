@@ -144,7 +144,8 @@ type WorkerOptions struct {
 // tried again after a growing wait (30s doubling to 1h, with jitter) until
 // GiveUpAfter has passed since it was enqueued; a permanent refusal gives
 // it up at once. Each outcome is an audit event (mail_sent, mail_failed,
-// mail_given_up) naming the recipient, never the link.
+// mail_given_up; sms_… and voice_… for those channels) naming the
+// recipient, never the link or the code.
 type Worker struct {
 	st      Store
 	compose *Composer
