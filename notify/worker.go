@@ -49,8 +49,8 @@ func auditAction(ch store.Channel, outcome string) string {
 	return "mail_" + outcome
 }
 
-// kind names a message on ch in the log: "mail", "sms", "voice".
-func kind(ch store.Channel) string {
+// logKind names a message on ch in the log: "mail", "sms", "voice".
+func logKind(ch store.Channel) string {
 	if ch == store.ChannelSMS || ch == store.ChannelVoice {
 		return string(ch)
 	}
@@ -330,7 +330,7 @@ func (w *Worker) process(ctx context.Context, m *store.Message) {
 			"message_id", m.ID, "template", m.Template, "err", err)
 	}
 	w.audit(rctx, m, auditAction(m.Channel, "sent"), store.OutcomeSuccess, m.Template)
-	w.log.Info(kind(m.Channel)+" sent", "message_id", m.ID, "template", m.Template, "attempts", m.Attempts+1)
+	w.log.Info(logKind(m.Channel)+" sent", "message_id", m.ID, "template", m.Template, "attempts", m.Attempts+1)
 }
 
 // failed records a failed try: due again after a backoff, or given up
@@ -350,11 +350,11 @@ func (w *Worker) failed(ctx context.Context, m *store.Message, setup *Setup, cau
 	w.audit(ctx, m, auditAction(m.Channel, "failed"), store.OutcomeFailure, m.Template+": "+reason)
 	if giveUp {
 		w.audit(ctx, m, auditAction(m.Channel, "given_up"), store.OutcomeFailure, m.Template+": "+reason)
-		w.log.Error(kind(m.Channel)+" given up", "message_id", m.ID, "template", m.Template, "to", m.To,
+		w.log.Error(logKind(m.Channel)+" given up", "message_id", m.ID, "template", m.Template, "to", m.To,
 			"attempts", m.Attempts+1, "permanent", permanent, "reason", reason)
 		return
 	}
-	w.log.Warn(kind(m.Channel)+" not sent; will try again", "message_id", m.ID, "template", m.Template,
+	w.log.Warn(logKind(m.Channel)+" not sent; will try again", "message_id", m.ID, "template", m.Template,
 		"attempts", m.Attempts+1, "next_attempt", next, "reason", reason)
 }
 
