@@ -41,7 +41,7 @@ var Templates = []string{
 var PhoneTemplates = []string{TemplateSecondFactorCode}
 
 // ErrUnknownTemplate is returned by Render for a template name that is not
-// one of Templates.
+// one of Templates (of PhoneTemplates, for an SMS or a voice message).
 var ErrUnknownTemplate = errors.New("notify: unknown template")
 
 var (
@@ -107,7 +107,8 @@ type view struct {
 	Title string
 }
 
-// Render renders m, whose template values are d.
+// Render renders m, whose template values are d: a mail's subject, text
+// and HTML; an SMS's text; a voice call's script (see renderPhone).
 func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
 	if m.Channel == store.ChannelSMS || m.Channel == store.ChannelVoice {
 		return r.renderPhone(m, d)

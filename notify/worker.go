@@ -378,8 +378,8 @@ func Backoff(attempts int, jitter float64) time.Duration {
 
 // safeReason is err's text fit for the outbox row, the audit log and the
 // log: the message's link and its ticket replaced (a server may quote what
-// it refused), its code too, any other URL too, control characters dropped, at most
-// maxReason bytes.
+// it refused), its code too, any other URL too, control characters
+// dropped, at most maxReason bytes.
 func safeReason(err error, d Data) string {
 	s := err.Error()
 	if d.Link != "" {
