@@ -25,8 +25,13 @@ import (
 // "code": ..., "language": ...} with "Authorization: Bearer <token>");
 // twilio uses Twilio's Messages API (SMS) and Calls API with TwiML (voice).
 type Phone struct {
-	// Type is "webhook" or "twilio"; empty means the channel is off.
+	// Type is "webhook", "twilio", or "dir" (development: each message is
+	// written to a file in Dir and its code logged, so that `make run`
+	// needs no SMS service); empty means the channel is off.
 	Type string `yaml:"type"`
+	// Dir is the directory of type dir, relative to the configuration
+	// file's directory.
+	Dir string `yaml:"dir"`
 	// URL is the webhook's address; for twilio, the API base (default
 	// https://api.twilio.com), which tests point at a local server.
 	URL string `yaml:"url"`
@@ -52,10 +57,11 @@ type Phone struct {
 const (
 	PhoneWebhook = "webhook"
 	PhoneTwilio  = "twilio"
+	PhoneDir     = "dir"
 )
 
 // PhoneTypes are the valid notify.sms / notify.voice types.
-var PhoneTypes = []string{PhoneWebhook, PhoneTwilio}
+var PhoneTypes = []string{PhoneWebhook, PhoneTwilio, PhoneDir}
 
 // DefaultTwilioURL is Twilio's API base.
 const DefaultTwilioURL = "https://api.twilio.com"
@@ -83,6 +89,9 @@ func (c *Config) phoneDefaults() {
 		if p.Type == PhoneTwilio {
 			setString(&p.URL, DefaultTwilioURL)
 		}
+		if p.Dir != "" {
+			p.Dir = c.src.resolve(p.Dir)
+		}
 		setString(&p.DefaultRegion, "JP")
 		if p.Timeout == 0 {
 			p.Timeout = Duration(defaultPhoneTimeout)
@@ -108,6 +117,18 @@ func (v *validator) phones() {
 			continue
 		}
 		v.oneOf(ch.key+".type", "sender type", p.Type, PhoneTypes)
+		if p.Type == PhoneDir {
+			if p.Dir == "" {
+				v.errorf(ch.key+".dir", "must be set for type dir: the directory messages are written to, e.g. ../data/sms")
+			}
+			if p.URL != "" {
+				v.errorf(ch.key+".url", "is for webhook and twilio; type dir writes files to dir")
+			}
+			continue
+		}
+		if p.Dir != "" {
+			v.errorf(ch.key+".dir", "is for type dir (development) only")
+		}
 		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			v.errorf(ch.key+".url", "%q is not an http(s) URL, e.g. https://sms.example.co.jp/send", p.URL)
 		} else if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
@@ -142,4 +163,20 @@ func (v *validator) phones() {
 			v.errorf(fmt.Sprintf("policy.two_factor.methods[%d]", i), "%s needs notify.%s, which is not set", m, m)
 		}
 	}
+}
+
+// phoneWarnings are notify.sms / notify.voice's valid but doubtful
+// settings.
+func (c *Config) phoneWarnings() []*Error {
+	var ws []*Error
+	for _, ch := range []struct {
+		key string
+		p   Phone
+	}{{"notify.sms", c.Notify.SMS}, {"notify.voice", c.Notify.Voice}} {
+		if ch.p.Type == PhoneDir && c.Server.PublicURLParsed != nil && c.Server.PublicURLParsed.Scheme == "https" {
+			ws = append(ws, c.ErrorAt(ch.key+".type", "dir writes codes to files and the log instead of sending them; "+
+				"it is for development (`make run`), but public_url is https; use twilio or webhook for production"))
+		}
+	}
+	return ws
 }

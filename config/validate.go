@@ -608,7 +608,7 @@ func (v *validator) services() {
 // another port of the host it still receives the portal's session cookie,
 // since browsers do not separate cookies by port.
 func (c *Config) Warnings() []*Error {
-	ws := c.notifyWarnings()
+	ws := append(c.notifyWarnings(), c.phoneWarnings()...)
 	pub := c.Server.PublicURLParsed
 	if pub == nil {
 		return ws

@@ -26,7 +26,7 @@ func notifySetup(cfg *config.Config, log *slog.Logger) (notify.Setup, error) {
 		Renderer:    notify.NewRenderer(cfg.Portal.Title, cfg.Portal.DefaultLanguage),
 		GiveUpAfter: cfg.Notify.Outbox.GiveUpAfter.D(),
 	}
-	if err := phoneSenders(cfg, &s); err != nil {
+	if err := phoneSenders(cfg, &s, log); err != nil {
 		return s, err
 	}
 	m := cfg.Notify.Mail
@@ -50,7 +50,7 @@ func notifySetup(cfg *config.Config, log *slog.Logger) (notify.Setup, error) {
 // phoneSenders adds to s the senders of notify.sms and notify.voice that
 // are set, and gives their messages up when the code they carry expires
 // (policy.two_factor.code_ttl): a late code is worthless.
-func phoneSenders(cfg *config.Config, s *notify.Setup) error {
+func phoneSenders(cfg *config.Config, s *notify.Setup, log *slog.Logger) error {
 	s.ChannelGiveUpAfter = map[store.Channel]time.Duration{}
 	for _, ch := range []struct {
 		ch store.Channel
@@ -58,6 +58,14 @@ func phoneSenders(cfg *config.Config, s *notify.Setup) error {
 	}{{store.ChannelSMS, cfg.Notify.SMS}, {store.ChannelVoice, cfg.Notify.Voice}} {
 		if ttl := cfg.Policy.TwoFactor.CodeTTL.D(); ttl > 0 {
 			s.ChannelGiveUpAfter[ch.ch] = ttl
+		}
+		if ch.p.Type == config.PhoneDir {
+			d, err := notify.NewPhoneDir(ch.ch, ch.p.Dir, log)
+			if err != nil {
+				return err
+			}
+			s.Senders = append(s.Senders, d)
+			continue
 		}
 		snd, err := notify.NewPhone(ch.ch, ch.p)
 		if err != nil {

@@ -66,6 +66,10 @@ func (c *cli) smsTest(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stderr, "ssogate sms test: %s is not set: no sender to test\n", key)
 		return exitCode(1)
 	}
+	if p.Type == config.PhoneDir {
+		fmt.Fprintf(c.stderr, "ssogate sms test: %s is type dir (development): the gateway writes each message to %s and logs its code; there is no service to test\n", key, p.Dir)
+		return exitCode(1)
+	}
 	number, err := notify.E164(*to, p.DefaultRegion)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ssogate sms test: --to %q: %v\n", *to, err)
