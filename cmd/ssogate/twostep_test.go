@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
+
 	"github.com/ssogate/ssogate/mfa/totp"
 	"github.com/ssogate/ssogate/store"
 )
@@ -596,5 +598,30 @@ func TestTwoStepKeepsLastMethodWhileRequired(t *testing.T) {
 	expectStatus(t, b.post("/account/2fa", url.Values{"remove": {"not-hers"}}), http.StatusBadRequest)
 	if fs, _ := h.app.store.ListFactors(context.Background(), alice.ID); len(fs) != 1 {
 		t.Fatalf("factors = %d", len(fs))
+	}
+}
+
+func TestTwoStepFederatedOnlyWhenAppliesTo(t *testing.T) {
+	for _, tt := range []struct {
+		name, policy, want string
+	}{
+		{"relies on the IdP", "    required: true\n", "/me"},
+		{"applies_to", "    required: true\n    applies_to: [mock]\n", "/login/2fa"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMockOIDC(t)
+			h := newHarness(t, oidcProvider(m, "    link_domains: [example.co.jp]\n"), withTwoStep(tt.policy))
+			_, secret, _ := h.enrolledUser()
+			b := h.browser()
+			m.QueueUser(&mockoidc.MockUser{Subject: "sub-alice", Email: "alice@example.co.jp", EmailVerified: true})
+			expectRedirect(t, b.federatedLogin("mock", "/me"), tt.want)
+			if tt.want == "/login/2fa" {
+				if h.hasSession(b) {
+					t.Fatal("session before the second step")
+				}
+				expectStatus(t, b.get("/login/2fa"), http.StatusOK)
+				expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), "/me")
+			}
+		})
 	}
 }
