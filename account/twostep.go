@@ -324,7 +324,7 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 		ClientIP: in.ClientIP, ReturnTo: in.ReturnTo, StepUp: in.StepUp, Stage: StageVerify}
 	if len(factors) == 0 {
 		p.Stage = StageSetup
-	} else if err := s.choose(ctx, in.User, p, factors[0]); err != nil {
+	} else if err := s.choose(ctx, in.User, p, lastUsed(factors)); err != nil {
 		return nil, err
 	}
 	ev := s.twoStepEvent("mfa_pending", o, in.User, store.OutcomeSuccess, "stage="+p.Stage)
@@ -371,6 +371,19 @@ func (s *Service) skipStep(ctx context.Context, in SignIn, enrolled bool, now ti
 		return false, false, nil
 	}
 	return false, false, fmt.Errorf("account: remembered browser: %w", err)
+}
+
+// lastUsed is the factor of fs used most recently (the oldest when none
+// was used): the one the step asks first, since the person most likely
+// has it at hand.
+func lastUsed(fs []*store.Factor) *store.Factor {
+	best := fs[0]
+	for _, f := range fs[1:] {
+		if f.LastUsedAt.After(best.LastUsedAt) {
+			best = f
+		}
+	}
+	return best
 }
 
 // usable keeps the factors whose kind is wired here. A factor of a kind

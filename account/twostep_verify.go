@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/ssogate/ssogate/mfa"
@@ -70,6 +72,13 @@ func (s *Service) choose(ctx context.Context, u *store.User, p *pending, f *stor
 		return nil
 	}
 	e, err := s.enrolment(f)
+	if errors.Is(err, errSealed) {
+		// The key that sealed it is not this gateway's (the master
+		// secret changed): the factor cannot pass, but the step is still
+		// asked, and a recovery code or a reset gets the person in.
+		s.log.Error("a 2-step factor's secret does not open; was the master secret changed?", "user_id", u.ID, "factor_id", f.ID)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -176,8 +185,11 @@ func (s *Service) entryAllowed(ctx context.Context, u *store.User, action string
 		return fmt.Errorf("account: code limit: %w", err)
 	}
 	nc := 0
-	if o.ClientIP != "" {
-		if nc, _, err = s.st.Hit(ctx, "mfa_ip:"+o.ClientIP, now, CodeEntryWindow); err != nil {
+	if ip, perr := netip.ParseAddr(o.ClientIP); perr == nil {
+		// Keyed as the sign-in throttle keys addresses: an IPv6 client
+		// is its /64.
+		key := "mfa_" + strings.TrimPrefix(throttleKey(Client{IP: ip}), "login_")
+		if nc, _, err = s.st.Hit(ctx, key, now, CodeEntryWindow); err != nil {
 			return fmt.Errorf("account: code limit: %w", err)
 		}
 	}
