@@ -574,7 +574,7 @@ func (g *Gateway) profileView(w http.ResponseWriter, r *http.Request, sess *stor
 	return portal.ProfilePage{
 		Base: g.base(w, r, sess, user), Email: user.Email, Groups: user.Groups, Managed: managed,
 		PreviousLogin: user.PreviousLoginAt, SessionIP: sess.ClientIP, SessionLine: sess.Line,
-		DraftOwner: g.draftOwner(w, r, user.ID),
+		DraftOwner: g.draftOwner(w, r, user.ID), MobileForSMS: slices.Contains(g.account.EnrolMethods(), "sms"),
 	}
 }
 

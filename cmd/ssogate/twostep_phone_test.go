@@ -70,6 +70,10 @@ func TestTwoStepSMSAndVoiceThroughTwilio(t *testing.T) {
 	if got := h.sessionAMR(alice); got != "pwd,sms,mfa" {
 		t.Fatalf("amr %s, want pwd,sms,mfa", got)
 	}
+	// The personal-info page says the SMS codes go to the mobile number.
+	if p := b.get("/me"); !strings.Contains(p.body, `id="mobile-sms-note"`) {
+		t.Fatalf("/me does not say SMS codes go to the mobile number:\n%s", snippet(p.body))
+	}
 
 	// Next sign-in: the code is sent when asked, to the masked number.
 	b2 := h.browser()

@@ -528,6 +528,9 @@ func TestTwoStepAccountPage(t *testing.T) {
 	if p := b.get("/account"); !strings.Contains(p.body, `id="account-twostep" href`) && !strings.Contains(p.body, `href="/account/2fa" id="account-twostep"`) {
 		t.Fatalf("account menu lacks 2-step verification:\n%s", snippet(p.body))
 	}
+	if p := b.get("/me"); strings.Contains(p.body, `id="mobile-sms-note"`) {
+		t.Fatal("/me speaks of SMS codes without an SMS sender")
+	}
 	p := b.get("/account/2fa")
 	if !strings.Contains(p.body, `id="no-factors"`) || !strings.Contains(p.body, `id="add-totp"`) || strings.Contains(p.body, `id="add-sms"`) {
 		t.Fatalf("/account/2fa before enrolment (no SMS sender: no SMS):\n%s", snippet(p.body))
