@@ -387,20 +387,10 @@ func (g *Gateway) codesText(w http.ResponseWriter, r *http.Request) {
 
 // writeCodesText writes codes as the downloadable recovery-codes.txt.
 func writeCodesText(w http.ResponseWriter, title, email string, codes []string, lang string) {
-	var b strings.Builder
-	b.WriteString(portal.T(lang, "twostep.codes.file_heading", title, email))
-	b.WriteString("\r\n\r\n")
-	for _, c := range codes {
-		b.WriteString(c)
-		b.WriteString("\r\n")
-	}
-	b.WriteString("\r\n")
-	b.WriteString(portal.T(lang, "twostep.codes.file_note"))
-	b.WriteString("\r\n")
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="recovery-codes.txt"`)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write([]byte(portal.CodesText(lang, title, email, codes)))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -155,4 +156,31 @@ type TwoStepAccountPage struct {
 	NeedPassword bool
 	ReauthURL    string
 	ErrorKey     string
+}
+
+// CodesFile is Codes as a text file to download, a data: URL: the codes
+// are shown once, and no later request could fetch them again.
+func (p TwoStepAccountPage) CodesFile() template.URL {
+	login := ""
+	if p.User != nil {
+		login = p.User.LoginID
+	}
+	return template.URL("data:text/plain;charset=utf-8;base64," +
+		base64.StdEncoding.EncodeToString([]byte(CodesText(p.Lang, p.SiteTitle, login, p.Codes))))
+}
+
+// CodesText is the text of a recovery-codes file: a heading naming the
+// portal and the account, the codes one a line, and how to use them.
+func CodesText(lang, title, login string, codes []string) string {
+	var b strings.Builder
+	b.WriteString(T(lang, "twostep.codes.file_heading", title, login))
+	b.WriteString("\r\n\r\n")
+	for _, c := range codes {
+		b.WriteString(c)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("\r\n")
+	b.WriteString(T(lang, "twostep.codes.file_note"))
+	b.WriteString("\r\n")
+	return b.String()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -554,6 +555,20 @@ func TestTwoStepAccountPage(t *testing.T) {
 	p = b.post("/account/2fa", url.Values{"enrolment": {em[1]}, "code": {h.totpCode(secret, 0)}, "name": {"iPhone"}})
 	expectStatus(t, p, http.StatusOK)
 	codes := recoveryCodes(t, p)
+	// Their download is in the page itself: nothing can fetch them later.
+	dl := regexp.MustCompile(`href="data:text/plain;charset=utf-8;base64,([^"]+)" download="recovery-codes.txt"`).FindStringSubmatch(p.body)
+	if dl == nil {
+		t.Fatalf("no download of the codes:\n%s", snippet(p.body))
+	}
+	file, err := base64.StdEncoding.DecodeString(html.UnescapeString(dl[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range codes {
+		if !strings.Contains(string(file), c+"\r\n") {
+			t.Fatalf("the download lacks %s:\n%s", c, file)
+		}
+	}
 	if n := h.auditCount(alice, "mfa_enrolled"); n != 1 {
 		t.Fatalf("mfa_enrolled = %d", n)
 	}
