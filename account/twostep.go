@@ -425,7 +425,8 @@ type loaded struct {
 // ErrPendingGone when it expired, was used, or its user is gone or
 // disabled.
 func (s *Service) load(ctx context.Context, token string) (*loaded, error) {
-	if token == "" || len(token) > maxToken {
+	// Off (since a reload): a sign-in left pending starts again.
+	if !s.TwoStepOn() || token == "" || len(token) > maxToken {
 		return nil, ErrPendingGone
 	}
 	id := tokenID(token)

@@ -294,7 +294,7 @@ func (s *Service) saveEnrolment(ctx context.Context, a *addState, used string, b
 // loadEnrolment reads the enrolment of token, which must be u's in the
 // session sessionID.
 func (s *Service) loadEnrolment(ctx context.Context, u *store.User, sessionID, token string) (*addState, error) {
-	if token == "" || len(token) > maxToken {
+	if !s.TwoStepOn() || token == "" || len(token) > maxToken {
 		return nil, ErrPendingGone
 	}
 	t, err := s.st.PeekTicket(ctx, purposeEnrol, tokenID(token), s.now())
