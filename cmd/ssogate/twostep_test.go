@@ -415,7 +415,7 @@ func TestTwoStepSkippedFromRegisteredLine(t *testing.T) {
 
 func TestTwoStepPendingBrowserReachesNothing(t *testing.T) {
 	h := newHarness(t, withTwoStep("    required: true\n"))
-	h.enrolledUser()
+	_, secret, _ := h.enrolledUser()
 	b := h.browser()
 	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/me"), "/login/2fa")
 	if h.hasSession(b) {
@@ -425,8 +425,14 @@ func TestTwoStepPendingBrowserReachesNothing(t *testing.T) {
 	if c == nil {
 		t.Fatal("no pending cookie")
 	}
-	if p := b.get("/auth"); p.StatusCode == http.StatusOK {
-		t.Fatalf("/auth let a pending browser through: %d", p.StatusCode)
+	auth := func() int {
+		req, _ := http.NewRequest("GET", h.url+"/auth", nil)
+		req.Header.Set("X-Forwarded-Host", "127.0.0.1:9001")
+		req.Header.Set("X-Forwarded-Uri", "/wiki/page")
+		return b.do(req).StatusCode
+	}
+	if got := auth(); got != http.StatusUnauthorized {
+		t.Fatalf("/auth for the wiki from a pending browser: %d, want 401", got)
 	}
 	expectRedirect(t, b.get("/me"), "/login?return_to=%2Fme")
 	// The pending sign-in ends with its lifetime (pending_ttl, 10m).
@@ -435,6 +441,12 @@ func TestTwoStepPendingBrowserReachesNothing(t *testing.T) {
 	expectStatus(t, p, http.StatusBadRequest)
 	if !strings.Contains(p.body, "ログインの有効期限が切れました") {
 		t.Fatalf("expired pending sign-in not explained:\n%s", snippet(p.body))
+	}
+	// Once the step is passed, the same request is let through.
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/login/2fa")
+	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), "/")
+	if got := auth(); got != http.StatusOK {
+		t.Fatalf("/auth for the wiki once signed in: %d, want 200", got)
 	}
 }
 
