@@ -218,7 +218,7 @@ func TestTwoStepWrongCodesAndMaxTries(t *testing.T) {
 	before := b.cookie("ssogate_2fa").Value
 	p := b.post("/login/2fa", url.Values{"code": {"000000"}})
 	expectStatus(t, p, http.StatusBadRequest)
-	if !strings.Contains(p.body, "The verification code is not correct") || !strings.Contains(p.body, `id="code-form"`) {
+	if !strings.Contains(p.body, "The verification code is not correct. Please enter it again. You have 2 tries left.") || !strings.Contains(p.body, `id="code-form"`) {
 		t.Fatalf("wrong code: no message or no form:\n%s", snippet(p.body))
 	}
 	if h.hasSession(b) {
