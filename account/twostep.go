@@ -43,9 +43,10 @@ type TwoStepPolicy struct {
 	// LineOnly is policy.access_route line_only: every request comes from
 	// a registered line, so the second step is never asked.
 	LineOnly bool
-	// PhoneRegion is the region of phone numbers typed without a country
-	// code (notify.sms.default_region; "JP" when empty).
-	PhoneRegion string
+	// PhoneRegions are, by kind ("sms", "voice"), the regions of phone
+	// numbers typed without a country code (notify.sms.default_region,
+	// notify.voice.default_region; "JP" when unset).
+	PhoneRegions map[string]string
 }
 
 // Limits of code entry, counted on every code or recovery code typed

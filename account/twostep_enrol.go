@@ -25,7 +25,7 @@ func (s *Service) beginEnrol(ctx context.Context, u *store.User, kind, phone str
 	now := s.now()
 	e := &enrolState{Kind: kind}
 	if sends(kind) {
-		region := s.twoStep.PhoneRegion
+		region := s.twoStep.PhoneRegions[kind]
 		if region == "" {
 			region = "JP"
 		}

@@ -42,8 +42,9 @@ func (g *Gateway) twoStepPolicy(cfg *config.Config) account.TwoStepPolicy {
 		Required: t.Required, AppliesTo: t.AppliesTo, Methods: t.Methods,
 		RememberBrowser: t.RememberBrowser.D(), CodeTTL: t.CodeTTL.D(), MaxTries: t.MaxTries,
 		ResendAfter: t.ResendAfter.D(), PendingTTL: t.PendingTTL.D(),
-		LineOnly:    cfg.Policy.AccessRoute == config.AccessLineOnly,
-		PhoneRegion: cfg.Notify.SMS.DefaultRegion,
+		LineOnly: cfg.Policy.AccessRoute == config.AccessLineOnly,
+		PhoneRegions: map[string]string{config.MethodSMS: cfg.Notify.SMS.DefaultRegion,
+			config.MethodVoice: cfg.Notify.Voice.DefaultRegion},
 	}
 }
 
