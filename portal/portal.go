@@ -122,6 +122,9 @@ type ProfilePage struct {
 	// SessionIP and SessionLine describe the current session.
 	SessionIP   string
 	SessionLine string
+	// MobileForSMS notes under the mobile number that 2-step
+	// verification's SMS codes go there (SMS is offered).
+	MobileForSMS bool
 	// DraftOwner goes into the form as the hidden field "draft_owner": it
 	// names, signed, whose edit this is, so that an edit sent after the
 	// session ended can be kept for that person alone.
