@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ssogate/ssogate/store"
+)
+
+// stepUpServices are the step-up tests' services: a proxied and a
+// forward-auth service that require 2-step verification, and one of each
+// that does not.
+func stepUpServices(up string) harnessOption {
+	return func(s string) string {
+		public := s[strings.Index(s, "public_url: ")+len("public_url: "):]
+		public = public[:strings.Index(public, "\n")]
+		return s + strings.NewReplacer("%PUBLIC%", public, "%UP%", up).Replace(`
+  - id: payroll
+    name: 給与明細
+    url: %PUBLIC%/payroll/
+    upstream: %UP%
+    allowed_groups: [staff]
+    require_2fa: true
+  - id: app
+    name: App
+    url: %PUBLIC%/app/
+    upstream: %UP%
+  - id: vault
+    name: Vault
+    url: http://vault.example.test:8081/
+    require_2fa: true
+  - id: fwd
+    name: Forward
+    url: http://fwd.example.test:8081/
+`)
+	}
+}
+
+// issuedBrowser is a browser signed in as user by a session whose sign-in
+// used the methods amr, as the second step leaves one.
+func issuedBrowser(t *testing.T, h *harness, user *store.User, amr ...string) *browser {
+	t.Helper()
+	hdr, err := h.app.gateway.Shared().IssueSession(context.Background(), user, amr, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, value, _ := strings.Cut(hdr, "=")
+	b := h.browser()
+	u, _ := url.Parse(h.url)
+	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+	return b
+}
+
+// stepUpLocation is where the gateway sends a person to pass the second
+// step before going on to target.
+func stepUpLocation(h *harness, target string) string {
+	return h.url + "/login/2fa/step-up?return_to=" + url.QueryEscape(target)
+}
+
+// authAsk is a forward-auth question about rawURL, the way Traefik and
+// Caddy (X-Forwarded-*) or nginx (X-Original-URL) ask it.
+func authAsk(b *browser, rawURL, accept string, nginx bool) *page {
+	u, _ := url.Parse(rawURL)
+	req, _ := http.NewRequest("GET", b.h.url+"/auth", nil)
+	if nginx {
+		req.Header.Set("X-Original-URL", rawURL)
+		req.Header.Set("X-Original-Method", "GET")
+	} else {
+		req.Header.Set("X-Forwarded-Proto", u.Scheme)
+		req.Header.Set("X-Forwarded-Host", u.Host)
+		req.Header.Set("X-Forwarded-Uri", u.RequestURI())
+		req.Header.Set("X-Forwarded-Method", "GET")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	return b.do(req)
+}
+
+// TestStepUpVerdicts: a session signed in with a password only is sent to
+// the step-up page by the proxy and by /auth for a require_2fa service,
+// and nowhere else; one whose sign-in used a second factor goes through.
+func TestStepUpVerdicts(t *testing.T) {
+	up := newUpstream(t)
+	h := newHarness(t, stepUpServices(up.URL))
+	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
+	h.addUser("bob@example.co.jp", "Bob", "Bob-Passw0rd!", "sales")
+
+	pwd := h.browser()
+	expectRedirect(t, pwd.login("alice@example.co.jp", alicePW, ""), "/")
+	const html = "text/html,application/xhtml+xml"
+
+	t.Run("proxy: a browser is sent to the step-up page", func(t *testing.T) {
+		hits := up.hits.Load()
+		target := h.url + "/payroll/slip?month=2026-11"
+		p := pwd.getWith("/payroll/slip?month=2026-11", map[string][]string{"Accept": {html}})
+		expectRedirect(t, p, stepUpLocation(h, target))
+		if up.hits.Load() != hits {
+			t.Fatal("a session without a second factor reached the require_2fa upstream")
+		}
+	})
+
+	t.Run("proxy: an API call gets 401 saying why", func(t *testing.T) {
+		hits := up.hits.Load()
+		for _, method := range []string{"GET", "POST"} {
+			req, _ := http.NewRequest(method, h.url+"/payroll/api/slips", nil)
+			req.Header.Set("Accept", "application/json")
+			p := pwd.do(req)
+			expectStatus(t, p, http.StatusUnauthorized)
+			if !strings.Contains(p.Header.Get("WWW-Authenticate"), `error="insufficient_user_authentication"`) ||
+				!strings.Contains(p.body, "2-step verification required") {
+				t.Errorf("%s: WWW-Authenticate %q, body %q: the reason is not stated", method, p.Header.Get("WWW-Authenticate"), p.body)
+			}
+			if loc := p.Header.Get("Location"); loc != stepUpLocation(h, h.url+"/payroll/api/slips") {
+				t.Errorf("%s: Location %q", method, loc)
+			}
+		}
+		if up.hits.Load() != hits {
+			t.Fatal("an API call without a second factor reached the require_2fa upstream")
+		}
+	})
+
+	t.Run("forward auth: Traefik and Caddy redirect, nginx gets 401 with the page", func(t *testing.T) {
+		target := "http://vault.example.test:8081/secret?k=1"
+		expectRedirect(t, authAsk(pwd, target, html, false), stepUpLocation(h, target))
+		p := authAsk(pwd, target, html, true)
+		expectStatus(t, p, http.StatusUnauthorized)
+		if loc := p.Header.Get("Location"); loc != stepUpLocation(h, target) {
+			t.Errorf("nginx: Location %q, want %q", loc, stepUpLocation(h, target))
+		}
+		p = authAsk(pwd, target, "application/json", false)
+		expectStatus(t, p, http.StatusUnauthorized)
+		if !strings.Contains(p.Header.Get("WWW-Authenticate"), "insufficient_user_authentication") {
+			t.Errorf("API: WWW-Authenticate %q", p.Header.Get("WWW-Authenticate"))
+		}
+	})
+
+	t.Run("other services are not affected", func(t *testing.T) {
+		expectStatus(t, pwd.get("/app/x"), http.StatusOK)
+		expectStatus(t, authAsk(pwd, "http://fwd.example.test:8081/x", html, false), http.StatusOK)
+	})
+
+	t.Run("someone not allowed is refused, not sent to the step", func(t *testing.T) {
+		bob := h.browser()
+		expectRedirect(t, bob.login("bob@example.co.jp", "Bob-Passw0rd!", ""), "/")
+		expectStatus(t, bob.getWith("/payroll/slip", map[string][]string{"Accept": {html}}), http.StatusForbidden)
+	})
+
+	t.Run("signed out is sent to the login page as before", func(t *testing.T) {
+		p := h.browser().getWith("/payroll/slip", map[string][]string{"Accept": {html}})
+		expectRedirect(t, p, h.url+"/login?return_to="+url.QueryEscape(h.url+"/payroll/slip"))
+	})
+
+	t.Run("a sign-in with a second factor goes through, its amr in the assertion", func(t *testing.T) {
+		for _, amr := range [][]string{{"pwd", "otp", "mfa"}, {"pwd", "sms"}, {"hwk", "user", "mfa"}, {"fed", "mfa"}} {
+			b := issuedBrowser(t, h, alice, amr...)
+			p := b.getWith("/payroll/slip", map[string][]string{"Accept": {html}})
+			expectStatus(t, p, http.StatusOK)
+			claims := verifyAssertion(t, h, up.lastRequest().Header.Get("X-Ssogate-Assertion"), "payroll")
+			if !slices.Equal(claims.AMR, amr) {
+				t.Errorf("assertion amr = %q, want %q", claims.AMR, amr)
+			}
+			p = authAsk(b, "http://vault.example.test:8081/secret", html, true)
+			expectStatus(t, p, http.StatusOK)
+			claims = verifyAssertion(t, h, p.Header.Get("X-Ssogate-Assertion"), "vault")
+			if !slices.Equal(claims.AMR, amr) {
+				t.Errorf("/auth: assertion amr = %q, want %q", claims.AMR, amr)
+			}
+		}
+	})
+}
+
+// TestStepUpLineStandsInOnlyFromTheLine: a registered line stands in for
+// the second factor while the request comes from it, and not once the
+// session is used elsewhere, whatever the session's amr says.
+func TestStepUpLineStandsInOnlyFromTheLine(t *testing.T) {
+	up := newUpstream(t)
+	h := newHarness(t, stepUpServices(up.URL), lineConfig("", true))
+	h.addUser("alice@example.co.jp", "Alice", alicePW, "staff")
+	html := map[string][]string{"Accept": {"text/html"}}
+
+	office := h.browser().from("203.0.113.20")
+	expectRedirect(t, office.login("alice@example.co.jp", alicePW, ""), "/")
+	expectStatus(t, office.getWith("/payroll/slip", html), http.StatusOK)
+	expectStatus(t, authAsk(office, "http://vault.example.test:8081/x", "text/html", false), http.StatusOK)
+
+	// The same session (amr pwd, net) from home.
+	office.from("198.51.100.1")
+	expectRedirect(t, office.getWith("/payroll/slip", html), stepUpLocation(h, h.url+"/payroll/slip"))
+	expectRedirect(t, authAsk(office, "http://vault.example.test:8081/x", "text/html", false),
+		stepUpLocation(h, "http://vault.example.test:8081/x"))
+
+	// Signed in at home, then at the office: the line stands in.
+	home := h.browser().from("198.51.100.1")
+	expectRedirect(t, home.login("alice@example.co.jp", alicePW, ""), "/")
+	expectRedirect(t, home.getWith("/payroll/slip", html), stepUpLocation(h, h.url+"/payroll/slip"))
+	home.from("203.0.113.7")
+	expectStatus(t, home.getWith("/payroll/slip", html), http.StatusOK)
+}
