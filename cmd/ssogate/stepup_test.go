@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -200,4 +201,42 @@ func TestStepUpLineStandsInOnlyFromTheLine(t *testing.T) {
 	expectRedirect(t, home.getWith("/payroll/slip", html), stepUpLocation(h, h.url+"/payroll/slip"))
 	home.from("203.0.113.7")
 	expectStatus(t, home.getWith("/payroll/slip", html), http.StatusOK)
+}
+
+// TestNginxStepUp puts the committed nginx example in front of whoami for
+// a require_2fa service: a password-only session is sent to the step-up
+// page (nginx turns the gateway's 401 into the redirect), one whose
+// sign-in used a second factor reaches the app with its amr in the
+// assertion and the identity headers as always.
+func TestNginxStepUp(t *testing.T) {
+	nginx := lookProxy(t, "nginx")
+	addr := freeLoopbackAddr(t)
+	h := newHarness(t, withServices(fmt.Sprintf(`
+  - id: nginx-app
+    name: 給与明細
+    url: http://%s/
+    allowed_groups: [staff]
+    require_2fa: true
+`, addr)))
+	who := startWhoami(t, h.url, "nginx-app")
+	startNginx(t, nginx, h, addr, who)
+	fp := &frontProxy{name: "nginx", url: "http://" + addr, service: "nginx-app", who: who}
+	staff := h.addUser(frontStaffEmail, frontStaffName, frontStaffPW, frontStaffGroups...)
+	syncClockToNow(h)
+
+	pwd := h.browser()
+	expectRedirect(t, pwd.login(frontStaffEmail, frontStaffPW, ""), "/")
+	target := fp.url + fp.path("slip") + "?month=2026-11"
+	for _, accept := range []string{"text/html", "application/json"} {
+		p := fp.get(t, pwd, target, accept, nil)
+		expectRedirect(t, p, stepUpLocation(h, target))
+		fp.who.expectNotReached(t, p)
+	}
+
+	strong := issuedBrowser(t, h, staff, "pwd", "otp", "mfa")
+	rep := fp.getJSON(t, strong, fp.url+fp.path("slip"), nil)
+	expectIdentity(t, h, fp, rep)
+	if amr := fmt.Sprint(rep.Assertion.Claims["amr"]); amr != "[pwd otp mfa]" {
+		t.Errorf("assertion amr through nginx = %s, want [pwd otp mfa]", amr)
+	}
 }
