@@ -97,7 +97,16 @@ func TestCaddyForwardAuth(t *testing.T) {
 	addr := freeLoopbackAddr(t)
 	h := newFrontHarness(t, "caddy-app", addr)
 	who := startWhoami(t, h.url, "caddy-app")
+	startCaddy(t, caddy, h, addr, who)
 
+	testFrontProxy(t, h, &frontProxy{name: "caddy", url: "http://" + addr, service: "caddy-app", who: who})
+}
+
+// startCaddy runs Caddy (the binary found by lookProxy) with
+// examples/caddy/Caddyfile on addr, in front of who, asking the gateway
+// of h.
+func startCaddy(t *testing.T, caddy string, h *harness, addr string, who *whoamiProc) {
+	t.Helper()
 	dir := t.TempDir()
 	gateway := strings.TrimPrefix(h.url, "http://")
 	site := fillExample(t, "examples/caddy/Caddyfile", map[string]string{
@@ -118,8 +127,6 @@ func TestCaddyForwardAuth(t *testing.T) {
 	)
 	p := startChildProc(t, "caddy", cmd)
 	p.waitListening(t, addr)
-
-	testFrontProxy(t, h, &frontProxy{name: "caddy", url: "http://" + addr, service: "caddy-app", who: who})
 }
 
 // frontProxy is a fronting proxy under test.

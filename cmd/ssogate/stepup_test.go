@@ -203,6 +203,21 @@ func TestStepUpLineStandsInOnlyFromTheLine(t *testing.T) {
 	expectStatus(t, home.getWith("/payroll/slip", html), http.StatusOK)
 }
 
+// stepUpFront starts a gateway whose service at addr (behind a fronting
+// proxy, forward auth only, for staff) requires 2-step verification, and
+// whoami for it.
+func stepUpFront(t *testing.T, id, addr string) (*harness, *whoamiProc) {
+	t.Helper()
+	h := newHarness(t, withServices(fmt.Sprintf(`
+  - id: %s
+    name: 給与明細
+    url: http://%s/
+    allowed_groups: [staff]
+    require_2fa: true
+`, id, addr)))
+	return h, startWhoami(t, h.url, id)
+}
+
 // TestNginxStepUp puts the committed nginx example in front of whoami for
 // a require_2fa service: a password-only session is sent to the step-up
 // page (nginx turns the gateway's 401 into the redirect), one whose
@@ -211,14 +226,7 @@ func TestStepUpLineStandsInOnlyFromTheLine(t *testing.T) {
 func TestNginxStepUp(t *testing.T) {
 	nginx := lookProxy(t, "nginx")
 	addr := freeLoopbackAddr(t)
-	h := newHarness(t, withServices(fmt.Sprintf(`
-  - id: nginx-app
-    name: 給与明細
-    url: http://%s/
-    allowed_groups: [staff]
-    require_2fa: true
-`, addr)))
-	who := startWhoami(t, h.url, "nginx-app")
+	h, who := stepUpFront(t, "nginx-app", addr)
 	startNginx(t, nginx, h, addr, who)
 	fp := &frontProxy{name: "nginx", url: "http://" + addr, service: "nginx-app", who: who}
 	staff := h.addUser(frontStaffEmail, frontStaffName, frontStaffPW, frontStaffGroups...)
@@ -238,5 +246,37 @@ func TestNginxStepUp(t *testing.T) {
 	expectIdentity(t, h, fp, rep)
 	if amr := fmt.Sprint(rep.Assertion.Claims["amr"]); amr != "[pwd otp mfa]" {
 		t.Errorf("assertion amr through nginx = %s, want [pwd otp mfa]", amr)
+	}
+}
+
+// TestCaddyStepUp is the same through the committed Caddy example: Caddy
+// passes the gateway's 302 (a browser) or 401 (an API call) on as it is.
+func TestCaddyStepUp(t *testing.T) {
+	caddy := lookProxy(t, "caddy")
+	addr := freeLoopbackAddr(t)
+	h, who := stepUpFront(t, "caddy-app", addr)
+	startCaddy(t, caddy, h, addr, who)
+	fp := &frontProxy{name: "caddy", url: "http://" + addr, service: "caddy-app", who: who}
+	staff := h.addUser(frontStaffEmail, frontStaffName, frontStaffPW, frontStaffGroups...)
+	syncClockToNow(h)
+
+	pwd := h.browser()
+	expectRedirect(t, pwd.login(frontStaffEmail, frontStaffPW, ""), "/")
+	target := fp.url + fp.path("slip") + "?month=2026-11"
+	p := fp.get(t, pwd, target, "text/html", nil)
+	expectRedirect(t, p, stepUpLocation(h, target))
+	fp.who.expectNotReached(t, p)
+	p = fp.get(t, pwd, target, "application/json", nil)
+	expectStatus(t, p, http.StatusUnauthorized)
+	if loc := p.Header.Get("Location"); loc != stepUpLocation(h, target) {
+		t.Errorf("API call: Location %q, want the step-up page", loc)
+	}
+	fp.who.expectNotReached(t, p)
+
+	strong := issuedBrowser(t, h, staff, "pwd", "sms", "mfa")
+	rep := fp.getJSON(t, strong, fp.url+fp.path("slip"), nil)
+	expectIdentity(t, h, fp, rep)
+	if amr := fmt.Sprint(rep.Assertion.Claims["amr"]); amr != "[pwd sms mfa]" {
+		t.Errorf("assertion amr through Caddy = %s, want [pwd sms mfa]", amr)
 	}
 }
