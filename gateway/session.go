@@ -342,12 +342,15 @@ type amrList struct {
 	secondFactor bool // hasSecondFactor(methods)
 }
 
-// internAMR returns the shared amrList of amr.
+// internAMR returns the shared amrList of amr, cleaned as Create cleans
+// it: a session stored before, or by another version, hands services no
+// value outside RFC 8176 and ssogate's own either.
 func (m *sessionManager) internAMR(amr []string) *amrList {
 	k := strings.Join(amr, "\x00")
 	if v, ok := m.amrs.Load(k); ok {
 		return v.(*amrList)
 	}
+	amr = cleanAMR(amr)
 	if len(amr) == 0 {
 		amr = nil
 	}

@@ -7,9 +7,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/ssogate/ssogate/store"
 )
 
 func TestHasSecondFactor(t *testing.T) {
@@ -162,6 +165,31 @@ func TestSessionAndAssertionCarryRFC8176AMR(t *testing.T) {
 	if !found {
 		t.Fatalf("no session with amr %q among %d", want, len(sessions))
 	}
+	if amr := vaultAMR(t, g, cookie); !slices.Equal(amr, want) {
+		t.Errorf("assertion amr = %q, want %q", amr, want)
+	}
+
+	// A session stored with such values before (or by a replica of an
+	// older version) hands them to no service either.
+	tok := newToken()
+	now := time.Now()
+	if err := g.store.CreateSession(ctx, &store.Session{ID: sessionID(tok), UserID: u.ID, AMR: []string{"fed", "rsa", "mfa"},
+		AuthTime: now, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := g.sessions.codec.seal(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amr := vaultAMR(t, g, g.sessions.name+"="+sealed); !slices.Equal(amr, []string{"fed", "mfa"}) {
+		t.Errorf("assertion amr of a stored session = %q, want [fed mfa]", amr)
+	}
+}
+
+// vaultAMR asks /auth about service vault with the Cookie header cookie
+// and returns the amr of the assertion it answers with.
+func vaultAMR(t *testing.T, g *Gateway, cookie string) []string {
+	t.Helper()
 	req := httptest.NewRequest("GET", "/auth", nil)
 	req.Header.Set("X-Forwarded-Host", "vault.example.test")
 	req.Header.Set("X-Forwarded-Uri", "/page")
@@ -169,7 +197,7 @@ func TestSessionAndAssertionCarryRFC8176AMR(t *testing.T) {
 	w := httptest.NewRecorder()
 	g.Handler().ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
-		t.Fatalf("/auth for a require_2fa service after an IdP's mfa: %d", w.Code)
+		t.Fatalf("/auth for a require_2fa service: %d", w.Code)
 	}
 	tok, err := jwt.ParseSigned(w.Header().Get("X-Ssogate-Assertion"), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
@@ -179,7 +207,5 @@ func TestSessionAndAssertionCarryRFC8176AMR(t *testing.T) {
 	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(claims.AMR, want) {
-		t.Errorf("assertion amr = %q, want %q", claims.AMR, want)
-	}
+	return claims.AMR
 }
