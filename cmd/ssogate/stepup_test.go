@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/store"
 )
@@ -279,4 +282,145 @@ func TestCaddyStepUp(t *testing.T) {
 	if amr := fmt.Sprint(rep.Assertion.Claims["amr"]); amr != "[pwd sms mfa]" {
 		t.Errorf("assertion amr through Caddy = %s, want [pwd sms mfa]", amr)
 	}
+}
+
+// enrolTOTPAtAccount adds an authenticator app to the signed-in browser's
+// person at /account/2fa, and returns its key. The session stays as it
+// was: its amr gains nothing.
+func (h *harness) enrolTOTPAtAccount(b *browser) string {
+	t := h.t
+	t.Helper()
+	expectStatus(t, b.get("/account/2fa"), http.StatusOK)
+	p := b.post("/account/2fa", url.Values{"add": {"totp"}})
+	expectStatus(t, p, http.StatusOK)
+	secret := totpSecret(t, p)
+	m := regexp.MustCompile(`name="enrolment" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("/account/2fa: no enrolment token on the page:\n%s", snippet(p.body))
+	}
+	p = b.post("/account/2fa", url.Values{"enrolment": {html.UnescapeString(m[1])}, "code": {h.totpCode(secret, 0)}, "name": {"iPhone"}})
+	if p.StatusCode != http.StatusOK && p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("/account/2fa: enrolment finished with %d:\n%s", p.StatusCode, snippet(p.body))
+	}
+	h.clock.Advance(30 * time.Second) // the next code is a fresh one
+	return secret
+}
+
+// sessionCookie is the browser's session cookie value, or "".
+func (h *harness) sessionCookie(b *browser) string {
+	if c := b.cookie(h.app.cfg.Session.CookieName); c != nil {
+		return c.Value
+	}
+	return ""
+}
+
+// TestStepUpThroughTheProxy: 2-step verification is not required here.
+// A person who signed in with a password only and set up an
+// authenticator app afterwards opens a require_2fa service: the proxy
+// sends the browser through the second step, and back to the page it
+// asked for with a new session whose amr (in the assertion) holds "otp"
+// and "mfa"; the identity headers are unchanged, the old session is gone.
+// Someone with nothing set up enrols at the step, and returns too.
+func TestStepUpThroughTheProxy(t *testing.T) {
+	up := newUpstream(t)
+	h := newHarness(t, stepUpServices(up.URL))
+	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
+	const htmlAccept = "text/html,application/xhtml+xml"
+	nav := map[string][]string{"Accept": {htmlAccept}}
+
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, ""), "/")
+	secret := h.enrolTOTPAtAccount(b)
+	before := h.sessionCookie(b)
+	sessions, _ := h.app.store.ListUserSessions(context.Background(), alice.ID)
+	if len(sessions) != 1 || strings.Join(sessions[0].AMR, ",") != "pwd" {
+		t.Fatalf("sessions = %+v, want one with amr pwd", sessions)
+	}
+	oldID := sessions[0].ID
+
+	// The app is asked for a page; the browser follows every redirect.
+	target := h.url + "/payroll/slip?month=2026-11"
+	p := b.getWith("/payroll/slip?month=2026-11", nav)
+	expectRedirect(t, p, stepUpLocation(h, target))
+	p = b.do(newRequest(t, "GET", p.Header.Get("Location")))
+	expectRedirect(t, p, "/login/2fa")
+	expectStatus(t, b.get("/login/2fa"), http.StatusOK)
+	hits := up.hits.Load()
+	p = b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}})
+	expectRedirect(t, p, target)
+	if up.hits.Load() != hits {
+		t.Fatal("the upstream was reached before the step was passed")
+	}
+	if after := h.sessionCookie(b); after == "" || after == before {
+		t.Fatal("the step-up did not replace the session cookie")
+	}
+	p = b.getWith("/payroll/slip?month=2026-11", nav)
+	expectStatus(t, p, http.StatusOK)
+	last := up.lastRequest()
+	if last.URL.RequestURI() != "/payroll/slip?month=2026-11" {
+		t.Errorf("the upstream got %s, want the page asked for", last.URL.RequestURI())
+	}
+	claims := verifyAssertion(t, h, last.Header.Get("X-Ssogate-Assertion"), "payroll")
+	if !slices.Equal(claims.AMR, []string{"pwd", "otp", "mfa"}) || claims.Subject != alice.ID {
+		t.Errorf("assertion sub %s amr %q, want %s [pwd otp mfa]", claims.Subject, claims.AMR, alice.ID)
+	}
+	for k, want := range map[string]string{
+		"X-Forwarded-User": "alice@example.co.jp", "Remote-User": "alice@example.co.jp",
+		"X-Forwarded-Email": "alice@example.co.jp", "X-Forwarded-Groups": "staff",
+		"X-Forwarded-Name": "%E5%B1%B1%E7%94%B0%20%E5%A4%AA%E9%83%8E",
+	} {
+		if got := last.Header.Values(k); !slices.Equal(got, []string{want}) {
+			t.Errorf("upstream got %s = %q, want %q", k, got, want)
+		}
+	}
+	sessions, _ = h.app.store.ListUserSessions(context.Background(), alice.ID)
+	if len(sessions) != 1 || sessions[0].ID == oldID || strings.Join(sessions[0].AMR, ",") != "pwd,otp,mfa" {
+		t.Fatalf("sessions after the step = %+v, want only a new one with amr pwd,otp,mfa", sessions)
+	}
+	if h.auditCount(alice, "step_up") != 1 {
+		t.Error("the step-up was not audited")
+	}
+	// The stepped-up session reaches the forward-auth service too, and
+	// the step-up page sends it straight on.
+	expectStatus(t, authAsk(b, "http://vault.example.test:8081/x", htmlAccept, true), http.StatusOK)
+	expectRedirect(t, b.do(newRequest(t, "GET", stepUpLocation(h, target))), target)
+
+	t.Run("enrolment at the step", func(t *testing.T) {
+		bob := h.addUser("bob@example.co.jp", "Bob", "Bob-Passw0rd!", "staff")
+		b := h.browser()
+		expectRedirect(t, b.login("bob@example.co.jp", "Bob-Passw0rd!", ""), "/")
+		target := h.url + "/payroll/slip?month=2026-10"
+		p := b.getWith("/payroll/slip?month=2026-10", nav)
+		expectRedirect(t, p, stepUpLocation(h, target))
+		expectRedirect(t, b.do(newRequest(t, "GET", p.Header.Get("Location"))), "/login/2fa/setup")
+		expectRedirect(t, b.post("/login/2fa/setup", url.Values{"method": {"totp"}}), "/login/2fa/setup")
+		secret := totpSecret(t, b.get("/login/2fa/setup"))
+		expectRedirect(t, b.post("/login/2fa/setup", url.Values{"code": {h.totpCode(secret, 0)}}), "/login/2fa/codes")
+		recoveryCodes(t, b.get("/login/2fa/codes"))
+		done := b.post("/login/2fa/codes", url.Values{"saved": {"1"}})
+		expectStatus(t, done, http.StatusOK)
+		if m := regexp.MustCompile(`href="([^"]*)" id="done-continue"`).FindStringSubmatch(done.body); m == nil || html.UnescapeString(m[1]) != target {
+			t.Fatalf("the completion page does not continue to %s:\n%s", target, snippet(done.body))
+		}
+		expectStatus(t, b.getWith("/payroll/slip?month=2026-10", nav), http.StatusOK)
+		claims := verifyAssertion(t, h, up.lastRequest().Header.Get("X-Ssogate-Assertion"), "payroll")
+		if !slices.Equal(claims.AMR, []string{"pwd", "otp", "mfa"}) || claims.Subject != bob.ID {
+			t.Errorf("assertion sub %s amr %q, want %s [pwd otp mfa]", claims.Subject, claims.AMR, bob.ID)
+		}
+	})
+
+	t.Run("return_to is checked by the step-up page", func(t *testing.T) {
+		h.addUser("carol@example.co.jp", "Carol", "Carol-Passw0rd!", "staff")
+		b := h.browser()
+		expectRedirect(t, b.login("carol@example.co.jp", "Carol-Passw0rd!", ""), "/")
+		secret := h.enrolTOTPAtAccount(b)
+		p := b.get("/login/2fa/step-up?return_to=" + url.QueryEscape("https://evil.example/phish"))
+		expectRedirect(t, p, "/login/2fa")
+		expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), "/")
+	})
+
+	t.Run("signed out, the step-up page is the login page", func(t *testing.T) {
+		p := h.browser().get("/login/2fa/step-up?return_to=" + url.QueryEscape(target))
+		expectRedirect(t, p, h.url+"/login?return_to="+url.QueryEscape(target))
+	})
 }
