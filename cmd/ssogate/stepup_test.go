@@ -225,7 +225,10 @@ func stepUpFront(t *testing.T, id, addr string) (*harness, *whoamiProc) {
 // a require_2fa service: a password-only session is sent to the step-up
 // page (nginx turns the gateway's 401 into the redirect), one whose
 // sign-in used a second factor reaches the app with its amr in the
-// assertion and the identity headers as always.
+// assertion and the identity headers as always; and the password-only
+// browser, through the step with its authenticator app, gets back to the
+// page it asked for, with amr pwd, otp, mfa in the assertion whoami
+// verified.
 func TestNginxStepUp(t *testing.T) {
 	nginx := lookProxy(t, "nginx")
 	addr := freeLoopbackAddr(t)
@@ -233,10 +236,18 @@ func TestNginxStepUp(t *testing.T) {
 	startNginx(t, nginx, h, addr, who)
 	fp := &frontProxy{name: "nginx", url: "http://" + addr, service: "nginx-app", who: who}
 	staff := h.addUser(frontStaffEmail, frontStaffName, frontStaffPW, frontStaffGroups...)
-	syncClockToNow(h)
+	// whoami checks assertions against the real time, and the code that
+	// set up the authenticator app cannot be used again: set it up a
+	// step's time before now.
+	h.clock.Advance(time.Since(h.clock.Now()) - 35*time.Second)
 
+	// Signed in with a password; an authenticator app set up afterwards
+	// (the session's amr stays pwd).
 	pwd := h.browser()
 	expectRedirect(t, pwd.login(frontStaffEmail, frontStaffPW, ""), "/")
+	secret := h.enrolTOTPAtAccount(pwd)
+	syncClockToNow(h)
+
 	target := fp.url + fp.path("slip") + "?month=2026-11"
 	for _, accept := range []string{"text/html", "application/json"} {
 		p := fp.get(t, pwd, target, accept, nil)
@@ -249,6 +260,22 @@ func TestNginxStepUp(t *testing.T) {
 	expectIdentity(t, h, fp, rep)
 	if amr := fmt.Sprint(rep.Assertion.Claims["amr"]); amr != "[pwd otp mfa]" {
 		t.Errorf("assertion amr through nginx = %s, want [pwd otp mfa]", amr)
+	}
+
+	// The whole way: the password-only browser follows nginx's redirect
+	// through the step and back to the app.
+	p := fp.get(t, pwd, target, "text/html", nil)
+	expectRedirect(t, p, stepUpLocation(h, target))
+	expectRedirect(t, pwd.do(newRequest(t, "GET", p.Header.Get("Location"))), "/login/2fa")
+	expectStatus(t, pwd.get("/login/2fa"), http.StatusOK)
+	expectRedirect(t, pwd.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), target)
+	rep = fp.getJSON(t, pwd, target, nil)
+	if !strings.HasPrefix(target, fp.url+rep.Path) {
+		t.Errorf("whoami saw path %q for %s", rep.Path, target)
+	}
+	expectIdentity(t, h, fp, rep)
+	if amr := fmt.Sprint(rep.Assertion.Claims["amr"]); amr != "[pwd otp mfa]" {
+		t.Errorf("assertion amr after the step-up through nginx = %s, want [pwd otp mfa]", amr)
 	}
 }
 
