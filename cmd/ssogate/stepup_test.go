@@ -451,3 +451,38 @@ func TestStepUpThroughTheProxy(t *testing.T) {
 		expectRedirect(t, p, h.url+"/login?return_to="+url.QueryEscape(target))
 	})
 }
+
+// TestStepUpNotSkippedByRememberedBrowser: a browser remembered at the
+// second step skips it at the next sign-in (a session with amr pwd), but
+// not at a require_2fa service: the step-up asks for the code.
+func TestStepUpNotSkippedByRememberedBrowser(t *testing.T) {
+	up := newUpstream(t)
+	h := newHarness(t, stepUpServices(up.URL), withTwoStep("    required: true\n"))
+	alice, secret, _ := h.enrolledUser()
+	nav := map[string][]string{"Accept": {"text/html"}}
+
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, ""), "/login/2fa")
+	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}, "remember": {"1"}}), "/")
+	b.get("/logout")
+	expectRedirect(t, b.post("/logout", url.Values{}), "/login?logged_out=1")
+	h.clock.Advance(30 * time.Second)
+
+	// Remembered: no step at the sign-in, and no second factor (beside
+	// the session of the browser that enrolled).
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, ""), "/")
+	sessions, _ := h.app.store.ListUserSessions(context.Background(), alice.ID)
+	var amrs []string
+	for _, s := range sessions {
+		amrs = append(amrs, strings.Join(s.AMR, ","))
+	}
+	if slices.Sort(amrs); !slices.Equal(amrs, []string{"pwd", "pwd,otp,mfa"}) {
+		t.Fatalf("sessions' amr = %q, want the enrolling browser's pwd,otp,mfa and this one's pwd", amrs)
+	}
+	target := h.url + "/payroll/slip"
+	p := b.getWith("/payroll/slip", nav)
+	expectRedirect(t, p, stepUpLocation(h, target))
+	expectRedirect(t, b.do(newRequest(t, "GET", p.Header.Get("Location"))), "/login/2fa")
+	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), target)
+	expectStatus(t, b.getWith("/payroll/slip", nav), http.StatusOK)
+}
