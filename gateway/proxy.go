@@ -291,7 +291,8 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, s *service,
 }
 
 // serveProxy is reverse-proxy mode: only a signed-in, allowed person whose
-// sign-in is fresh enough for the service reaches the upstream.
+// sign-in is fresh enough for the service (and used a second factor, when
+// the service requires one) reaches the upstream.
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service) {
 	ctx := r.Context()
 	sess, user, verdict := g.authorize(ctx, r, s)
