@@ -277,6 +277,14 @@ func (s *Service) covered(in SignIn) bool {
 	return in.Password || slices.Contains(s.twoStep.AppliesTo, in.Provider)
 }
 
+// asks reports whether the policy may ask the second step of the
+// sign-in in at all, before anything is read: not under line_only, not
+// for a provider it does not cover, not after a first factor that was
+// multi-factor already.
+func (s *Service) asks(in SignIn) bool {
+	return !s.twoStep.LineOnly && s.covered(in) && !multiFactor(in.AMR)
+}
+
 // multiFactor reports whether amr shows two factors already: an IdP that
 // asserted its own MFA, a passwordless passkey with user verification.
 func multiFactor(amr []string) bool {
@@ -290,9 +298,14 @@ func multiFactor(amr []string) bool {
 // first factor was multi-factor already, for a person not required and
 // not enrolled, and from a browser remembered for this person (whose
 // record then slides on). Each skip for a remembered browser or line is
-// audited as "mfa_skipped".
+// audited as "mfa_skipped". A step-up (in.StepUp set: a service requires
+// a second factor of a signed-in session) skips none of these: it is
+// asked, or enrolment first when the person has no factor.
+//
+// A sign-in the policy cannot ask reads nothing; one it may ask reads
+// the person's factors (one query), and a remembered browser's record.
 func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin, error) {
-	if !s.TwoStepOn() {
+	if !s.TwoStepOn() || (in.StepUp == "" && !s.asks(in)) {
 		return &Begin{}, nil
 	}
 	factors, err := s.st.ListFactors(ctx, in.User.ID)
@@ -333,7 +346,7 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 // skipped, and whether because the browser is remembered (its record
 // slid on).
 func (s *Service) skipStep(ctx context.Context, in SignIn, enrolled bool, now time.Time, o Origin) (skip, remembered bool, err error) {
-	if s.twoStep.LineOnly || !s.covered(in) || multiFactor(in.AMR) || (!enrolled && !s.twoStep.Required) {
+	if !enrolled && !s.twoStep.Required {
 		return true, false, nil
 	}
 	skipped := func(reason string) {
@@ -456,24 +469,6 @@ func (s *Service) advance(ctx context.Context, l *loaded, next *pending, b *stor
 		s.logEvent(ctx, ev)
 	}
 	return token, nil
-}
-
-// Cancel ends the pending sign-in of token (the person chose to sign in
-// again): nothing else changes. A token already gone is not an error.
-func (s *Service) Cancel(ctx context.Context, token string, o Origin) error {
-	l, err := s.load(ctx, token)
-	if errors.Is(err, ErrPendingGone) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	ev := s.twoStepEvent("mfa_cancel", o, l.user, store.OutcomeSuccess, "")
-	_, err = s.advance(ctx, l, nil, &store.Batch{Audit: []*store.AuditEvent{ev}})
-	if errors.Is(err, ErrPendingGone) {
-		return nil
-	}
-	return err
 }
 
 // twoStepEvent is an audit event of the second step for u.

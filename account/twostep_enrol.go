@@ -49,7 +49,7 @@ func (s *Service) beginEnrol(ctx context.Context, u *store.User, kind, phone str
 	e.State, e.URI, e.Secret, e.QR = state, prompt.URI, prompt.Secret, prompt.QRPNG
 	var m *store.Message
 	if sends(kind) {
-		if m, err = s.codeMessage(u, kind, e.Phone, prompt.Code, now, o); err != nil {
+		if m, err = s.codeMessage(u, kind, e.Phone, prompt.Code, o); err != nil {
 			return nil, nil, err
 		}
 		e.SentAt = now.UnixMilli()
