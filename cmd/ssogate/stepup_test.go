@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -485,4 +486,40 @@ func TestStepUpNotSkippedByRememberedBrowser(t *testing.T) {
 	expectRedirect(t, b.do(newRequest(t, "GET", p.Header.Get("Location"))), "/login/2fa")
 	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), target)
 	expectStatus(t, b.getWith("/payroll/slip", nav), http.StatusOK)
+}
+
+// TestStepUpBySMS: someone with nothing set up enrols a mobile number at
+// the step-up (the code by SMS, through the Twilio-shaped server) and
+// reaches the service with amr pwd, sms, mfa; starting the step sent
+// nothing, only the enrolment's own form did.
+func TestStepUpBySMS(t *testing.T) {
+	tw := testpeers.StartTwilio(t)
+	up := newUpstream(t)
+	h := newHarness(t, stepUpServices(up.URL), withTwilio(t, tw))
+	alice := h.addUser("alice@example.co.jp", "Alice", alicePW, "staff")
+	nav := map[string][]string{"Accept": {"text/html"}}
+
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, ""), "/")
+	target := h.url + "/payroll/slip"
+	p := b.getWith("/payroll/slip", nav)
+	expectRedirect(t, p, stepUpLocation(h, target))
+	expectRedirect(t, b.do(newRequest(t, "GET", p.Header.Get("Location"))), "/login/2fa/setup")
+	expectStatus(t, b.get("/login/2fa/setup"), http.StatusOK)
+	expectRedirect(t, b.post("/login/2fa/setup", url.Values{"method": {"sms"}, "phone": {"090-1234-5678"}}), "/login/2fa/setup")
+	m := tw.Next(t, 10*time.Second)
+	if m.Kind != "sms" || m.To != "+819012345678" {
+		t.Fatalf("SMS %+v", m)
+	}
+	expectRedirect(t, b.post("/login/2fa/setup", url.Values{"code": {m.Code}}), "/login/2fa/codes")
+	recoveryCodes(t, b.get("/login/2fa/codes"))
+	expectStatus(t, b.post("/login/2fa/codes", url.Values{"saved": {"1"}}), http.StatusOK)
+	expectStatus(t, b.getWith("/payroll/slip", nav), http.StatusOK)
+	claims := verifyAssertion(t, h, up.lastRequest().Header.Get("X-Ssogate-Assertion"), "payroll")
+	if !slices.Equal(claims.AMR, []string{"pwd", "sms", "mfa"}) || claims.Subject != alice.ID {
+		t.Errorf("assertion sub %s amr %q, want %s [pwd sms mfa]", claims.Subject, claims.AMR, alice.ID)
+	}
+	if n := len(tw.Messages()); n != 1 {
+		t.Errorf("%d messages sent, want the enrolment's one", n)
+	}
 }
