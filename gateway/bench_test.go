@@ -372,3 +372,24 @@ func TestProxyReusesCopyBuffers(t *testing.T) {
 		t.Logf("a proxied request allocates %d bytes", per)
 	}
 }
+
+// BenchmarkForwardAuthStepUp is /auth for a session whose sign-in used a
+// second factor, asking about a service without require_2fa (plain) and
+// one with it (require_2fa), in one run: the second must cost the same.
+func BenchmarkForwardAuthStepUp(b *testing.B) {
+	g, _ := benchGatewayWith(b, "http://127.0.0.1:1", stepUpBenchService, slog.New(slog.DiscardHandler), nil)
+	fwd, vault := stepUpBenchRequests(b, g)
+	h := g.Handler()
+	run := func(b *testing.B, req *http.Request) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	}
+	b.Run("plain", func(b *testing.B) { run(b, fwd) })
+	b.Run("require_2fa", func(b *testing.B) { run(b, vault) })
+}

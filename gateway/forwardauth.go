@@ -218,8 +218,9 @@ func safeSegment(dec string) bool {
 // forwardAuth answers a fronting proxy's question "may this request
 // through?": 200 with the identity headers; 401 (nginx, or anything that
 // is not a browser navigating) or 302 to the login page (Traefik, Caddy)
-// when a sign-in is needed, with the login URL in Location either way;
-// 403 when the person may not use the service.
+// when a sign-in is needed, with the login URL in Location either way —
+// and the same with the step-up page when the service needs a second
+// factor the session lacks; 403 when the person may not use the service.
 func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header()["Cache-Control"] = noStore[:1:1]
@@ -250,6 +251,9 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	case verdictMustChange:
 		g.challengeTo(w, g.publicURL+mustChangeURL, browser && !nginx)
+		return
+	case verdictStepUp:
+		g.challengeStepUp(w, orig, browser && !nginx)
 		return
 	default:
 		g.challenge(w, r, orig, verdict == verdictStale, browser && !nginx)

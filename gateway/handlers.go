@@ -43,6 +43,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /account/email", g.emailPage)
 	mux.HandleFunc("POST /account/email", g.emailSubmit)
 	g.twoStepRoutes(mux)
+	mux.HandleFunc("GET "+stepUpPath, g.stepUpPage)
 	mux.HandleFunc("GET /account/sessions", g.sessionsPage)
 	mux.HandleFunc("POST /account/sessions", g.sessionsSubmit)
 	mux.HandleFunc("GET /password/forgot", g.forgotPage)

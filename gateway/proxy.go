@@ -291,7 +291,8 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, s *service,
 }
 
 // serveProxy is reverse-proxy mode: only a signed-in, allowed person whose
-// sign-in is fresh enough for the service reaches the upstream.
+// sign-in is fresh enough for the service (and used a second factor, when
+// the service requires one) reaches the upstream.
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service) {
 	ctx := r.Context()
 	sess, user, verdict := g.authorize(ctx, r, s)
@@ -313,6 +314,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 	default:
 		orig := &url.URL{Scheme: g.requestScheme(r, g.clientIPs.isTrusted(PeerIP(r))), Host: r.Host,
 			Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		if verdict == verdictStepUp {
+			g.challengeStepUp(w, orig, wantsHTML(r))
+			return
+		}
 		g.challenge(w, r, orig, verdict == verdictStale, wantsHTML(r))
 		return
 	}
@@ -344,11 +349,12 @@ const (
 	verdictError               // the store failed
 	verdictUnavailable         // the store cannot be reached now: 503, try again
 	verdictMustChange          // signed in, but must change the password first
+	verdictStepUp              // signed in and allowed, but the service needs a second factor
 )
 
 // authorize decides whether the request's session may use s.
 func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*store.Session, *store.User, verdict) {
-	sess, user, err := g.sessions.Resolve(ctx, r)
+	sess, user, second, err := g.sessions.resolve(ctx, r)
 	switch {
 	case errors.Is(err, errNoSession):
 		return nil, nil, verdictNoSession
@@ -367,6 +373,9 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*
 	}
 	if t := s.cfg.SessionTimeout.D(); t > 0 && g.now().Sub(sess.AuthTime) > t {
 		return sess, user, verdictStale
+	}
+	if g.needsStepUp(ctx, s, second) {
+		return sess, user, verdictStepUp
 	}
 	return sess, user, verdictAllow
 }

@@ -77,7 +77,8 @@ type sessionManager struct {
 	live atomic.Bool
 	// touches, when set, queues idle-expiry writes for the sweeper.
 	touches chan touchReq
-	// amrs interns the few distinct AMR lists shared by all sessions.
+	// amrs interns the few distinct AMR lists shared by all sessions
+	// (string key: *amrList).
 	amrs sync.Map
 
 	// hits and misses count resolutions served from the cache and from
@@ -92,7 +93,7 @@ type sessionManager struct {
 type cachedSession struct {
 	id             string
 	user           *cachedUser
-	amr            *[]string // shared, see internAMR
+	amr            *amrList // shared, see internAMR
 	clientIP, line string
 	authTime       int64
 	idleExpires    int64
@@ -112,7 +113,7 @@ func (c *cachedSession) expired(now int64) bool {
 // and creation and last-seen times.
 func (c *cachedSession) session() *store.Session {
 	return &store.Session{
-		ID: c.id, UserID: c.user.u.ID, AMR: *c.amr, AuthTime: fromNano(c.authTime),
+		ID: c.id, UserID: c.user.u.ID, AMR: c.amr.methods, AuthTime: fromNano(c.authTime),
 		ClientIP: c.clientIP, Line: c.line,
 		IdleExpiresAt: fromNano(c.idleExpires), AbsoluteExpiresAt: fromNano(c.absExpires),
 	}
@@ -205,9 +206,17 @@ func (m *sessionManager) token(r *http.Request) string {
 // Resolve returns the live session and active user behind r, or errNoSession.
 // Other errors are store failures. The session carries no UserAgent.
 func (m *sessionManager) Resolve(ctx context.Context, r *http.Request) (*store.Session, *store.User, error) {
+	sess, user, _, err := m.resolve(ctx, r)
+	return sess, user, err
+}
+
+// resolve is Resolve that also tells whether the session's amr holds a
+// second factor (hasSecondFactor), worked out once per distinct amr list
+// rather than on every request.
+func (m *sessionManager) resolve(ctx context.Context, r *http.Request) (*store.Session, *store.User, bool, error) {
 	id := m.id(r)
 	if id == "" {
-		return nil, nil, errNoSession
+		return nil, nil, false, errNoSession
 	}
 	return m.resolveID(ctx, id)
 }
@@ -238,7 +247,7 @@ func (m *sessionManager) trust() time.Duration {
 	return m.cacheTTL
 }
 
-func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Session, *store.User, error) {
+func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
 	now := m.now()
 	var c *cachedSession
 	if m.cacheTTL > 0 {
@@ -252,7 +261,7 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 		m.misses.Add(1)
 		var err error
 		if c, err = m.load(ctx, id, c, now); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
 	// A locked account's sessions go on: the lock stops new sign-ins
@@ -261,13 +270,13 @@ func (m *sessionManager) resolveID(ctx context.Context, id string) (*store.Sessi
 	if st := c.user.u.Status; c.expired(now.UnixNano()) || st != store.StatusActive && st != store.StatusLocked {
 		// The sweeper deletes expired sessions: a read writes nothing.
 		m.forget(id)
-		return nil, nil, errNoSession
+		return nil, nil, false, errNoSession
 	}
 	c, err := m.touch(ctx, id, c, now)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return c.session(), c.user.u, nil
+	return c.session(), c.user.u, c.amr.secondFactor, nil
 }
 
 // load reads session id and its user from the store (the user from the
@@ -326,18 +335,28 @@ func (m *sessionManager) user(ctx context.Context, id string, now time.Time, gen
 	return cu, nil
 }
 
-// internAMR returns a shared copy of amr.
-func (m *sessionManager) internAMR(amr []string) *[]string {
+// amrList is a session's amr, shared by every session with the same
+// list, with what the hot path asks of it worked out once.
+type amrList struct {
+	methods      []string
+	secondFactor bool // hasSecondFactor(methods)
+}
+
+// internAMR returns the shared amrList of amr, cleaned as Create cleans
+// it: a session stored before, or by another version, hands services no
+// value outside RFC 8176 and ssogate's own either.
+func (m *sessionManager) internAMR(amr []string) *amrList {
 	k := strings.Join(amr, "\x00")
 	if v, ok := m.amrs.Load(k); ok {
-		return v.(*[]string)
+		return v.(*amrList)
 	}
+	amr = cleanAMR(amr)
 	if len(amr) == 0 {
 		amr = nil
 	}
-	amr = slices.Clip(amr)
-	v, _ := m.amrs.LoadOrStore(k, &amr)
-	return v.(*[]string)
+	l := &amrList{methods: slices.Clip(amr), secondFactor: hasSecondFactor(amr)}
+	v, _ := m.amrs.LoadOrStore(k, l)
+	return v.(*amrList)
 }
 
 // touchQueue is how many idle-expiry writes may wait for the sweeper.
@@ -410,11 +429,12 @@ func (m *sessionManager) writeTouches(ctx context.Context, batch []touchReq) err
 
 // Create starts a new session for user and writes its cookie. A fresh token
 // is issued at every sign-in, so a token planted before sign-in is useless.
+// The session records amr's RFC 8176 values and ssogate's own (cleanAMR).
 func (m *sessionManager) Create(ctx context.Context, w http.ResponseWriter, r *http.Request, user *store.User, amr []string, clientIP, line string) (*store.Session, error) {
 	now := m.now()
 	tok := newToken()
 	s := &store.Session{
-		ID: sessionID(tok), UserID: user.ID, AMR: amr, AuthTime: now,
+		ID: sessionID(tok), UserID: user.ID, AMR: cleanAMR(amr), AuthTime: now,
 		ClientIP: clientIP, UserAgent: truncate(r.UserAgent(), 512), Line: line,
 		CreatedAt: now, LastSeenAt: now,
 		IdleExpiresAt: now.Add(m.idle), AbsoluteExpiresAt: now.Add(m.absolute),

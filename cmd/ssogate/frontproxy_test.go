@@ -46,7 +46,16 @@ func TestNginxForwardAuth(t *testing.T) {
 	addr := freeLoopbackAddr(t)
 	h := newFrontHarness(t, "nginx-app", addr)
 	who := startWhoami(t, h.url, "nginx-app")
+	startNginx(t, nginx, h, addr, who)
 
+	testFrontProxy(t, h, &frontProxy{name: "nginx", url: "http://" + addr, service: "nginx-app", who: who})
+}
+
+// startNginx runs nginx (the binary found by lookProxy) with
+// examples/nginx/ssogate.conf on addr, in front of who, asking the
+// gateway of h.
+func startNginx(t *testing.T, nginx string, h *harness, addr string, who *whoamiProc) {
+	t.Helper()
 	dir := t.TempDir()
 	conf := fillExample(t, "examples/nginx/ssogate.conf", map[string]string{
 		"LISTEN":       addr,
@@ -81,8 +90,6 @@ http {
 		"-g", "daemon off; master_process off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr info;")
 	p := startChildProc(t, "nginx", cmd)
 	p.waitListening(t, addr)
-
-	testFrontProxy(t, h, &frontProxy{name: "nginx", url: "http://" + addr, service: "nginx-app", who: who})
 }
 
 func TestCaddyForwardAuth(t *testing.T) {
@@ -90,7 +97,16 @@ func TestCaddyForwardAuth(t *testing.T) {
 	addr := freeLoopbackAddr(t)
 	h := newFrontHarness(t, "caddy-app", addr)
 	who := startWhoami(t, h.url, "caddy-app")
+	startCaddy(t, caddy, h, addr, who)
 
+	testFrontProxy(t, h, &frontProxy{name: "caddy", url: "http://" + addr, service: "caddy-app", who: who})
+}
+
+// startCaddy runs Caddy (the binary found by lookProxy) with
+// examples/caddy/Caddyfile on addr, in front of who, asking the gateway
+// of h.
+func startCaddy(t *testing.T, caddy string, h *harness, addr string, who *whoamiProc) {
+	t.Helper()
 	dir := t.TempDir()
 	gateway := strings.TrimPrefix(h.url, "http://")
 	site := fillExample(t, "examples/caddy/Caddyfile", map[string]string{
@@ -111,8 +127,6 @@ func TestCaddyForwardAuth(t *testing.T) {
 	)
 	p := startChildProc(t, "caddy", cmd)
 	p.waitListening(t, addr)
-
-	testFrontProxy(t, h, &frontProxy{name: "caddy", url: "http://" + addr, service: "caddy-app", who: who})
 }
 
 // frontProxy is a fronting proxy under test.
