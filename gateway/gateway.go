@@ -449,7 +449,8 @@ func (sh *Shared) sweeper() {
 }
 
 // sweepOnce is the sweeper's periodic work: reread the signing keys, and
-// drop what has expired (hand-offs, tickets, throttle windows, sessions).
+// drop what has expired (hand-offs, tickets, throttle windows, remembered
+// browsers, sessions).
 func (sh *Shared) sweepOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -465,6 +466,10 @@ func (sh *Shared) sweepOnce() {
 	// Ended throttle and rate-limit windows count nothing any more.
 	if _, err := sh.sessions.store.DeleteExpiredHits(ctx, sh.now()); err != nil {
 		sh.log.Warn("throttle window sweep failed", "err", err)
+	}
+	// An expired remembered browser no longer skips the second step.
+	if _, err := sh.sessions.store.DeleteExpiredBrowsers(ctx, sh.now()); err != nil {
+		sh.log.Warn("remembered browser sweep failed", "err", err)
 	}
 	n, err := sh.sessions.sweep(ctx)
 	if err != nil {

@@ -467,3 +467,29 @@ func TestSweepDropsEndedWindows(t *testing.T) {
 		t.Fatalf("the current window counts %d after the sweep (err %v), want 1", c, err)
 	}
 }
+
+// TestSweepDropsExpiredBrowsers: the sweeper's work deletes remembered
+// browsers that have expired, and keeps the others.
+func TestSweepDropsExpiredBrowsers(t *testing.T) {
+	g, clock := testGateway(t, "5s")
+	ctx := context.Background()
+	st := g.store
+	u := testUser(t, st, "browser@example.com")
+	for _, b := range []*store.RememberedBrowser{
+		{ID: "old", UserID: u.ID, CreatedAt: clock.Now(), LastUsedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Minute)},
+		{ID: "new", UserID: u.ID, CreatedAt: clock.Now(), LastUsedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)},
+	} {
+		if err := st.RememberBrowser(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(61 * time.Second) // the first has expired, the second has not
+	g.shared.sweepOnce()
+	if n, err := st.DeleteExpiredBrowsers(ctx, clock.Now()); err != nil || n != 0 {
+		t.Fatalf("after the sweep, %d expired browsers were left (err %v)", n, err)
+	}
+	list, err := st.ListRememberedBrowsers(ctx, u.ID, clock.Now())
+	if err != nil || len(list) != 1 || list[0].ID != "new" {
+		t.Fatalf("browsers after the sweep = %v, %v; want the unexpired one", list, err)
+	}
+}

@@ -56,6 +56,22 @@ const (
 	callMessageSent
 	callMessageFailed
 	callListMessages
+	callPeekTicket
+	callAddFactor
+	callListFactors
+	callFactorByHandle
+	callUseFactor
+	callRenameFactor
+	callDeleteFactor
+	callSetRecoveryCodes
+	callUseRecoveryCode
+	callRecoveryCodesLeft
+	callRememberBrowser
+	callUseRememberedBrowser
+	callListRememberedBrowsers
+	callForgetBrowser
+	callDeleteExpiredBrowsers
+	callResetTwoStep
 	callPing
 	callClose
 	numStoreCalls
@@ -63,51 +79,67 @@ const (
 
 // storeCallNames are the method label values, by storeCall.
 var storeCallNames = [numStoreCalls]string{
-	callCreateUser:            "CreateUser",
-	callGetUser:               "GetUser",
-	callGetUserByEmail:        "GetUserByEmail",
-	callListUsers:             "ListUsers",
-	callUpdateUser:            "UpdateUser",
-	callRecordLogin:           "RecordLogin",
-	callSetPasswordHash:       "SetPasswordHash",
-	callPasswordHash:          "PasswordHash",
-	callCreateSession:         "CreateSession",
-	callGetSession:            "GetSession",
-	callTouchSession:          "TouchSession",
-	callTouchSessions:         "TouchSessions",
-	callDeleteSession:         "DeleteSession",
-	callListUserSessions:      "ListUserSessions",
-	callDeleteUserSessions:    "DeleteUserSessions",
-	callDeleteExpiredSessions: "DeleteExpiredSessions",
-	callAppendAudit:           "AppendAudit",
-	callListAudit:             "ListAudit",
-	callSecret:                "Secret",
-	callAddSigningKey:         "AddSigningKey",
-	callListSigningKeys:       "ListSigningKeys",
-	callRetireSigningKey:      "RetireSigningKey",
-	callDeleteSigningKey:      "DeleteSigningKey",
-	callLinkIdentity:          "LinkIdentity",
-	callUserByIdentity:        "UserByIdentity",
-	callTouchIdentity:         "TouchIdentity",
-	callListUserIdentities:    "ListUserIdentities",
-	callUnlinkIdentity:        "UnlinkIdentity",
-	callCreateTicket:          "CreateTicket",
-	callConsumeTicket:         "ConsumeTicket",
-	callDeleteExpiredTickets:  "DeleteExpiredTickets",
-	callApply:                 "Apply",
-	callCountFailure:          "CountFailure",
-	callFailures:              "Failures",
-	callClearFailure:          "ClearFailure",
-	callHit:                   "Hit",
-	callHitCount:              "HitCount",
-	callDeleteExpiredHits:     "DeleteExpiredHits",
-	callEnqueueMessage:        "EnqueueMessage",
-	callClaimMessages:         "ClaimMessages",
-	callMessageSent:           "MessageSent",
-	callMessageFailed:         "MessageFailed",
-	callListMessages:          "ListMessages",
-	callPing:                  "Ping",
-	callClose:                 "Close",
+	callCreateUser:             "CreateUser",
+	callGetUser:                "GetUser",
+	callGetUserByEmail:         "GetUserByEmail",
+	callListUsers:              "ListUsers",
+	callUpdateUser:             "UpdateUser",
+	callRecordLogin:            "RecordLogin",
+	callSetPasswordHash:        "SetPasswordHash",
+	callPasswordHash:           "PasswordHash",
+	callCreateSession:          "CreateSession",
+	callGetSession:             "GetSession",
+	callTouchSession:           "TouchSession",
+	callTouchSessions:          "TouchSessions",
+	callDeleteSession:          "DeleteSession",
+	callListUserSessions:       "ListUserSessions",
+	callDeleteUserSessions:     "DeleteUserSessions",
+	callDeleteExpiredSessions:  "DeleteExpiredSessions",
+	callAppendAudit:            "AppendAudit",
+	callListAudit:              "ListAudit",
+	callSecret:                 "Secret",
+	callAddSigningKey:          "AddSigningKey",
+	callListSigningKeys:        "ListSigningKeys",
+	callRetireSigningKey:       "RetireSigningKey",
+	callDeleteSigningKey:       "DeleteSigningKey",
+	callLinkIdentity:           "LinkIdentity",
+	callUserByIdentity:         "UserByIdentity",
+	callTouchIdentity:          "TouchIdentity",
+	callListUserIdentities:     "ListUserIdentities",
+	callUnlinkIdentity:         "UnlinkIdentity",
+	callCreateTicket:           "CreateTicket",
+	callConsumeTicket:          "ConsumeTicket",
+	callDeleteExpiredTickets:   "DeleteExpiredTickets",
+	callApply:                  "Apply",
+	callCountFailure:           "CountFailure",
+	callFailures:               "Failures",
+	callClearFailure:           "ClearFailure",
+	callHit:                    "Hit",
+	callHitCount:               "HitCount",
+	callDeleteExpiredHits:      "DeleteExpiredHits",
+	callEnqueueMessage:         "EnqueueMessage",
+	callClaimMessages:          "ClaimMessages",
+	callMessageSent:            "MessageSent",
+	callMessageFailed:          "MessageFailed",
+	callListMessages:           "ListMessages",
+	callPeekTicket:             "PeekTicket",
+	callAddFactor:              "AddFactor",
+	callListFactors:            "ListFactors",
+	callFactorByHandle:         "FactorByHandle",
+	callUseFactor:              "UseFactor",
+	callRenameFactor:           "RenameFactor",
+	callDeleteFactor:           "DeleteFactor",
+	callSetRecoveryCodes:       "SetRecoveryCodes",
+	callUseRecoveryCode:        "UseRecoveryCode",
+	callRecoveryCodesLeft:      "RecoveryCodesLeft",
+	callRememberBrowser:        "RememberBrowser",
+	callUseRememberedBrowser:   "UseRememberedBrowser",
+	callListRememberedBrowsers: "ListRememberedBrowsers",
+	callForgetBrowser:          "ForgetBrowser",
+	callDeleteExpiredBrowsers:  "DeleteExpiredBrowsers",
+	callResetTwoStep:           "ResetTwoStep",
+	callPing:                   "Ping",
+	callClose:                  "Close",
 }
 
 func (ts *timedStore) CreateUser(ctx context.Context, u *store.User) error {
@@ -409,6 +441,118 @@ func (ts *timedStore) ListMessages(ctx context.Context, f store.MessageFilter) (
 	v, err := ts.st.ListMessages(ctx, f)
 	ts.done(callListMessages, start, err)
 	return v, err
+}
+
+func (ts *timedStore) PeekTicket(ctx context.Context, purpose, id string, now time.Time) (*store.Ticket, error) {
+	start := time.Now()
+	v, err := ts.st.PeekTicket(ctx, purpose, id, now)
+	ts.done(callPeekTicket, start, err)
+	return v, err
+}
+
+func (ts *timedStore) AddFactor(ctx context.Context, f *store.Factor) error {
+	start := time.Now()
+	err := ts.st.AddFactor(ctx, f)
+	ts.done(callAddFactor, start, err)
+	return err
+}
+
+func (ts *timedStore) ListFactors(ctx context.Context, userID string) ([]*store.Factor, error) {
+	start := time.Now()
+	v, err := ts.st.ListFactors(ctx, userID)
+	ts.done(callListFactors, start, err)
+	return v, err
+}
+
+func (ts *timedStore) FactorByHandle(ctx context.Context, kind, handle string) (*store.Factor, error) {
+	start := time.Now()
+	v, err := ts.st.FactorByHandle(ctx, kind, handle)
+	ts.done(callFactorByHandle, start, err)
+	return v, err
+}
+
+func (ts *timedStore) UseFactor(ctx context.Context, id string, counter int64, at time.Time) error {
+	start := time.Now()
+	err := ts.st.UseFactor(ctx, id, counter, at)
+	ts.done(callUseFactor, start, err)
+	return err
+}
+
+func (ts *timedStore) RenameFactor(ctx context.Context, userID, id, name string) error {
+	start := time.Now()
+	err := ts.st.RenameFactor(ctx, userID, id, name)
+	ts.done(callRenameFactor, start, err)
+	return err
+}
+
+func (ts *timedStore) DeleteFactor(ctx context.Context, userID, id string) error {
+	start := time.Now()
+	err := ts.st.DeleteFactor(ctx, userID, id)
+	ts.done(callDeleteFactor, start, err)
+	return err
+}
+
+func (ts *timedStore) SetRecoveryCodes(ctx context.Context, userID string, hashes []string) error {
+	start := time.Now()
+	err := ts.st.SetRecoveryCodes(ctx, userID, hashes)
+	ts.done(callSetRecoveryCodes, start, err)
+	return err
+}
+
+func (ts *timedStore) UseRecoveryCode(ctx context.Context, userID, hash string) error {
+	start := time.Now()
+	err := ts.st.UseRecoveryCode(ctx, userID, hash)
+	ts.done(callUseRecoveryCode, start, err)
+	return err
+}
+
+func (ts *timedStore) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	start := time.Now()
+	v, err := ts.st.RecoveryCodesLeft(ctx, userID)
+	ts.done(callRecoveryCodesLeft, start, err)
+	return v, err
+}
+
+func (ts *timedStore) RememberBrowser(ctx context.Context, b *store.RememberedBrowser) error {
+	start := time.Now()
+	err := ts.st.RememberBrowser(ctx, b)
+	ts.done(callRememberBrowser, start, err)
+	return err
+}
+
+func (ts *timedStore) UseRememberedBrowser(ctx context.Context, id, userID string, now time.Time, slide time.Duration) error {
+	start := time.Now()
+	err := ts.st.UseRememberedBrowser(ctx, id, userID, now, slide)
+	ts.done(callUseRememberedBrowser, start, err)
+	return err
+}
+
+func (ts *timedStore) ListRememberedBrowsers(ctx context.Context, userID string, now time.Time) ([]*store.RememberedBrowser, error) {
+	start := time.Now()
+	v, err := ts.st.ListRememberedBrowsers(ctx, userID, now)
+	ts.done(callListRememberedBrowsers, start, err)
+	return v, err
+}
+
+func (ts *timedStore) ForgetBrowser(ctx context.Context, userID, id string) error {
+	start := time.Now()
+	err := ts.st.ForgetBrowser(ctx, userID, id)
+	ts.done(callForgetBrowser, start, err)
+	return err
+}
+
+func (ts *timedStore) DeleteExpiredBrowsers(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	v, err := ts.st.DeleteExpiredBrowsers(ctx, now)
+	ts.done(callDeleteExpiredBrowsers, start, err)
+	return v, err
+}
+
+func (ts *timedStore) ResetTwoStep(ctx context.Context, userID string) error {
+	start := time.Now()
+	err := ts.st.ResetTwoStep(ctx, userID)
+	ts.done(callResetTwoStep, start, err)
+	return err
 }
 
 func (ts *timedStore) Ping(ctx context.Context) error {

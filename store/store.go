@@ -276,6 +276,9 @@ type Store interface {
 	// throttle windows; Outbox the messages they send (see account.go).
 	Accounts
 	Outbox
+	// TwoStep holds 2-step verification: registered factors, recovery
+	// codes and remembered browsers (see twostep.go).
+	TwoStep
 
 	// Ping reports whether the backend is reachable and can write: it
 	// commits a tiny write of its own, so a full disk or a read-only

@@ -165,7 +165,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE users; DROP TABLE passwords; DROP TABLE sessions;
 		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
 		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
-		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
+		DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -175,7 +176,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql"}
+	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql",
+		"0007_twostep.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -195,7 +197,7 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
-		DROP TABLE health; DROP TABLE changes; `+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		DROP TABLE health; DROP TABLE changes; `+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -223,6 +225,9 @@ func TestUpgradeFromV1(t *testing.T) {
 	}
 }
 
+// dropTwoStep undoes migration 0007 (2-step verification).
+const dropTwoStep = `DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers;`
+
 // dropAccounts undoes migration 0006 (accounts and outbox).
 const dropAccounts = `DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
 	ALTER TABLE users DROP COLUMN language; ALTER TABLE users DROP COLUMN must_change_password;`
@@ -238,7 +243,7 @@ func TestUpgradeFromV5(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
+	if _, err := s.db.ExecContext(ctx, dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
@@ -297,7 +302,7 @@ func TestUpgradeFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
-		`+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
+		`+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
