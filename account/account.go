@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/credentials"
+	"github.com/ssogate/ssogate/mfa"
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
 )
@@ -67,6 +68,16 @@ type Options struct {
 	// Enqueued, when set, is called after a step committed messages to the
 	// outbox, so that the sending worker need not wait for its next poll.
 	Enqueued func()
+
+	// TwoStep is policy.two_factor; Factors the second factors wired (by
+	// cmd/ssogate: none leaves 2-step verification off). PendingKey seals
+	// pending sign-ins and enrolments in the store, FactorKey the
+	// factors' secrets (TOTP keys); both are 32 bytes the gateway derives
+	// from the master secret.
+	TwoStep    TwoStepPolicy
+	Factors    []mfa.Factor
+	PendingKey []byte
+	FactorKey  []byte
 }
 
 // Policy is the account part of the organisation's policy (config
@@ -108,6 +119,11 @@ type Service struct {
 	label    func(providerID, lang string) string
 	reset2FA func(ctx context.Context, userID string) error
 	enqueued func()
+
+	twoStep     TwoStepPolicy
+	factors     map[mfa.Kind]mfa.Factor
+	pendingSeal *sealer
+	factorSeal  *sealer
 }
 
 // New returns a Service.
@@ -123,6 +139,22 @@ func New(o Options) *Service {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.twoStep = o.TwoStep
+	if len(o.Factors) > 0 {
+		ps, perr := newSealer(o.PendingKey)
+		fs, ferr := newSealer(o.FactorKey)
+		if err := errors.Join(perr, ferr); err != nil {
+			// The keys come from the gateway's key derivation; without
+			// them no factor could be kept, so 2-step verification is off.
+			s.log.Error("2-step verification is off", "err", err)
+			return s
+		}
+		s.pendingSeal, s.factorSeal = ps, fs
+		s.factors = make(map[mfa.Kind]mfa.Factor, len(o.Factors))
+		for _, f := range o.Factors {
+			s.factors[f.Kind()] = f
+		}
 	}
 	return s
 }

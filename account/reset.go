@@ -51,6 +51,8 @@ type Origin struct {
 	// Lang is the page's language: a mail goes in the person's
 	// remembered language, else in this one.
 	Lang string
+	// UserAgent is the browser's, kept with a remembered browser.
+	UserAgent string
 }
 
 // linkSecretBytes is the randomness of a mailed link.

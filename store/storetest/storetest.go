@@ -48,6 +48,16 @@
 //     failed again (ErrNotFound).
 //   - ListMessages orders by CreatedAt, newest first, ties by ID; a
 //     Limit of 0 means 100. An empty Message.Data comes back nil.
+//   - AddFactor assigns ID and CreatedAt only when it succeeds; a taken
+//     ID is store.ErrConflict. ListFactors orders by CreatedAt, oldest
+//     first, ties by ID. Handles are compared exactly, and an empty
+//     handle finds no factor. An empty Factor.Secret comes back empty.
+//   - SetRecoveryCodes stores a hash given twice once, and returns
+//     store.ErrNotFound for a missing user unless hashes is empty.
+//   - A remembered browser has expired when now is at or after
+//     ExpiresAt; a zero ExpiresAt counts as expired. ListRememberedBrowsers
+//     orders ties of LastUsedAt by ID. UseRememberedBrowser with another
+//     user's id neither slides nor deletes that user's record.
 //
 // RunUnavailable is the second half, for a backend whose test can fill its
 // disk: Ping and every write then fail with store.ErrUnavailable and change
@@ -82,6 +92,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Failures", failureTests},
 		{"Hits", hitTests},
 		{"Outbox", outboxTests},
+		{"Factors", factorTests},
+		{"RecoveryCodes", recoveryCodeTests},
+		{"RememberedBrowsers", browserTests},
+		{"TwoStep", twoStepTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
