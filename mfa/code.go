@@ -27,6 +27,22 @@ func NormalizeCode(s string) string {
 	return b.String()
 }
 
+// ReadDigits returns the n-digit code in a typed response (after
+// NormalizeCode), or ErrMalformed when there is none: a wrong length,
+// letters, other scripts' digits.
+func ReadDigits(response string, n int) (string, error) {
+	code := NormalizeCode(response)
+	if len(code) != n {
+		return "", ErrMalformed
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return "", ErrMalformed
+		}
+	}
+	return code, nil
+}
+
 // isDash reports whether r is a dash or a character a Japanese input
 // method gives for one (the prolonged sound mark 'ー' when typing "-").
 func isDash(r rune) bool {

@@ -12,6 +12,7 @@ package totp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
 	"errors"
@@ -85,8 +86,9 @@ func (f *Factor) Kind() mfa.Kind { return mfa.KindTOTP }
 
 // BeginEnrol makes a fresh key for s and the Prompt that hands it to the
 // app: the otpauth:// URI, the same as a PNG QR code, and the key in
-// groups of four for typing. The state is the key itself; the flow keeps
-// it sealed until FinishEnrol.
+// groups of four for typing. The state is the key and a tag of s (so a
+// state answered for another person fails); the flow keeps it sealed
+// until FinishEnrol.
 func (f *Factor) BeginEnrol(_ context.Context, s mfa.Subject) (mfa.Prompt, []byte, error) {
 	account := s.Email
 	if account == "" {
@@ -104,22 +106,41 @@ func (f *Factor) BeginEnrol(_ context.Context, s mfa.Subject) (mfa.Prompt, []byt
 	if err != nil {
 		return mfa.Prompt{}, nil, fmt.Errorf("totp: enrol: %w", err)
 	}
-	return mfa.Prompt{URI: uri, Secret: group(b32.EncodeToString(key)), QRPNG: png}, key, nil
+	state := append(key, subjectTag(s)...)
+	return mfa.Prompt{URI: uri, Secret: group(b32.EncodeToString(key)), QRPNG: png}, state, nil
 }
 
 // FinishEnrol checks the first code the app shows against the key in
 // state and returns the Enrolment: Secret is the key, Counter the step of
-// that code (so it cannot also pass the sign-in that follows).
-func (f *Factor) FinishEnrol(_ context.Context, _ mfa.Subject, state []byte, response string) (*mfa.Enrolment, error) {
-	if len(state) != KeySize {
-		return nil, fmt.Errorf("totp: enrol: state of %d bytes, want %d", len(state), KeySize)
+// that code (so it cannot also pass the sign-in that follows). A state
+// begun for another person is mfa.ErrInvalid.
+func (f *Factor) FinishEnrol(_ context.Context, s mfa.Subject, state []byte, response string) (*mfa.Enrolment, error) {
+	if len(state) != stateSize {
+		return nil, fmt.Errorf("totp: enrol: state of %d bytes, want %d", len(state), stateSize)
 	}
-	step, err := f.match(state, response)
+	key, tag := state[:KeySize], state[KeySize:]
+	step, err := f.match(key, response)
 	if err != nil {
 		return nil, fmt.Errorf("totp: enrol: %w", err)
 	}
-	key := append([]byte(nil), state...)
-	return &mfa.Enrolment{Kind: mfa.KindTOTP, Secret: key, Counter: step}, nil
+	if subtle.ConstantTimeCompare(tag, subjectTag(s)) != 1 {
+		return nil, fmt.Errorf("totp: enrol: state of another person: %w", mfa.ErrInvalid)
+	}
+	return &mfa.Enrolment{Kind: mfa.KindTOTP, Secret: append([]byte(nil), key...), Counter: step}, nil
+}
+
+// stateSize is the length of an enrolment state: the key and the tag.
+const stateSize = KeySize + tagSize
+
+// tagSize is the length of a subject tag.
+const tagSize = 16
+
+// subjectTag names s in an enrolment state. It is a hash, not a MAC: the
+// flow seals the state, so this only keeps one person's state from
+// finishing another's enrolment by a mix-up.
+func subjectTag(s mfa.Subject) []byte {
+	sum := sha256.Sum256([]byte(s.UserID + "\x00" + s.Email))
+	return sum[:tagSize]
 }
 
 // Challenge returns an empty Prompt and no state: the app shows the code
@@ -152,9 +173,9 @@ func (f *Factor) Verify(_ context.Context, _ mfa.Subject, e *mfa.Enrolment, _ []
 // how long it takes says nothing of which step (or how much of a code)
 // was right.
 func (f *Factor) match(key []byte, response string) (int64, error) {
-	code := mfa.NormalizeCode(response)
-	if !sixDigits(code) {
-		return 0, mfa.ErrMalformed
+	code, err := mfa.ReadDigits(response, Digits)
+	if err != nil {
+		return 0, err
 	}
 	secret := b32.EncodeToString(key)
 	now := Step(f.now())
@@ -214,16 +235,23 @@ func qrPNG(text string) ([]byte, error) {
 // parameters are percent-encoded (a space as %20, which every app reads,
 // unlike '+'; a ':' in the issuer as %3A, so the label's one literal ':'
 // stays the separator), so any issuer, a Japanese one included, survives.
+// An '@' stays literal in the label, as in the format's own examples.
 func URI(issuer, account string, key []byte) string {
-	return "otpauth://totp/" + escape(issuer) + ":" + escape(account) +
+	return "otpauth://totp/" + escapeLabel(issuer) + ":" + escapeLabel(account) +
 		"?secret=" + b32.EncodeToString(key) +
 		"&issuer=" + escape(issuer) +
 		"&algorithm=SHA1&digits=6&period=30"
 }
 
-// escape percent-encodes s for a label or a query value of the URI.
+// escape percent-encodes s for a query value of the URI.
 func escape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// escapeLabel percent-encodes s for the URI's label (its path), where
+// '@' needs no escaping.
+func escapeLabel(s string) string {
+	return strings.ReplaceAll(escape(s), "%40", "@")
 }
 
 // group splits a base32 key into groups of four, the way apps show a
@@ -237,17 +265,4 @@ func group(s string) string {
 		b.WriteString(s[i:min(i+4, len(s))])
 	}
 	return b.String()
-}
-
-// sixDigits reports whether s is exactly Digits ASCII digits.
-func sixDigits(s string) bool {
-	if len(s) != Digits {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

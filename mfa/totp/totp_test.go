@@ -59,7 +59,7 @@ func TestRFC6238Vectors(t *testing.T) {
 func TestURI(t *testing.T) {
 	key := bytes.Repeat([]byte{0xA5}, KeySize)
 	got := URI("ssogate", "taro@example.jp", key)
-	want := "otpauth://totp/ssogate:taro%40example.jp?secret=UWS2LJNFUWS2LJNFUWS2LJNFUWS2LJNF&issuer=ssogate&algorithm=SHA1&digits=6&period=30"
+	want := "otpauth://totp/ssogate:taro@example.jp?secret=UWS2LJNFUWS2LJNFUWS2LJNFUWS2LJNF&issuer=ssogate&algorithm=SHA1&digits=6&period=30"
 	if got != want {
 		t.Errorf("URI =\n %s\nwant\n %s", got, want)
 	}
@@ -95,9 +95,10 @@ func TestBeginEnrol(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BeginEnrol: %v", err)
 	}
-	if len(state) != KeySize {
-		t.Fatalf("state is %d bytes, want %d", len(state), KeySize)
+	if len(state) != stateSize {
+		t.Fatalf("state is %d bytes, want %d", len(state), stateSize)
 	}
+	state = state[:KeySize]
 	img, err := png.Decode(bytes.NewReader(p.QRPNG))
 	if err != nil {
 		t.Fatalf("QRPNG is not a PNG: %v", err)
@@ -134,7 +135,7 @@ func TestBeginEnrol(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BeginEnrol again: %v", err)
 	}
-	if bytes.Equal(state, state2) {
+	if bytes.Equal(state, state2[:KeySize]) {
 		t.Error("two enrolments got the same key")
 	}
 	if _, _, err := f.BeginEnrol(context.Background(), mfa.Subject{}); err == nil {
@@ -171,7 +172,8 @@ func TestFinishEnrol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := Code(b32.EncodeToString(state), Step(now))
+	key := state[:KeySize]
+	code, err := Code(b32.EncodeToString(key), Step(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +181,12 @@ func TestFinishEnrol(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FinishEnrol: %v", err)
 	}
-	if e.Kind != mfa.KindTOTP || !bytes.Equal(e.Secret, state) || e.Counter != Step(now) {
-		t.Errorf("enrolment kind %q counter %d secret equal %v; want totp, %d, true", e.Kind, e.Counter, bytes.Equal(e.Secret, state), Step(now))
+	if e.Kind != mfa.KindTOTP || !bytes.Equal(e.Secret, key) || e.Counter != Step(now) {
+		t.Errorf("enrolment kind %q counter %d secret equal %v; want totp, %d, true", e.Kind, e.Counter, bytes.Equal(e.Secret, key), Step(now))
+	}
+	other := mfa.Subject{UserID: "u2", Email: "hanako@example.jp"}
+	if _, err := f.FinishEnrol(context.Background(), other, state, code); !errors.Is(err, mfa.ErrInvalid) {
+		t.Errorf("another person's state: %v, want ErrInvalid", err)
 	}
 	if _, err := f.Verify(context.Background(), s, e, nil, code); !errors.Is(err, mfa.ErrReplayed) {
 		t.Errorf("the enrolment's code at sign-in: %v, want ErrReplayed", err)
