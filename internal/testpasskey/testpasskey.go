@@ -7,7 +7,6 @@
 package testpasskey
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -108,14 +107,7 @@ func (a *Authenticator) Create(options []byte) (string, error) {
 	id := make([]byte, 32)
 	_, _ = rand.Read(id)
 	c := &Credential{ID: id, RPID: o.RP.ID, UserHandle: userHandle, Key: key}
-	// A passkey replaces the one it held for the same account (CTAP2).
-	kept := a.creds[:0]
-	for _, old := range a.creds {
-		if old.RPID != c.RPID || !bytes.Equal(old.UserHandle, c.UserHandle) {
-			kept = append(kept, old)
-		}
-	}
-	a.creds = append(kept, c)
+	a.creds = append(a.creds, c)
 
 	clientData := a.clientData("webauthn.create", o.Challenge)
 	authData := a.authData(c, flagAT, c.attested(a.AAGUID))
