@@ -27,6 +27,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /login", g.loginSubmit)
 	mux.HandleFunc("GET /login/{id}", g.providerLogin)
 	mux.HandleFunc("POST /login/{id}", g.providerLoginSubmit)
+	mux.HandleFunc("GET /login/passkey", g.passkeyLoginPage)
+	mux.HandleFunc("POST /login/passkey", g.passkeyLoginSubmit)
 	mux.HandleFunc("GET /callback/{id}", g.callback)
 	mux.HandleFunc("POST /callback/{id}", g.callback)
 	mux.HandleFunc("GET /saml/{id}/metadata", g.samlMetadata)
@@ -225,6 +227,7 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 		page.ShowPasswordForm, page.PasswordLabel = true, label
 		page.ForgotPassword = true
 	}
+	page.Passkey = g.passkeyOn()
 	var buttons []providers.Provider
 	for _, p := range g.providers.All() {
 		_, redirect := p.(providers.RedirectAuthenticator)
