@@ -3,8 +3,10 @@
 // ceremony in data-webauthn ("create" to register a passkey, "get" to use
 // one). On submit the browser is asked for the credential; the answer,
 // as JSON with its binary fields base64url-encoded, goes into the form's
-// hidden "credential" field and the form is posted (with its csrf_token
-// and any other fields). The page allows this file and no other script.
+// hidden field marked data-webauthn-credential ("credential" at the
+// passwordless sign-in, "code" at the second step) and the form is
+// posted with its csrf_token and any other fields. The page allows this
+// file and no other script.
 "use strict";
 (function () {
   function bytes(b64url) {
@@ -68,7 +70,7 @@
   }
 
   function start(form, ev) {
-    var field = form.querySelector("input[name=credential]");
+    var field = form.querySelector("input[data-webauthn-credential]");
     if (!field || field.value) return; // posted once already: let it go
     ev.preventDefault();
     if (!window.PublicKeyCredential || !navigator.credentials) {
