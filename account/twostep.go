@@ -292,25 +292,7 @@ func multiFactor(amr []string) bool {
 // record then slides on). Each skip for a remembered browser or line is
 // audited as "mfa_skipped".
 func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin, error) {
-	if !s.TwoStepOn() || s.twoStep.LineOnly || !s.covered(in) || multiFactor(in.AMR) {
-		return &Begin{}, nil
-	}
-	now := s.now()
-	skipped := func(reason string) {
-		ev := s.flowEvent("mfa_skipped", o, now)
-		ev.UserID, ev.Actor, ev.Outcome, ev.Detail = in.User.ID, in.User.Email, store.OutcomeSuccess, reason
-		if err := s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{ev}}); err != nil {
-			s.log.Error("audit write failed", "request_id", o.RequestID, "action", ev.Action, "err", err)
-		}
-	}
-	if in.Line != "" || slices.Contains(in.AMR, "net") {
-		enrolled, err := s.st.ListFactors(ctx, in.User.ID)
-		if err != nil {
-			return nil, fmt.Errorf("account: factors: %w", err)
-		}
-		if s.twoStep.Required || len(enrolled) > 0 {
-			skipped("line")
-		}
+	if !s.TwoStepOn() {
 		return &Begin{}, nil
 	}
 	factors, err := s.st.ListFactors(ctx, in.User.ID)
@@ -318,17 +300,11 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 		return nil, fmt.Errorf("account: factors: %w", err)
 	}
 	factors = s.usable(factors)
-	if len(factors) == 0 && !s.twoStep.Required {
-		return &Begin{}, nil
-	}
-	if in.Browser != "" && len(in.Browser) <= maxToken && s.twoStep.RememberBrowser > 0 {
-		err := s.st.UseRememberedBrowser(ctx, tokenID(in.Browser), in.User.ID, now, s.twoStep.RememberBrowser)
-		switch {
-		case err == nil:
-			skipped("remembered_browser")
-			return &Begin{Remembered: true}, nil
-		case !errors.Is(err, store.ErrNotFound):
-			return nil, fmt.Errorf("account: remembered browser: %w", err)
+	now := s.now()
+	if in.StepUp == "" {
+		skip, remembered, err := s.skipStep(ctx, in, len(factors) > 0, now, o)
+		if err != nil || skip {
+			return &Begin{Remembered: remembered}, err
 		}
 	}
 	p := &pending{UserID: in.User.ID, Provider: in.Provider, AMR: slices.Clone(in.AMR), Line: in.Line,
@@ -338,8 +314,10 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 	} else if err := s.choose(ctx, in.User, p, factors[0]); err != nil {
 		return nil, err
 	}
-	ev := s.flowEvent("mfa_pending", o, now)
-	ev.UserID, ev.Actor, ev.Outcome, ev.Detail = in.User.ID, in.User.Email, store.OutcomeSuccess, "stage="+p.Stage
+	ev := s.twoStepEvent("mfa_pending", o, in.User, store.OutcomeSuccess, "stage="+p.Stage)
+	if in.StepUp != "" {
+		ev.Detail += " step_up"
+	}
 	token, t, err := s.pendingTicket(p, now)
 	if err != nil {
 		return nil, err
@@ -348,6 +326,38 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 		return nil, err
 	}
 	return &Begin{Token: token, Stage: p.Stage}, nil
+}
+
+// skipStep applies the policy to a sign-in (not a step-up) of a person
+// with or without factors (enrolled): it reports whether the step is
+// skipped, and whether because the browser is remembered (its record
+// slid on).
+func (s *Service) skipStep(ctx context.Context, in SignIn, enrolled bool, now time.Time, o Origin) (skip, remembered bool, err error) {
+	if s.twoStep.LineOnly || !s.covered(in) || multiFactor(in.AMR) || (!enrolled && !s.twoStep.Required) {
+		return true, false, nil
+	}
+	skipped := func(reason string) {
+		ev := s.twoStepEvent("mfa_skipped", o, in.User, store.OutcomeSuccess, reason)
+		if err := s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{ev}}); err != nil {
+			s.log.Error("audit write failed", "request_id", o.RequestID, "action", ev.Action, "err", err)
+		}
+	}
+	if in.Line != "" || slices.Contains(in.AMR, "net") {
+		skipped("line")
+		return true, false, nil
+	}
+	if in.Browser == "" || len(in.Browser) > maxToken || s.twoStep.RememberBrowser <= 0 {
+		return false, false, nil
+	}
+	err = s.st.UseRememberedBrowser(ctx, tokenID(in.Browser), in.User.ID, now, s.twoStep.RememberBrowser)
+	switch {
+	case err == nil:
+		skipped("remembered_browser")
+		return true, true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, false, nil
+	}
+	return false, false, fmt.Errorf("account: remembered browser: %w", err)
 }
 
 // usable keeps the factors whose kind is wired here. A factor of a kind
@@ -526,8 +536,10 @@ type PendingView struct {
 	EnrolSent   bool
 	Phone       string
 
-	// StageCodes: the recovery codes to show once.
-	Codes []string
+	// StageCodes: the recovery codes to show once; Enrolled tells codes
+	// of a first enrolment from a set renewed after one was used.
+	Codes    []string
+	Enrolled bool
 }
 
 // Pending returns the view of the pending sign-in of token, without
@@ -572,7 +584,7 @@ func (s *Service) Pending(ctx context.Context, token string) (*PendingView, erro
 			}
 		}
 	case StageCodes:
-		v.Codes = p.Codes
+		v.Codes, v.Enrolled = p.Codes, p.Enrolled
 	}
 	return v, nil
 }

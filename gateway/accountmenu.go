@@ -36,6 +36,10 @@ func (g *Gateway) accountMenu(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Items = append(page.Items, portal.AccountItem{ID: "email", URL: "/account/email",
 		LabelKey: "account.item.email", DescriptionKey: "account.item.email_desc"})
+	if g.account.TwoStepOn() {
+		page.Items = append(page.Items, portal.AccountItem{ID: "twostep", URL: "/account/2fa",
+			LabelKey: "account.item.twostep", DescriptionKey: "account.item.twostep_desc"})
+	}
 	page.Items = append(page.Items, portal.AccountItem{ID: "sessions", URL: "/account/sessions",
 		LabelKey: "account.item.sessions", DescriptionKey: "account.item.sessions_desc"})
 	page.Items = append(page.Items, portal.AccountItem{ID: "logout", URL: "/logout", LabelKey: "account.item.logout",

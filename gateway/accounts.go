@@ -8,15 +8,17 @@ import (
 
 	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/mfa"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/store"
 )
 
 // newAccountService builds the account flows for this configuration: its
 // policy, the first local provider's hashing, links on the public URL.
-func (g *Gateway) newAccountService(st store.Store, cfg *config.Config) *account.Service {
+func (g *Gateway) newAccountService(st store.Store, cfg *config.Config, factors []mfa.Factor) *account.Service {
 	pol := cfg.Policy
-	return account.New(account.Options{
+	var svc *account.Service
+	svc = account.New(account.Options{
 		Store:     st,
 		Compose:   g.shared.compose,
 		Passwords: localPasswords{g: g},
@@ -40,7 +42,15 @@ func (g *Gateway) newAccountService(st store.Store, cfg *config.Config) *account
 		Rule:          g.localRule(),
 		ProviderLabel: g.providerLabel,
 		Enqueued:      g.kick,
+		ResetSecondFactor: func(ctx context.Context, userID string) error {
+			return svc.ResetTwoStep(ctx, userID, "", account.Origin{RequestID: requestID(ctx)})
+		},
+		TwoStep:    g.twoStepPolicy(cfg),
+		Factors:    factors,
+		PendingKey: g.shared.twoStep.pending,
+		FactorKey:  g.shared.twoStep.factor,
 	})
+	return svc
 }
 
 // passwordHasher is a password provider that hashes new passwords (local).

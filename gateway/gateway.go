@@ -22,6 +22,7 @@ import (
 
 	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/mfa"
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
@@ -56,6 +57,10 @@ type Options struct {
 	// the outbox worker sends it now rather than at its next poll. It
 	// must not block.
 	Kick func()
+	// Factors are the second factors of 2-step verification, wired by
+	// cmd/ssogate (the gateway names no concrete factor); none leaves it
+	// off.
+	Factors []mfa.Factor
 }
 
 // Shared is what outlives a configuration reload: server-side sessions and
@@ -78,6 +83,9 @@ type Shared struct {
 	// devices signs device cookies; deviceCk is their name.
 	devices  *account.Devices
 	deviceCk string
+
+	// twoStep holds the keys of 2-step verification's sealed state.
+	twoStep twoStepKeys
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -135,6 +143,9 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 	}
 	sh.compose = notify.NewComposer(outboxSeal)
 	if sh.devices, sh.deviceCk, err = newDevices(master, sh.secure, sh.now); err != nil {
+		return nil, err
+	}
+	if sh.twoStep, err = deriveTwoStepKeys(master); err != nil {
 		return nil, err
 	}
 	go sh.sweeper()
@@ -308,7 +319,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	if g.kick == nil {
 		g.kick = func() {}
 	}
-	g.account = g.newAccountService(o.Store, cfg)
+	g.account = g.newAccountService(o.Store, cfg, o.Factors)
 
 	var svcURLs []*url.URL
 	var formTargets []string

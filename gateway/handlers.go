@@ -44,6 +44,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /account/password", g.changePasswordSubmit)
 	mux.HandleFunc("GET /account/email", g.emailPage)
 	mux.HandleFunc("POST /account/email", g.emailSubmit)
+	g.twoStepRoutes(mux)
 	mux.HandleFunc("GET /account/sessions", g.sessionsPage)
 	mux.HandleFunc("POST /account/sessions", g.sessionsSubmit)
 	mux.HandleFunc("GET /password/forgot", g.forgotPage)
@@ -485,15 +486,6 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 		g.auditFailure(ctx, ev, "method_not_allowed")
 		return http.StatusForbidden, "login.error.method"
 	}
-	// A new session at every sign-in: the old one, if any, ends here.
-	if current != nil {
-		if err := g.store.DeleteSession(ctx, current.ID); err != nil {
-			g.log.Error("end previous session failed", "request_id", requestID(ctx), "err", err)
-			return storeFailure(w, err)
-		}
-		g.sessions.forget(current.ID)
-		g.handoffs.forget(current.ID)
-	}
 	amr := id.AMR
 	if len(amr) == 0 {
 		amr = []string{"pwd"}
@@ -503,6 +495,20 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	line := g.lineFor(ctx, clientIP(ctx))
 	if line != "" && !slices.Contains(amr, "net") {
 		amr = append(slices.Clone(amr), "net")
+	}
+	// The second step, when the policy asks it, comes before any
+	// session: the browser waits at /login/2fa with a pending sign-in.
+	if waits, status, key := g.secondStep(w, r, p, user, amr, line, returnTo); waits {
+		return status, key
+	}
+	// A new session at every sign-in: the old one, if any, ends here.
+	if current != nil {
+		if err := g.store.DeleteSession(ctx, current.ID); err != nil {
+			g.log.Error("end previous session failed", "request_id", requestID(ctx), "err", err)
+			return storeFailure(w, err)
+		}
+		g.sessions.forget(current.ID)
+		g.handoffs.forget(current.ID)
 	}
 	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), line); err != nil {
 		g.log.Error("create session failed", "request_id", requestID(ctx), "err", err)

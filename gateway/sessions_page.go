@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/portal"
@@ -11,8 +12,9 @@ import (
 
 // sessionsNotices are the banners /account/sessions shows after a change.
 var sessionsNotices = map[string]string{
-	"one":    "sessions.notice.revoked",
-	"others": "sessions.notice.revoked_others",
+	"one":     "sessions.notice.revoked",
+	"others":  "sessions.notice.revoked_others",
+	"browser": "sessions.notice.browser_forgotten",
 }
 
 // maxBrowserBytes is how much of a user agent the sessions page shows.
@@ -41,6 +43,11 @@ func (g *Gateway) sessionsView(w http.ResponseWriter, r *http.Request, sess *sto
 		g.fail(w, r, code, key, err)
 		return page, false
 	}
+	if page.Browsers, err = g.rememberedItems(r, user); err != nil {
+		code, key := storeFailure(w, err)
+		g.fail(w, r, code, key, err)
+		return page, false
+	}
 	for _, s := range list {
 		item := portal.SessionItem{ID: s.ID, Current: s.ID == sess.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
 			ClientIP: s.ClientIP, Browser: truncate(s.UserAgent, maxBrowserBytes), Line: s.Line}
@@ -62,6 +69,10 @@ func (g *Gateway) sessionsSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("id")
+	if browser, ok := strings.CutPrefix(id, browserPrefix); ok {
+		g.forgetBrowser(w, r, sess, user, browser)
+		return
+	}
 	if id == "others" {
 		ended, err := g.account.EndOtherSessions(ctx, user, sess.ID, g.flowOrigin(r))
 		if err != nil {
@@ -94,4 +105,24 @@ func (g *Gateway) sessionsSubmit(w http.ResponseWriter, r *http.Request) {
 	g.sessions.forget(id)
 	g.handoffs.forget(id)
 	http.Redirect(w, r, "/account/sessions?ended=one", http.StatusSeeOther)
+}
+
+// forgetBrowser forgets one of the person's remembered browsers: the
+// second step is asked there again at the next sign-in.
+func (g *Gateway) forgetBrowser(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User, id string) {
+	err := g.account.ForgetBrowser(r.Context(), user, id, g.flowOrigin(r))
+	switch {
+	case errors.Is(err, account.ErrNoSuchBrowser):
+		page, ok := g.sessionsView(w, r, sess, user)
+		if !ok {
+			return
+		}
+		page.ErrorKey = "sessions.error.browser_gone"
+		g.renderPage(w, r, http.StatusNotFound, portal.PageSessions, page)
+	case err != nil:
+		code, key := storeFailure(w, err)
+		g.fail(w, r, code, key, err)
+	default:
+		http.Redirect(w, r, "/account/sessions?ended=browser", http.StatusSeeOther)
+	}
 }

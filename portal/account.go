@@ -114,5 +114,21 @@ type SessionItem struct {
 type SessionsPage struct {
 	Base
 	Sessions []SessionItem
+	// Browsers are the remembered browsers (2-step verification), each
+	// with a form that posts its ID as id to forget it.
+	Browsers []RememberedBrowserItem
 	ErrorKey string
+}
+
+// RememberedBrowserItem is a browser where the second step is skipped,
+// on /account/sessions.
+type RememberedBrowserItem struct {
+	ID string
+	// Current marks the browser looking at the page.
+	Current    bool
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	ClientIP   string
+	Browser    string
 }

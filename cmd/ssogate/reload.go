@@ -93,7 +93,8 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
-		Logger: a.log, AccessLog: a.accessLog, Now: a.now, Shared: a.gateway.Shared(), Kick: a.mail.Kick}, a.metrics))
+		Logger: a.log, AccessLog: a.accessLog, Now: a.now, Shared: a.gateway.Shared(), Kick: a.mail.Kick,
+		Factors: secondFactors(cfg, a.now)}, a.metrics))
 	if err != nil {
 		closeAll(closers)
 		return err

@@ -410,7 +410,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger, access 
 	// the worker: Kick reaches it once it is made below.
 	var mw *mailWorker
 	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log,
-		AccessLog: access, Now: now, Kick: func() { mw.Kick() }}, m))
+		AccessLog: access, Now: now, Kick: func() { mw.Kick() }, Factors: secondFactors(cfg, now)}, m))
 	if err != nil {
 		cleanup()
 		return nil, err
