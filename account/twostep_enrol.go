@@ -47,6 +47,7 @@ func (s *Service) beginEnrol(ctx context.Context, u *store.User, kind, phone str
 		return nil, nil, fmt.Errorf("account: begin enrolment %s: %w", kind, err)
 	}
 	e.State, e.URI, e.Secret, e.QR = state, prompt.URI, prompt.Secret, prompt.QRPNG
+	e.Options = prompt.Options
 	var m *store.Message
 	if sends(kind) {
 		if m, err = s.codeMessage(u, kind, e.Phone, prompt.Code, now, o); err != nil {
@@ -128,12 +129,13 @@ func (s *Service) BeginSetup(ctx context.Context, token, method, phone string, o
 }
 
 // FinishSetup checks code against the enrolment under way in the
-// pending sign-in of token. Right, the factor is stored ("mfa_enrolled")
+// pending sign-in of token (for a passkey, code is the browser's answer
+// and name what the person calls it). Right, the factor is stored ("mfa_enrolled")
 // and, at a person's first enrolment, a set of recovery codes made: the
 // pending sign-in moves to StageCodes (Step.Token) to show them, or is
 // Passed when the person had codes already. Wrong, as VerifyCode: after
 // MaxTries the enrolment is dropped and must begin again.
-func (s *Service) FinishSetup(ctx context.Context, token, code string, remember bool, o Origin) (*Step, error) {
+func (s *Service) FinishSetup(ctx context.Context, token, code, name string, remember bool, o Origin) (*Step, error) {
 	l, err := s.load(ctx, token)
 	if err != nil {
 		return nil, err
@@ -145,7 +147,7 @@ func (s *Service) FinishSetup(ctx context.Context, token, code string, remember 
 	if err := s.entryAllowed(ctx, l.user, "mfa_enrol_failed", o); err != nil {
 		return nil, err
 	}
-	f, err := s.finishEnrol(ctx, l.user, e, code, "")
+	f, err := s.finishEnrol(ctx, l.user, e, code, name)
 	if errors.Is(err, ErrWrongCode) || errors.Is(err, ErrCodeExpired) {
 		next := *l.p
 		ne := *e
@@ -247,12 +249,14 @@ type Enrolment struct {
 	// Target is the masked number a code went to (SMS, voice).
 	Target    string
 	TriesLeft int
+	// Options are a WebAuthn enrolment's creation options.
+	Options []byte
 }
 
 // enrolmentView describes e under token.
 func (s *Service) enrolmentView(token string, e *enrolState) *Enrolment {
 	v := &Enrolment{Token: token, Kind: e.Kind, URI: e.URI, Secret: e.Secret, QR: e.QR,
-		TriesLeft: max(0, s.twoStep.MaxTries-e.Tries)}
+		TriesLeft: max(0, s.twoStep.MaxTries-e.Tries), Options: e.Options}
 	if e.Phone != "" {
 		v.Target = notify.MaskPhone(e.Phone)
 	}

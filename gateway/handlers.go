@@ -132,6 +132,9 @@ func storeFailure(w http.ResponseWriter, err error) (int, string) {
 }
 
 func (g *Gateway) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	if s, ok := data.(portal.Scripted); ok && s.UsesScript() {
+		g.allowScript(w)
+	}
 	if err := g.render.Render(w, status, name, data); err != nil {
 		g.log.Error("render failed", "request_id", requestID(r.Context()), "page", name, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)

@@ -79,7 +79,6 @@ func (g *Gateway) passkeyCeremony(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	http.SetCookie(w, g.passkeyCookie(c.Token, int(account.PasskeyTTL/time.Second)))
-	g.allowScript(w)
 	g.renderPage(w, r, status, portal.PagePasskeyLogin, portal.PasskeyLoginPage{
 		Base: g.base(w, r, nil, nil), Options: string(c.Options), ReturnTo: returnTo, ErrorKey: errKey})
 }

@@ -25,3 +25,31 @@ type PasskeyLoginPage struct {
 	// ErrorKey is a message key, or "".
 	ErrorKey string
 }
+
+// Scripted is a page that may run static/webauthn.js. The gateway allows
+// that script (script-src 'self') on exactly the pages whose UsesScript
+// is true, the same condition under which the page loads it; every other
+// page allows no script at all.
+type Scripted interface {
+	UsesScript() bool
+}
+
+// kindWebAuthn is the factor kind of passkeys.
+const kindWebAuthn = "webauthn"
+
+// UsesScript is true while the page has a ceremony to run.
+func (p PasskeyLoginPage) UsesScript() bool { return p.Options != "" }
+
+// UsesScript is true when the second step asks a passkey.
+func (p TwoStepPage) UsesScript() bool { return p.Chosen.Kind == kindWebAuthn && p.Options != "" }
+
+// UsesScript is true while a passkey is being registered.
+func (p TwoStepSetupPage) UsesScript() bool { return p.Enrol.UsesScript() }
+
+// UsesScript is true while a passkey is being registered.
+func (p TwoStepAccountPage) UsesScript() bool { return p.Enrol.UsesScript() }
+
+// UsesScript is true for a passkey's enrolment (e may be nil).
+func (e *TwoStepEnrolment) UsesScript() bool {
+	return e != nil && e.Kind == kindWebAuthn && e.Options != ""
+}

@@ -18,6 +18,10 @@ func secondFactors(cfg *config.Config, now func() time.Time) []mfa.Factor {
 		switch m {
 		case config.MethodTOTP:
 			out = append(out, totp.New(totp.Options{Issuer: cfg.Portal.Title.In(cfg.Portal.DefaultLanguage), Now: now}))
+		case config.MethodWebAuthn:
+			if f := passkeyFactor(cfg, now); f != nil {
+				out = append(out, f)
+			}
 		}
 	}
 	return out
