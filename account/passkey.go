@@ -39,12 +39,6 @@ var (
 	ErrPasskeyRefused = errors.New("account: passkey refused")
 )
 
-// userVerifier is a Discoverer that tells whether an accepted assertion
-// verified the person (a PIN, a fingerprint) on the authenticator.
-type userVerifier interface {
-	UserVerified(response string) bool
-}
-
 type passkeyState struct {
 	State    []byte `json:"s"`
 	ReturnTo string `json:"r,omitempty"`
@@ -111,10 +105,9 @@ func (s *Service) BeginPasskey(ctx context.Context, returnTo string) (*PasskeyCe
 // session's amr and where the browser goes.
 type PasskeySignIn struct {
 	User *store.User
-	// AMR is "hwk", "user", "mfa" when the authenticator verified the
-	// person (two factors: the device and a PIN or fingerprint), else
-	// "hwk" alone, after which the sign-in's second step is asked as
-	// after a password.
+	// AMR is "hwk", "user", "mfa": the passkey's device, and the PIN or
+	// fingerprint that unlocked it (the factor refuses an answer without
+	// that user verification), are two factors.
 	AMR      []string
 	ReturnTo string
 }
@@ -194,9 +187,5 @@ func (s *Service) FinishPasskey(ctx context.Context, token, response string, o O
 	} else if err != nil {
 		return nil, fmt.Errorf("account: use factor: %w", err)
 	}
-	out := &PasskeySignIn{User: u, AMR: []string{"hwk"}, ReturnTo: ps.ReturnTo}
-	if uv, ok := d.(userVerifier); ok && uv.UserVerified(response) {
-		out.AMR = []string{"hwk", "user", "mfa"}
-	}
-	return out, nil
+	return &PasskeySignIn{User: u, AMR: []string{"hwk", "user", "mfa"}, ReturnTo: ps.ReturnTo}, nil
 }

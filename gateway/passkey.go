@@ -15,15 +15,17 @@ import (
 // Passwordless sign-in with a passkey (/login/passkey). The page runs
 // portal/static/webauthn.js, the one script the portal has; the ceremony's
 // challenge stays server-side in a ticket bound to the browser by a
-// short-lived cookie, and a passkey that verified the person signs in
-// through finishLogin like any first factor, with amr "hwk", "user",
-// "mfa". One that did not verify the person counts as one factor
-// ("hwk"), and the second step follows as after a password.
+// short-lived cookie, and the passkey signs the person in through
+// finishLogin like any first factor, with amr "hwk", "user", "mfa": the
+// ceremony requires user verification (a PIN or fingerprint on the
+// device), so the passkey is two factors and no second step follows. An
+// answer without it is refused like a wrong one: a passkey alone could
+// otherwise pass its own sign-in's second step.
 
 // allowScript gives the response the page policy of the pages that run
 // webauthn.js: every other page's, with scripts allowed from the gateway
-// itself. Only those pages get it; every other page keeps script-src
-// 'none'.
+// itself. renderPage sets it for the views that say they run the script
+// (portal.Scripted); every other page keeps script-src 'none'.
 func (g *Gateway) allowScript(w http.ResponseWriter) {
 	w.Header().Set("Content-Security-Policy", strings.Replace(g.csp, "script-src 'none'", "script-src 'self'", 1))
 }

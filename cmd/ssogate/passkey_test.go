@@ -123,6 +123,15 @@ func TestPasskeySignInWithoutPassword(t *testing.T) {
 	if err != nil || len(fs) != 1 || fs[0].Kind != store.FactorWebAuthn || fs[0].Name != "YubiKey" || fs[0].Handle == "" {
 		t.Fatalf("factors after enrolment: %v %+v", err, fs)
 	}
+	// Renamed on /account/2fa.
+	p0 := b.get("/account/2fa")
+	if !strings.Contains(p0.body, `id="rename-`+fs[0].ID+`"`) {
+		t.Fatalf("/account/2fa offers no rename of the passkey\n%s", snippet(p0.body))
+	}
+	expectRedirect(t, b.post("/account/2fa", url.Values{"rename": {fs[0].ID}, "name": {"鍵 (YubiKey 5)"}}), "/account/2fa?done=renamed")
+	if fs, err = h.app.store.ListFactors(context.Background(), u.ID); err != nil || fs[0].Name != "鍵 (YubiKey 5)" {
+		t.Fatalf("after rename: %v %+v", err, fs)
+	}
 	b.get("/logout")
 	expectRedirect(t, b.post("/logout", url.Values{}), "/login?logged_out=1")
 
@@ -159,7 +168,7 @@ func TestPasskeySignInWithoutPassword(t *testing.T) {
 	stranger := testpasskey.New(passkeyOrigin(h))
 	strangerB := h.browser()
 	p = strangerB.get("/login/passkey")
-	if _, err := stranger.Create(regCreateOptions(t, h)); err != nil {
+	if _, err := stranger.Create(strangerOptions); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := stranger.Get(webauthnOptions(t, p))
@@ -181,22 +190,28 @@ func TestPasskeySignInWithoutPassword(t *testing.T) {
 			unknown.StatusCode, errorBanner(unknown), bad.StatusCode, errorBanner(bad))
 	}
 
+	// A passkey that did not verify the person (no PIN, no fingerprint)
+	// is one factor only: refused, as a wrong answer is.
+	a.UV = false
+	noUV, _ := passkeySignIn(t, h.browser(), a)
+	if noUV.StatusCode != http.StatusUnauthorized || errorBanner(noUV) != errorBanner(bad) {
+		t.Errorf("answer without user verification: %d %q", noUV.StatusCode, errorBanner(noUV))
+	}
+	a.UV = true
+
 	// The counter moves with every sign-in.
 	b2 := h.browser()
 	p, _ = passkeySignIn(t, b2, a)
 	expectRedirect(t, p, "/")
-	if c := passkeyCounter(t, h, u); c != 3 {
-		t.Errorf("stored counter = %d, want 3 (the refused answer counted on the authenticator only)", c)
+	if c := passkeyCounter(t, h, u); c != 4 {
+		t.Errorf("stored counter = %d, want 4 (the refused answers counted on the authenticator only)", c)
 	}
 }
 
-// regCreateOptions are creation options for a person the gateway does
-// not know, for a stranger's authenticator to make a passkey from.
-func regCreateOptions(t *testing.T, h *harness) []byte {
-	t.Helper()
-	return []byte(`{"challenge":"AAAAAAAAAAAAAAAAAAAAAA","rp":{"id":"localhost","name":"x"},` +
-		`"user":{"id":"c3RyYW5nZXI","name":"stranger","displayName":"stranger"},"pubKeyCredParams":[{"type":"public-key","alg":-7}]}`)
-}
+// strangerOptions are creation options for a person the gateway does not
+// know, for a stranger's authenticator to make a passkey from.
+var strangerOptions = []byte(`{"challenge":"AAAAAAAAAAAAAAAAAAAAAA","rp":{"id":"localhost","name":"x"},` +
+	`"user":{"id":"c3RyYW5nZXI","name":"stranger","displayName":"stranger"},"pubKeyCredParams":[{"type":"public-key","alg":-7}]}`)
 
 // flipSignature changes the last byte of an assertion's signature.
 func flipSignature(t *testing.T, response string) string {
@@ -237,5 +252,69 @@ func TestPasskeyPagesPolicy(t *testing.T) {
 	expectStatus(t, p, http.StatusBadRequest)
 	if !strings.Contains(p.body, "JavaScript") {
 		t.Errorf("no-script answer does not say what to do\n%s", snippet(p.body))
+	}
+}
+
+// TestPasskeyRequiredSetupThenSecondStep: with 2-step verification
+// required, the first sign-in registers a passkey (named) at
+// /login/2fa/setup; the next password sign-in asks it at /login/2fa, and
+// the session's amr shows both factors.
+func TestPasskeyRequiredSetupThenSecondStep(t *testing.T) {
+	h := newHarness(t, func(s string) string {
+		s = strings.Replace(s, "public_url: http://127.0.0.1:", "public_url: http://localhost:", 1)
+		return s + "policy:\n  two_factor:\n    required: true\n    methods: [webauthn, totp]\n"
+	})
+	u := h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	a := testpasskey.New(passkeyOrigin(h))
+
+	b := h.browser()
+	expectRedirect(t, b.login(u.Email, alicePW, ""), "/login/2fa/setup")
+	b.get("/login/2fa/setup")
+	expectRedirect(t, b.post("/login/2fa/setup", url.Values{"method": {"webauthn"}}), "/login/2fa/setup")
+	p := b.get("/login/2fa/setup")
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("setup page with a passkey ceremony: CSP %q", csp)
+	}
+	resp, err := a.Create(webauthnOptions(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.post("/login/2fa/setup", url.Values{"code": {resp}, "name": {"仕事用iPhone"}})
+	expectRedirect(t, p, "/login/2fa/codes")
+	b.get("/login/2fa/codes")
+	p = b.post("/login/2fa/codes", url.Values{"saved": {"1"}})
+	if p.StatusCode != http.StatusOK && p.StatusCode != http.StatusSeeOther {
+		t.Fatalf("codes saved: %d\n%s", p.StatusCode, snippet(p.body))
+	}
+	fs, err := h.app.store.ListFactors(context.Background(), u.ID)
+	if err != nil || len(fs) != 1 || fs[0].Kind != store.FactorWebAuthn || fs[0].Name != "仕事用iPhone" {
+		t.Fatalf("factors after setup: %v %+v", err, fs)
+	}
+
+	// The next sign-in: password, then the passkey.
+	b2 := h.browser()
+	expectRedirect(t, b2.login(u.Email, alicePW, ""), "/login/2fa")
+	p = b2.get("/login/2fa")
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") ||
+		!strings.Contains(p.body, `id="passkey-form"`) {
+		t.Fatalf("second step asks no passkey (CSP %q)\n%s", csp, snippet(p.body))
+	}
+	resp, err = a.Get(webauthnOptions(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectRedirect(t, b2.post("/login/2fa", url.Values{"code": {resp}}), "/")
+	if amr := sessionAMR(t, h, u); !slices.Equal(amr, []string{"pwd", "hwk", "mfa"}) {
+		t.Errorf("amr = %v, want [pwd hwk mfa]", amr)
+	}
+	if c := passkeyCounter(t, h, u); c != 1 {
+		t.Errorf("stored counter = %d, want 1", c)
+	}
+
+	// The pages without a ceremony keep scripts off.
+	for _, path := range []string{"/", "/account", "/account/2fa", "/me"} {
+		if csp := b2.get(path).Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
 	}
 }

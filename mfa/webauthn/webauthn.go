@@ -246,10 +246,9 @@ func (f *Factor) Discover(ctx context.Context) (mfa.Prompt, []byte, error) {
 	if err != nil {
 		return mfa.Prompt{}, nil, fmt.Errorf("webauthn: begin discoverable login: %w", err)
 	}
-	// A client that answers without verifying the person still proved
-	// possession of the passkey: Verify accepts that as one factor, and
-	// UserVerified tells the flow to ask the second step as well.
-	session.UserVerification = protocol.VerificationPreferred
+	// An answer without user verification is refused (the state keeps
+	// "required"): a passkey alone must be two factors, and the same
+	// passkey cannot then be the second step of its own sign-in.
 	return f.prompt(assertion.Response, session, true)
 }
 

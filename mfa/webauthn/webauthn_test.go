@@ -360,15 +360,20 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("Verify for another person = %v, want ErrInvalid", err)
 	}
 
-	// Without user verification the passkey is still one factor.
+	// Without user verification a passkey alone is one factor: refused
+	// for a sign-in without a password, though good as a second step.
 	a.UV = false
 	p, st, _ = f.Discover(ctx)
 	resp, _ = a.Get(p.Options)
-	if _, err := f.Verify(ctx, subject, e, st, resp); err != nil {
-		t.Fatalf("Verify without UV: %v", err)
+	if _, err := f.Verify(ctx, subject, e, st, resp); !errors.Is(err, mfa.ErrInvalid) {
+		t.Fatalf("Verify without UV: %v, want ErrInvalid", err)
 	}
 	if f.UserVerified(resp) {
 		t.Error("UserVerified = true for a response without UV")
+	}
+	e.Counter = int64(a.Credentials()[0].Count)
+	if _, err := verify(t, f, a, e); err != nil {
+		t.Errorf("second step without UV: %v", err)
 	}
 
 	if _, err := f.Identify("{}"); !errors.Is(err, mfa.ErrMalformed) {
