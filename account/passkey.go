@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ssogate/ssogate/mfa"
@@ -38,6 +39,30 @@ var (
 	// fresh assertion. Unknown, wrong and replayed answers are one error.
 	ErrPasskeyRefused = errors.New("account: passkey refused")
 )
+
+// userVerifier is a factor that tells whether an accepted answer also
+// verified the person on the device (a passkey unlocked by a PIN or a
+// fingerprint: WebAuthn's UV flag).
+type userVerifier interface {
+	UserVerified(response string) bool
+}
+
+// userVerified reports whether f's accepted answer response verified the
+// person.
+func userVerified(f mfa.Factor, response string) bool {
+	uv, ok := f.(userVerifier)
+	return ok && uv.UserVerified(response)
+}
+
+// withUser adds RFC 8176's "user" (user presence and verification on the
+// device) to amr after "hwk", once.
+func withUser(amr []string) []string {
+	if slices.Contains(amr, "user") {
+		return amr
+	}
+	i := slices.Index(amr, "hwk")
+	return slices.Insert(slices.Clone(amr), i+1, "user")
+}
 
 type passkeyState struct {
 	State    []byte `json:"s"`

@@ -304,8 +304,8 @@ func TestPasskeyRequiredSetupThenSecondStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectRedirect(t, b2.post("/login/2fa", url.Values{"code": {resp}}), "/")
-	if amr := sessionAMR(t, h, u); !slices.Equal(amr, []string{"pwd", "hwk", "mfa"}) {
-		t.Errorf("amr = %v, want [pwd hwk mfa]", amr)
+	if amr := sessionAMR(t, h, u); !slices.Equal(amr, []string{"pwd", "hwk", "user", "mfa"}) {
+		t.Errorf("amr = %v, want [pwd hwk user mfa]", amr)
 	}
 	if c := passkeyCounter(t, h, u); c != 1 {
 		t.Errorf("stored counter = %d, want 1", c)
