@@ -93,15 +93,21 @@ func TestBrowserPasskey(t *testing.T) {
 
 	// Signed out, "Sign in with a passkey" signs in without a password.
 	signOutInBrowser(t, ctx, base)
+	screenshot(t, ctx, "passkey-2-login")
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("passkey-login")),
 		chromedp.WaitVisible(chromedp.ID("passkey-form")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "passkey-3-ceremony")
+	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("passkey-submit")),
 		chromedp.WaitVisible(chromedp.CSS(`a.tile[data-service="wiki"]`)),
 	); err != nil {
 		t.Fatal(err)
 	}
-	screenshot(t, ctx, "passkey-2-signed-in")
+	screenshot(t, ctx, "passkey-4-signed-in")
 	if got := text(t, ctx, "#user-id"); got != u.Email {
 		t.Errorf("signed in as %q", got)
 	}
@@ -119,7 +125,7 @@ func TestBrowserPasskey(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	screenshot(t, ctx, "passkey-3-second-step")
+	screenshot(t, ctx, "passkey-5-second-step")
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("passkey-submit")),
 		chromedp.WaitVisible(chromedp.CSS(`a.tile[data-service="wiki"]`)),

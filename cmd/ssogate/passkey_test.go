@@ -253,6 +253,9 @@ func TestPasskeyPagesPolicy(t *testing.T) {
 	if !strings.Contains(p.body, "JavaScript") {
 		t.Errorf("no-script answer does not say what to do\n%s", snippet(p.body))
 	}
+	if csp := p.Header.Get("Content-Security-Policy"); csp != login || strings.Contains(p.body, "<script") {
+		t.Errorf("a passkey page without a ceremony allows or loads a script: %q", csp)
+	}
 }
 
 // TestPasskeyRequiredSetupThenSecondStep: with 2-step verification
