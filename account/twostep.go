@@ -281,6 +281,14 @@ func (s *Service) covered(in SignIn) bool {
 	return in.Password || slices.Contains(s.twoStep.AppliesTo, in.Provider)
 }
 
+// asks reports whether the policy may ask the second step of the
+// sign-in in at all, before anything is read: not under line_only, not
+// for a provider it does not cover, not after a first factor that was
+// multi-factor already.
+func (s *Service) asks(in SignIn) bool {
+	return !s.twoStep.LineOnly && s.covered(in) && !multiFactor(in.AMR)
+}
+
 // multiFactor reports whether amr shows two factors already: an IdP that
 // asserted its own MFA, a passwordless passkey with user verification.
 func multiFactor(amr []string) bool {
@@ -294,9 +302,14 @@ func multiFactor(amr []string) bool {
 // first factor was multi-factor already, for a person not required and
 // not enrolled, and from a browser remembered for this person (whose
 // record then slides on). Each skip for a remembered browser or line is
-// audited as "mfa_skipped".
+// audited as "mfa_skipped". A step-up (in.StepUp set: a service requires
+// a second factor of a signed-in session) skips none of these: it is
+// asked, or enrolment first when the person has no factor.
+//
+// A sign-in the policy cannot ask reads nothing; one it may ask reads
+// the person's factors (one query), and a remembered browser's record.
 func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin, error) {
-	if !s.TwoStepOn() {
+	if !s.TwoStepOn() || (in.StepUp == "" && !s.asks(in)) {
 		return &Begin{}, nil
 	}
 	factors, err := s.st.ListFactors(ctx, in.User.ID)
@@ -337,7 +350,7 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 // skipped, and whether because the browser is remembered (its record
 // slid on).
 func (s *Service) skipStep(ctx context.Context, in SignIn, enrolled bool, now time.Time, o Origin) (skip, remembered bool, err error) {
-	if s.twoStep.LineOnly || !s.covered(in) || multiFactor(in.AMR) || (!enrolled && !s.twoStep.Required) {
+	if !enrolled && !s.twoStep.Required {
 		return true, false, nil
 	}
 	skipped := func(reason string) {

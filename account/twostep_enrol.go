@@ -50,7 +50,7 @@ func (s *Service) beginEnrol(ctx context.Context, u *store.User, kind, phone str
 	e.Options = prompt.Options
 	var m *store.Message
 	if sends(kind) {
-		if m, err = s.codeMessage(u, kind, e.Phone, prompt.Code, now, o); err != nil {
+		if m, err = s.codeMessage(u, kind, e.Phone, prompt.Code, o); err != nil {
 			return nil, nil, err
 		}
 		e.SentAt = now.UnixMilli()
@@ -129,13 +129,18 @@ func (s *Service) BeginSetup(ctx context.Context, token, method, phone string, o
 }
 
 // FinishSetup checks code against the enrolment under way in the
-// pending sign-in of token (for a passkey, code is the browser's answer
-// and name what the person calls it). Right, the factor is stored ("mfa_enrolled")
+// pending sign-in of token. Right, the factor is stored ("mfa_enrolled")
 // and, at a person's first enrolment, a set of recovery codes made: the
 // pending sign-in moves to StageCodes (Step.Token) to show them, or is
 // Passed when the person had codes already. Wrong, as VerifyCode: after
 // MaxTries the enrolment is dropped and must begin again.
-func (s *Service) FinishSetup(ctx context.Context, token, code, name string, remember bool, o Origin) (*Step, error) {
+func (s *Service) FinishSetup(ctx context.Context, token, code string, remember bool, o Origin) (*Step, error) {
+	return s.FinishSetupNamed(ctx, token, code, "", remember, o)
+}
+
+// FinishSetupNamed is FinishSetup with the name the person gives the
+// factor (a passkey's: "Work iPhone"; code is then the browser's answer).
+func (s *Service) FinishSetupNamed(ctx context.Context, token, code, name string, remember bool, o Origin) (*Step, error) {
 	l, err := s.load(ctx, token)
 	if err != nil {
 		return nil, err

@@ -129,7 +129,7 @@ func (s *Service) SendCode(ctx context.Context, token string, o Origin) (string,
 	if err != nil {
 		return "", fmt.Errorf("account: challenge %s: %w", f.Kind, err)
 	}
-	m, err := s.codeMessage(l.user, f.Kind, f.Target, prompt.Code, now, o)
+	m, err := s.codeMessage(l.user, f.Kind, f.Target, prompt.Code, o)
 	if err != nil {
 		return "", err
 	}
@@ -157,14 +157,14 @@ func (s *Service) sendAllowed(ctx context.Context, u *store.User, sentAt int64, 
 }
 
 // codeMessage is the SMS or voice message that carries code to target.
-func (s *Service) codeMessage(u *store.User, kind, target, code string, now time.Time, o Origin) (*store.Message, error) {
+func (s *Service) codeMessage(u *store.User, kind, target, code string, o Origin) (*store.Message, error) {
 	ch := store.ChannelSMS
 	if kind == store.FactorVoice {
 		ch = store.ChannelVoice
 	}
 	lang := s.mailLang(u, o.Lang)
 	return s.comp.Message(ch, target, lang, notify.TemplateSecondFactorCode, u.ID,
-		notify.Data{Code: code, Expires: s.mailTime(now.Add(s.twoStep.CodeTTL), lang)})
+		notify.Data{Code: code, Expires: notify.CodeValidity(s.twoStep.CodeTTL, lang)})
 }
 
 // entryAllowed counts one code entry for u and o's client and refuses it

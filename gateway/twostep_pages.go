@@ -339,7 +339,7 @@ func (g *Gateway) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		g.pendingNext(w, r, next, err, twoStepSetupPath)
 		return
 	}
-	st, err := g.account.FinishSetup(ctx, token, r.PostFormValue("code"), r.PostFormValue("name"),
+	st, err := g.account.FinishSetupNamed(ctx, token, r.PostFormValue("code"), r.PostFormValue("name"),
 		r.PostFormValue("remember") == "1", o)
 	g.pendingStep(w, r, st, err)
 }

@@ -203,6 +203,92 @@ func TestWrapStoreAccounts(t *testing.T) {
 	}
 }
 
+// TestWrapStoreTwoStep checks that the 2-step verification calls pass
+// through the wrapper with their answers and are each timed once under
+// their own method label, a refused counter counting as an answer.
+func TestWrapStoreTwoStep(t *testing.T) {
+	ctx := context.Background()
+	sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	m := New(nil)
+	st := m.WrapStore(sq)
+	now := time.Now()
+	u := &store.User{Email: "hanako@example.co.jp", Role: store.RoleUser, Status: store.StatusActive}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &store.Ticket{ID: "t1", Purpose: store.PurposeSignInPending, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateTicket(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.PeekTicket(ctx, store.PurposeSignInPending, "t1", now); err != nil || got.ID != "t1" {
+		t.Fatalf("PeekTicket = %+v, %v; want ticket t1", got, err)
+	}
+	f := &store.Factor{UserID: u.ID, Kind: store.FactorWebAuthn, Handle: "cred-1", Secret: []byte{0, 1}, Counter: 3}
+	if err := st.AddFactor(ctx, f); err != nil || f.ID == "" {
+		t.Fatalf("AddFactor = %v, id %q", err, f.ID)
+	}
+	if list, err := st.ListFactors(ctx, u.ID); err != nil || len(list) != 1 || list[0].ID != f.ID {
+		t.Fatalf("ListFactors = %v, %v; want the factor", list, err)
+	}
+	if got, err := st.FactorByHandle(ctx, store.FactorWebAuthn, "cred-1"); err != nil || got.ID != f.ID {
+		t.Fatalf("FactorByHandle = %+v, %v; want the factor", got, err)
+	}
+	if err := st.UseFactor(ctx, f.ID, 3, now); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("UseFactor with the stored counter = %v, want ErrConflict", err)
+	}
+	if err := st.RenameFactor(ctx, u.ID, f.ID, "YubiKey"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteFactor(ctx, u.ID, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetRecoveryCodes(ctx, u.ID, []string{"h1", "h2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UseRecoveryCode(ctx, u.ID, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.RecoveryCodesLeft(ctx, u.ID); err != nil || n != 1 {
+		t.Fatalf("RecoveryCodesLeft = %d, %v; want 1", n, err)
+	}
+	b := &store.RememberedBrowser{ID: "b1", UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.RememberBrowser(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UseRememberedBrowser(ctx, "b1", u.ID, now, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.ListRememberedBrowsers(ctx, u.ID, now); err != nil || len(list) != 1 {
+		t.Fatalf("ListRememberedBrowsers = %v, %v; want the browser", list, err)
+	}
+	if err := st.ForgetBrowser(ctx, u.ID, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.DeleteExpiredBrowsers(ctx, now); err != nil || n != 0 {
+		t.Fatalf("DeleteExpiredBrowsers = %d, %v; want 0", n, err)
+	}
+	if err := st.ResetTwoStep(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sq.RecoveryCodesLeft(ctx, u.ID); err != nil || n != 0 {
+		t.Fatalf("recovery codes after ResetTwoStep through the wrapper = %d, %v; want 0", n, err)
+	}
+	for _, method := range []string{"PeekTicket", "AddFactor", "ListFactors", "FactorByHandle", "UseFactor", "RenameFactor",
+		"DeleteFactor", "SetRecoveryCodes", "UseRecoveryCode", "RecoveryCodesLeft", "RememberBrowser", "UseRememberedBrowser",
+		"ListRememberedBrowsers", "ForgetBrowser", "DeleteExpiredBrowsers", "ResetTwoStep"} {
+		if got := histogramCount(t, m, "ssogate_store_call_duration_seconds", "method", method); got != 1 {
+			t.Errorf("%s calls timed = %d, want 1", method, got)
+		}
+		if got := counterValue(t, m, "ssogate_store_call_errors_total", "method", method); got != 0 {
+			t.Errorf("%s errors = %v, want 0", method, got)
+		}
+	}
+}
+
 // accounts is the local provider's view of a store with no accounts.
 type accounts struct{}
 

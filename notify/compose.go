@@ -43,7 +43,10 @@ const (
 	// TemplateTest: `ssogate mail test`.
 	TemplateTest = "test"
 	// TemplateSecondFactorCode: a 2-step verification code by SMS or a
-	// voice call (Data.Code, Data.Expires).
+	// voice call (Data.Code, Data.Expires: how long the code works, as
+	// CodeValidity writes it, "5分間" / "5 minutes"). Written with
+	// Composer.Message on store.ChannelSMS or store.ChannelVoice to an
+	// E.164 number (see E164).
 	TemplateSecondFactorCode = "second_factor_code"
 )
 

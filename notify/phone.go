@@ -3,7 +3,9 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -66,4 +68,43 @@ func MaskPhone(e164 string) string {
 		return "***-****-****"
 	}
 	return "***-****-*" + string(digits[len(digits)-3:])
+}
+
+// CodeValidity is how long a code of 2-step verification works, written
+// for an SMS or a call in lang: "5分間" or "5 minutes". It is what
+// Data.Expires holds for TemplateSecondFactorCode: a duration, since the
+// phone may be in another time zone than the portal and a time of day is
+// long in a one-segment SMS.
+func CodeValidity(ttl time.Duration, lang string) string {
+	n, ja, en := int64(ttl/time.Second), "秒間", "second"
+	switch {
+	case ttl >= time.Hour && ttl%time.Hour == 0:
+		n, ja, en = int64(ttl/time.Hour), "時間", "hour"
+	case ttl >= time.Minute && ttl%time.Minute == 0:
+		n, ja, en = int64(ttl/time.Minute), "分間", "minute"
+	}
+	if lang == "ja" {
+		return strconv.FormatInt(n, 10) + ja
+	}
+	if n != 1 {
+		en += "s"
+	}
+	return strconv.FormatInt(n, 10) + " " + en
+}
+
+// spellOut writes code one character at a time, separated by the pause
+// of lang's punctuation ("1、2、3", "1, 2, 3"), for a voice to read.
+func spellOut(code, lang string) string {
+	sep := ", "
+	if lang == "ja" {
+		sep = "、"
+	}
+	var b strings.Builder
+	for i, r := range code {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -35,13 +35,19 @@ var Templates = []string{
 	TemplateEmailChangeConfirm, TemplateEmailChangeNotice, TemplateEmailChanged, TemplateTest,
 }
 
+// PhoneTemplates lists the templates of SMS and voice messages. Each is
+// written once per language, in templates/<lang>/<name>.tmpl, as an "sms"
+// text and a "voice" script whose paragraphs are said with a pause between.
+var PhoneTemplates = []string{TemplateSecondFactorCode}
+
 // ErrUnknownTemplate is returned by Render for a template name that is not
-// one of Templates.
+// one of Templates (of PhoneTemplates, for an SMS or a voice message).
 var ErrUnknownTemplate = errors.New("notify: unknown template")
 
 var (
 	textTemplates = map[string]*template.Template{} // "ja/password_reset" -> subject, body, button, layout
 	htmlLayout    = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html"))
+	phoneTexts    = map[string]*template.Template{} // "ja/second_factor_code" -> sms, voice
 )
 
 func init() {
@@ -56,6 +62,16 @@ func init() {
 			}
 			textTemplates[lang+"/"+name] = t
 		}
+		for _, name := range PhoneTemplates {
+			t := template.Must(template.New(name).Option("missingkey=error").ParseFS(templateFS,
+				"templates/"+lang+"/"+name+".tmpl"))
+			for _, part := range []string{"sms", "voice"} {
+				if t.Lookup(part) == nil {
+					panic(fmt.Sprintf("notify: templates/%s/%s.tmpl has no %q", lang, name, part))
+				}
+			}
+			phoneTexts[lang+"/"+name] = t
+		}
 	}
 }
 
@@ -65,6 +81,11 @@ type Content struct {
 	// Text is the plain-text body; HTML the same in HTML.
 	Text string
 	HTML string
+	// Language is the language the message was rendered in ("ja", "en").
+	Language string
+	// Code is the one-time code an SMS or voice message carries, for an
+	// API that takes it apart from the text (a secret: never logged).
+	Code string
 }
 
 // Renderer renders messages with the portal's title.
@@ -86,8 +107,12 @@ type view struct {
 	Title string
 }
 
-// Render renders m, whose template values are d.
+// Render renders m, whose template values are d: a mail's subject, text
+// and HTML; an SMS's text; a voice call's script (see renderPhone).
 func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
+	if m.Channel == store.ChannelSMS || m.Channel == store.ChannelVoice {
+		return r.renderPhone(m, d)
+	}
 	lang := r.language(m.Language)
 	t := textTemplates[lang+"/"+m.Template]
 	if t == nil {
@@ -123,7 +148,33 @@ func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("notify: render %s/%s html: %w", lang, m.Template, err)
 	}
-	return Content{Subject: subject, Text: text, HTML: html}, nil
+	return Content{Subject: subject, Text: text, HTML: html, Language: lang}, nil
+}
+
+// renderPhone renders an SMS (Text is the message) or a voice call (Text
+// is the script, paragraphs separated by a blank line, the code spelled
+// out digit by digit so that it is not read as one large number).
+func (r *Renderer) renderPhone(m *store.Message, d Data) (Content, error) {
+	lang := r.language(m.Language)
+	t := phoneTexts[lang+"/"+m.Template]
+	if t == nil {
+		return Content{}, fmt.Errorf("%w %q for %s", ErrUnknownTemplate, m.Template, m.Channel)
+	}
+	title := r.title.In(lang)
+	if title == "" {
+		title = "ssogate"
+	}
+	v := view{Data: d, Title: title}
+	part := "sms"
+	if m.Channel == store.ChannelVoice {
+		part = "voice"
+		v.Code = spellOut(d.Code, lang)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, part, v); err != nil {
+		return Content{}, fmt.Errorf("notify: render %s/%s %s: %w", lang, m.Template, part, err)
+	}
+	return Content{Text: strings.TrimSpace(b.String()), Language: lang, Code: d.Code}, nil
 }
 
 // language is the language m is rendered in.

@@ -31,7 +31,31 @@ const (
 	AuditMailSent    = "mail_sent"
 	AuditMailFailed  = "mail_failed"
 	AuditMailGivenUp = "mail_given_up"
+	// The same for SMS and voice messages (codes of 2-step verification).
+	AuditSMSSent      = "sms_sent"
+	AuditSMSFailed    = "sms_failed"
+	AuditSMSGivenUp   = "sms_given_up"
+	AuditVoiceSent    = "voice_sent"
+	AuditVoiceFailed  = "voice_failed"
+	AuditVoiceGivenUp = "voice_given_up"
 )
+
+// auditAction is the audit action of outcome ("sent", "failed",
+// "given_up") of a message on ch.
+func auditAction(ch store.Channel, outcome string) string {
+	if ch == store.ChannelSMS || ch == store.ChannelVoice {
+		return string(ch) + "_" + outcome
+	}
+	return "mail_" + outcome
+}
+
+// logKind names a message on ch in the log: "mail", "sms", "voice".
+func logKind(ch store.Channel) string {
+	if ch == store.ChannelSMS || ch == store.ChannelVoice {
+		return string(ch)
+	}
+	return "mail"
+}
 
 // Worker defaults.
 const (
@@ -63,6 +87,19 @@ type Setup struct {
 	// GiveUpAfter is how long after it was enqueued a message that could
 	// not be sent is given up; 0 means DefaultGiveUpAfter.
 	GiveUpAfter time.Duration
+	// ChannelGiveUpAfter overrides GiveUpAfter for a channel whose
+	// messages are worthless sooner: an SMS or call carrying a code that
+	// expires after policy.two_factor.code_ttl. A message on such a
+	// channel is also given up unsent when it is claimed after that time.
+	ChannelGiveUpAfter map[store.Channel]time.Duration
+}
+
+// giveUpAfter is how long a message on ch is tried.
+func (s *Setup) giveUpAfter(ch store.Channel) time.Duration {
+	if d, ok := s.ChannelGiveUpAfter[ch]; ok && d > 0 {
+		return d
+	}
+	return s.GiveUpAfter
 }
 
 func (s *Setup) sender(ch store.Channel) Sender {
@@ -107,7 +144,8 @@ type WorkerOptions struct {
 // tried again after a growing wait (30s doubling to 1h, with jitter) until
 // GiveUpAfter has passed since it was enqueued; a permanent refusal gives
 // it up at once. Each outcome is an audit event (mail_sent, mail_failed,
-// mail_given_up) naming the recipient, never the link.
+// mail_given_up; sms_… and voice_… for those channels) naming the
+// recipient, never the link or the code.
 type Worker struct {
 	st      Store
 	compose *Composer
@@ -240,6 +278,12 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // errNoSender is why a message whose channel has no sender waits.
 var errNoSender = errors.New("no transport configured for this channel (notify.mail.smtp or notify.mail.dir)")
 
+// errNoPhoneSender is errNoSender for SMS and voice.
+var errNoPhoneSender = errors.New("no sender configured for this channel (notify.sms or notify.voice)")
+
+// errExpired is why a message whose code had expired was not sent.
+var errExpired = errors.New("expired before it could be sent (its code no longer works)")
+
 // process sends one claimed message and records the outcome.
 func (w *Worker) process(ctx context.Context, m *store.Message) {
 	setup := w.setup.Load()
@@ -249,9 +293,18 @@ func (w *Worker) process(ctx context.Context, m *store.Message) {
 		w.failed(ctx, m, setup, err, true, Data{})
 		return
 	}
+	if _, short := setup.ChannelGiveUpAfter[m.Channel]; short && !w.now().Before(m.CreatedAt.Add(setup.giveUpAfter(m.Channel))) {
+		w.failed(ctx, m, setup, errExpired, true, d)
+		return
+	}
 	snd := setup.sender(m.Channel)
 	if snd == nil {
-		w.failed(ctx, m, setup, errNoSender, false, d)
+		if m.Channel == store.ChannelSMS || m.Channel == store.ChannelVoice {
+			err = errNoPhoneSender
+		} else {
+			err = errNoSender
+		}
+		w.failed(ctx, m, setup, err, false, d)
 		return
 	}
 	c, err := setup.Renderer.Render(m, d)
@@ -276,8 +329,8 @@ func (w *Worker) process(ctx context.Context, m *store.Message) {
 		w.log.Warn("outbox: message sent but its lease had run out; it may be sent twice",
 			"message_id", m.ID, "template", m.Template, "err", err)
 	}
-	w.audit(rctx, m, AuditMailSent, store.OutcomeSuccess, m.Template)
-	w.log.Info("mail sent", "message_id", m.ID, "template", m.Template, "attempts", m.Attempts+1)
+	w.audit(rctx, m, auditAction(m.Channel, "sent"), store.OutcomeSuccess, m.Template)
+	w.log.Info(logKind(m.Channel)+" sent", "message_id", m.ID, "template", m.Template, "attempts", m.Attempts+1)
 }
 
 // failed records a failed try: due again after a backoff, or given up
@@ -285,7 +338,7 @@ func (w *Worker) process(ctx context.Context, m *store.Message) {
 func (w *Worker) failed(ctx context.Context, m *store.Message, setup *Setup, cause error, permanent bool, d Data) {
 	now := w.now()
 	reason := safeReason(cause, d)
-	deadline := m.CreatedAt.Add(setup.GiveUpAfter)
+	deadline := m.CreatedAt.Add(setup.giveUpAfter(m.Channel))
 	giveUp := permanent || !now.Before(deadline)
 	next := now.Add(Backoff(m.Attempts+1, w.jitter()))
 	if next.After(deadline) {
@@ -294,14 +347,14 @@ func (w *Worker) failed(ctx context.Context, m *store.Message, setup *Setup, cau
 	if err := w.st.MessageFailed(ctx, m.ID, w.owner, reason, now, next, giveUp); err != nil {
 		w.log.Warn("outbox: cannot record a failed try", "message_id", m.ID, "err", err)
 	}
-	w.audit(ctx, m, AuditMailFailed, store.OutcomeFailure, m.Template+": "+reason)
+	w.audit(ctx, m, auditAction(m.Channel, "failed"), store.OutcomeFailure, m.Template+": "+reason)
 	if giveUp {
-		w.audit(ctx, m, AuditMailGivenUp, store.OutcomeFailure, m.Template+": "+reason)
-		w.log.Error("mail given up", "message_id", m.ID, "template", m.Template, "to", m.To,
+		w.audit(ctx, m, auditAction(m.Channel, "given_up"), store.OutcomeFailure, m.Template+": "+reason)
+		w.log.Error(logKind(m.Channel)+" given up", "message_id", m.ID, "template", m.Template, "to", m.To,
 			"attempts", m.Attempts+1, "permanent", permanent, "reason", reason)
 		return
 	}
-	w.log.Warn("mail not sent; will try again", "message_id", m.ID, "template", m.Template,
+	w.log.Warn(logKind(m.Channel)+" not sent; will try again", "message_id", m.ID, "template", m.Template,
 		"attempts", m.Attempts+1, "next_attempt", next, "reason", reason)
 }
 
@@ -325,8 +378,8 @@ func Backoff(attempts int, jitter float64) time.Duration {
 
 // safeReason is err's text fit for the outbox row, the audit log and the
 // log: the message's link and its ticket replaced (a server may quote what
-// it refused), any other URL too, control characters dropped, at most
-// maxReason bytes.
+// it refused), its code too, any other URL too, control characters
+// dropped, at most maxReason bytes.
 func safeReason(err error, d Data) string {
 	s := err.Error()
 	if d.Link != "" {
@@ -340,6 +393,9 @@ func safeReason(err error, d Data) string {
 				}
 			}
 		}
+	}
+	if d.Code != "" {
+		s = strings.ReplaceAll(s, d.Code, "[code]")
 	}
 	s = linkPattern.ReplaceAllString(s, "[url]")
 	s = strings.Map(func(r rune) rune {

@@ -23,6 +23,19 @@ type Dump struct {
 	// Failures are the consecutive-failure counts of lockout. Throttle
 	// windows (Accounts.Hit) are not copied: they end within minutes.
 	Failures []FailureCount
+	// Factors, RecoveryCodes and Browsers are 2-step verification's
+	// registered factors (Secret as sealed), unused recovery codes and
+	// remembered browsers, expired ones included.
+	Factors       []*Factor
+	RecoveryCodes []RecoveryCode
+	Browsers      []*RememberedBrowser
+}
+
+// RecoveryCode is one unused recovery code of a user as stored: the
+// SHA-256 (hex) of the normalised code.
+type RecoveryCode struct {
+	UserID string
+	Hash   string
 }
 
 // FailureCount is the consecutive wrong passwords of a (user, device) as
@@ -68,5 +81,8 @@ func (d *Dump) Counts() []TableCount {
 		{"audit_events", len(d.Audit)},
 		{"outbox", len(d.Messages)},
 		{"failure_counts", len(d.Failures)},
+		{"factors", len(d.Factors)},
+		{"recovery_codes", len(d.RecoveryCodes)},
+		{"remembered_browsers", len(d.Browsers)},
 	}
 }

@@ -181,8 +181,8 @@ func startHarness(t *testing.T, tls bool, wrap func(store.Store) store.Store, op
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Notify.Mail.SMTP != "" || cfg.Notify.Mail.Dir != "" {
-		// A test that names a mail transport gets its mail sent, as
+	if cfg.Notify.Mail.SMTP != "" || cfg.Notify.Mail.Dir != "" || cfg.Notify.SMS.Type != "" || cfg.Notify.Voice.Type != "" {
+		// A test that names a mail (or SMS, voice) transport gets its mail sent, as
 		// serve does; the others read the outbox as the flows left it.
 		h.app.mail.start(context.Background())
 	}

@@ -9,6 +9,7 @@
 //	ssogate [--config FILE] user set-methods --email E --methods id1,id2 | links --email E | unlink --email E --provider ID
 //	ssogate [--config FILE] keys list | rotate [--activate-in 1m]
 //	ssogate [--config FILE] mail test --to ADDR [--lang ja|en]
+//	ssogate [--config FILE] sms test --to NUMBER [--voice] [--lang ja|en]
 //	ssogate [--config FILE] migrate [--from sqlite:PATH --to postgres:[DSN]]
 //	ssogate version
 //
@@ -59,6 +60,8 @@ commands:
                  set-methods, links, unlink
   keys           list or rotate the assertion signing keys
   mail           send a test mail through notify.mail: mail test --to ADDR
+  sms            send a test code through notify.sms (or notify.voice):
+                 sms test --to NUMBER [--voice]
   migrate        apply store migrations and exit
   version        print the version
 
@@ -106,6 +109,8 @@ func (c *cli) command(ctx context.Context, args []string) error {
 		return c.keys(ctx, rest)
 	case "mail":
 		return c.mail(ctx, rest)
+	case "sms":
+		return c.sms(ctx, rest)
 	case "version":
 		if err := c.parse(c.flags("version"), rest); err != nil {
 			return err
@@ -169,6 +174,10 @@ var commandUsage = map[string]string{
 	"mail test": "mail test --to ADDR [--lang ja|en]\n\n" +
 		"Send a test mail now through notify.mail.smtp (not through the outbox) and show\n" +
 		"how the conversation went: connection, TLS, sign-in and the server's answer.",
+	"sms test": "sms test --to NUMBER [--voice] [--lang ja|en]\n\n" +
+		"Send the 2-step verification code's SMS (or, with --voice, place its call) now,\n" +
+		"with a sample code, through notify.sms (notify.voice), not through the outbox,\n" +
+		"and show the text and the API's answer.",
 	"keys rotate": "keys rotate [--activate-in D]\n\n" +
 		"Add a new signing key: published at once, signing from D on (default 1m), so\n" +
 		"every replica and every verifier's JWKS cache knows it first.",

@@ -104,8 +104,9 @@ func (c *cli) copyStore(ctx context.Context, from, to string) error {
 const migrateUsage = "migrate [--from sqlite:PATH --to postgres:[DSN]]\n\n" +
 	"Apply the store's migrations and exit. With --from and --to, copy everything in\n" +
 	"the SQLite database PATH (users, password hashes, links, keys, secrets,\n" +
-	"tickets, sessions, audit events, failure counts, mail still to send) into an\n" +
-	"empty PostgreSQL database, in one transaction, and print the rows of each\n" +
+	"tickets, sessions, audit events, failure counts, mail still to send, 2-step\n" +
+	"verification factors, recovery codes and remembered browsers) into an empty\n" +
+	"PostgreSQL database, in one transaction, and print the rows of each\n" +
 	"table. \"postgres:\" alone means the configured store.dsn (or dsn_file): a DSN\n" +
 	"on the command line is visible to other users of the host, so keep its\n" +
 	"password in PGPASSWORD or ~/.pgpass."

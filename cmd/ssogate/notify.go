@@ -18,12 +18,16 @@ import (
 )
 
 // notifySetup is what the outbox worker sends with under cfg: the mail
-// transport (an SMTP server, the development directory, or none) and the
-// templates with the portal's title.
+// transport (an SMTP server, the development directory, or none), the SMS
+// and voice senders of 2-step verification's codes (given up when the
+// code expires), and the templates with the portal's title.
 func notifySetup(cfg *config.Config, log *slog.Logger) (notify.Setup, error) {
 	s := notify.Setup{
 		Renderer:    notify.NewRenderer(cfg.Portal.Title, cfg.Portal.DefaultLanguage),
 		GiveUpAfter: cfg.Notify.Outbox.GiveUpAfter.D(),
+	}
+	if err := phoneSenders(cfg, &s); err != nil {
+		return s, err
 	}
 	m := cfg.Notify.Mail
 	switch {
@@ -41,6 +45,29 @@ func notifySetup(cfg *config.Config, log *slog.Logger) (notify.Setup, error) {
 		s.Senders = append(s.Senders, smtp)
 	}
 	return s, nil
+}
+
+// phoneSenders adds to s the senders of notify.sms and notify.voice that
+// are set, and gives their messages up when the code they carry expires
+// (policy.two_factor.code_ttl): a late code is worthless.
+func phoneSenders(cfg *config.Config, s *notify.Setup) error {
+	s.ChannelGiveUpAfter = map[store.Channel]time.Duration{}
+	for _, ch := range []struct {
+		ch store.Channel
+		p  config.Phone
+	}{{store.ChannelSMS, cfg.Notify.SMS}, {store.ChannelVoice, cfg.Notify.Voice}} {
+		if ttl := cfg.Policy.TwoFactor.CodeTTL.D(); ttl > 0 {
+			s.ChannelGiveUpAfter[ch.ch] = ttl
+		}
+		snd, err := notify.NewPhone(ch.ch, ch.p)
+		if err != nil {
+			return err
+		}
+		if snd != nil {
+			s.Senders = append(s.Senders, snd)
+		}
+	}
+	return nil
 }
 
 // smtpConfig is notify.mail as the SMTP sender's configuration.

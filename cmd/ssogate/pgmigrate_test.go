@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +31,9 @@ func onPostgres(dsn string) harnessOption {
 // TestMigrateSQLiteToPostgres fills an SQLite store the way a gateway
 // does (a local user with an argon2id hash, a sign-in over HTTP with its
 // session and audit events, the cookie secrets and signing key made at
-// start, plus a link, a ticket, the account columns, a failure count
-// and mail still to send), copies it with `ssogate migrate
+// start, plus a link, a ticket, the account columns, a failure count,
+// mail still to send, and 2-step verification's factors, recovery codes
+// and a remembered browser), copies it with `ssogate migrate
 // --from --to`, and then runs a gateway on PostgreSQL: the same password
 // signs in over HTTP, the session made on SQLite is still valid there,
 // every row came across with its ids and times (mail already sent stays
@@ -101,6 +104,30 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	pending.Attempts, pending.LastError, pending.NextAttemptAt = 1, "451 4.3.0 try again later", due.Add(time.Hour)
+	// 2-step verification: an authenticator app whose sealed secret holds
+	// every byte value, a passkey found by its handle, recovery codes and
+	// a remembered browser (unexpired, so no sweeper takes it meanwhile).
+	secret := make([]byte, 256)
+	for i := range secret {
+		secret[i] = byte(i)
+	}
+	totp := &store.Factor{UserID: alice.ID, Kind: store.FactorTOTP, Name: "iPhone", Secret: secret, Counter: 59_000_001,
+		CreatedAt: at, LastUsedAt: at.Add(time.Minute)}
+	key := &store.Factor{UserID: alice.ID, Kind: store.FactorWebAuthn, Name: "YubiKey", Handle: "Y3JlZC0x",
+		Secret: []byte{0, 1, 0xff}, Counter: 7, CreatedAt: at.Add(time.Second)}
+	for _, f := range []*store.Factor{totp, key} {
+		if err := st.AddFactor(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetRecoveryCodes(ctx, alice.ID, []string{"hash-1", "hash-2", "hash-3"}); err != nil {
+		t.Fatal(err)
+	}
+	remembered := &store.RememberedBrowser{ID: "browser-1", UserID: alice.ID, UserAgent: "Mozilla/5.0", ClientIP: "192.0.2.30",
+		CreatedAt: at, LastUsedAt: at.Add(time.Minute), ExpiresAt: due.Add(30 * 24 * time.Hour)}
+	if err := st.RememberBrowser(ctx, remembered); err != nil {
+		t.Fatal(err)
+	}
 
 	path := filepath.Join(filepath.Dir(src.configPath), "ssogate.db")
 	want, err := sqlite.Export(ctx, path)
@@ -208,6 +235,35 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if len(msgs) != 1 || !reflect.DeepEqual(msgs[0], pending) {
 		t.Errorf("outbox on PostgreSQL = %+v, want only the message still to send %+v", msgs, pending)
 	}
+
+	factors, err := dst.app.store.ListFactors(ctx, alice.ID)
+	if err != nil || len(factors) != len(want.Factors) {
+		t.Fatalf("%d factors on PostgreSQL (%v), want %d", len(factors), err, len(want.Factors))
+	}
+	for _, w := range want.Factors {
+		if i := slices.IndexFunc(factors, func(f *store.Factor) bool { return f.ID == w.ID }); i < 0 || !reflect.DeepEqual(factors[i], w) {
+			t.Errorf("factor %s on PostgreSQL differs from SQLite's %+v", w.ID, *w)
+		}
+	}
+	if len(factors) != 2 || factors[0].ID != totp.ID || !bytes.Equal(factors[0].Secret, secret) {
+		t.Errorf("the authenticator app's secret on PostgreSQL is not the one stored on SQLite: %+v", factors)
+	}
+	if f, err := dst.app.store.FactorByHandle(ctx, store.FactorWebAuthn, "Y3JlZC0x"); err != nil || f.ID != key.ID || f.Counter != 7 {
+		t.Errorf("passkey by handle on PostgreSQL = %+v, %v; want %s with counter 7", f, err, key.ID)
+	}
+	if err := dst.app.store.UseFactor(ctx, totp.ID, totp.Counter, time.Now()); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("UseFactor with the step used on SQLite: err = %v, want ErrConflict", err)
+	}
+	if n, err := dst.app.store.RecoveryCodesLeft(ctx, alice.ID); err != nil || n != 3 {
+		t.Errorf("alice's recovery codes on PostgreSQL = %d, %v; want 3", n, err)
+	}
+	if err := dst.app.store.UseRecoveryCode(ctx, alice.ID, "hash-2"); err != nil {
+		t.Errorf("UseRecoveryCode of a code copied from SQLite: %v", err)
+	}
+	browsers, err := dst.app.store.ListRememberedBrowsers(ctx, alice.ID, time.Now())
+	if err != nil || len(browsers) != 1 || !reflect.DeepEqual(browsers[0], want.Browsers[0]) {
+		t.Errorf("remembered browsers on PostgreSQL = %+v, %v; want %+v", browsers, err, want.Browsers)
+	}
 }
 
 // TestCLIMigratePostgres checks that `ssogate migrate` migrates a
@@ -216,7 +272,7 @@ func TestCLIMigratePostgres(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	h := newHarness(t, onPostgres(pg.Database(t)))
 	out, errOut, err := runCLI(t, "", "--config", h.configPath, "migrate")
-	if err != nil || out != "store postgres is migrated (schema version 5)\n" {
+	if err != nil || out != "store postgres is migrated (schema version 6)\n" {
 		t.Fatalf("migrate: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 	_, errOut, err = runCLI(t, "", "--config", h.configPath, "migrate", "--from", "sqlite:x.db")

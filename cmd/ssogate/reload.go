@@ -92,9 +92,14 @@ func (a *app) Reload(ctx context.Context, cfg *config.Config) error {
 		closeAll(closers)
 		return err
 	}
+	factors, err := secondFactors(ctx, cfg, a.store, a.now)
+	if err != nil {
+		closeAll(closers)
+		return err
+	}
 	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: a.store, Providers: reg, Renderer: r,
 		Logger: a.log, AccessLog: a.accessLog, Now: a.now, Shared: a.gateway.Shared(), Kick: a.mail.Kick,
-		Factors: secondFactors(cfg, a.now)}, a.metrics))
+		Factors: factors}, a.metrics))
 	if err != nil {
 		closeAll(closers)
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/providers/local"
 	"github.com/ssogate/ssogate/store"
 )
@@ -30,6 +31,8 @@ const userUsage = `usage: ssogate user COMMAND [flags]
   set-methods   --email E --methods id1,id2   (providers that may sign the user in; empty = any)
   links         --email E      (the user's linked identities at federated providers)
   unlink        --email E --provider ID
+  reset-2fa     --email E      (removes the 2-step registration: methods, recovery
+                codes, remembered browsers; the person sets it up again)
 
 Passwords are read from standard input (or asked for on a terminal), never
 taken from the command line. With --must-change-password (and
@@ -65,6 +68,8 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		return c.userLinks(ctx, args[1:])
 	case "unlink":
 		return c.userUnlink(ctx, args[1:])
+	case "reset-2fa":
+		return c.userResetTwoStep(ctx, args[1:])
 	default:
 		fmt.Fprintf(c.stderr, "ssogate user: unknown command %q\n\n%s", args[0], userUsage)
 		return exitCode(2)
@@ -405,6 +410,30 @@ func (c *cli) userUnlink(ctx context.Context, args []string) error {
 	}
 	audit(ctx, a.store, "identity_unlink", u)
 	fmt.Fprintf(c.stdout, "unlinked %d identity from %s\n", n, u.Email)
+	return nil
+}
+
+// userResetTwoStep removes a person's 2-step registration, as a password
+// reset does: for a lost phone without recovery codes.
+func (c *cli) userResetTwoStep(ctx context.Context, args []string) error {
+	fs := c.flags("user reset-2fa")
+	email := fs.String("email", "", "login id")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	a, u, err := c.openUser(ctx, "user reset-2fa", *email)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	actor := "cli"
+	if name := os.Getenv("USER"); name != "" {
+		actor = "cli:" + name
+	}
+	if err := a.gateway.Account().ResetTwoStep(ctx, u.ID, actor, account.Origin{}); err != nil {
+		return fmt.Errorf("user reset-2fa: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "%s: 2-step verification reset; it is set up again at the next sign-in when required\n", u.Email)
 	return nil
 }
 

@@ -406,11 +406,16 @@ func buildApp(ctx context.Context, cfg *config.Config, log *slog.Logger, access 
 		cleanup()
 		return nil, err
 	}
+	factors, err := secondFactors(ctx, cfg, st, now)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	// The worker needs the gateway's Composer, the gateway a way to wake
 	// the worker: Kick reaches it once it is made below.
 	var mw *mailWorker
 	gw, err := gateway.New(ctx, withMetrics(gateway.Options{Config: cfg, Store: st, Providers: reg, Renderer: r, Logger: log,
-		AccessLog: access, Now: now, Kick: func() { mw.Kick() }, Factors: secondFactors(cfg, now)}, m))
+		AccessLog: access, Now: now, Kick: func() { mw.Kick() }, Factors: factors}, m))
 	if err != nil {
 		cleanup()
 		return nil, err

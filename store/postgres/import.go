@@ -18,8 +18,8 @@ var ErrNotEmpty = errors.New("postgres: the target database is not empty")
 // they are, and returns the rows of each table as counted inside that
 // transaction, which must equal d's: otherwise nothing is committed. It
 // refuses (with ErrNotEmpty) a database that holds any users, sessions,
-// keys, secrets, tickets, links, audit events, outbox messages or failure
-// counts, even ones a gateway made
+// keys, secrets, tickets, links, audit events, outbox messages, failure
+// counts or 2-step verification records, even ones a gateway made
 // on its first start there (signing keys, cookie secrets), since they
 // would clash with the copied ones.
 func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, error) {
@@ -28,7 +28,8 @@ func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, 
 		// Nobody else writes while the copy runs: a gateway started early
 		// waits here rather than interleaving its own rows.
 		if _, err := tx.Exec(ctx, `LOCK TABLE users, passwords, identity_links, signing_keys, secrets,
-			tickets, sessions, audit_events, outbox, failure_counts IN EXCLUSIVE MODE`); err != nil {
+			tickets, sessions, audit_events, outbox, failure_counts, factors, recovery_codes,
+			remembered_browsers IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := countRows(ctx, tx, d.Counts())
@@ -130,6 +131,16 @@ func copyDump(ctx context.Context, tx pgx.Tx, d *store.Dump) error {
 		})},
 		{"failure_counts", []string{"user_id", "device", "count", "last_at"}, rowsOf(d.Failures, func(f store.FailureCount) []any {
 			return []any{f.UserID, f.Device, f.Count, ts(f.LastAt)}
+		})},
+		{"factors", strings.Fields(strings.NewReplacer(",", " ").Replace(factorColumns)), rowsOf(d.Factors, func(f *store.Factor) []any {
+			return []any{f.ID, f.UserID, f.Kind, f.Name, f.Handle, f.Target, bytesOrEmpty(f.Secret), f.Counter,
+				ts(f.CreatedAt), ts(f.LastUsedAt)}
+		})},
+		{"recovery_codes", []string{"user_id", "hash"}, rowsOf(d.RecoveryCodes, func(c store.RecoveryCode) []any {
+			return []any{c.UserID, c.Hash}
+		})},
+		{"remembered_browsers", strings.Fields(strings.NewReplacer(",", " ").Replace(browserColumns)), rowsOf(d.Browsers, func(b *store.RememberedBrowser) []any {
+			return []any{b.ID, b.UserID, b.UserAgent, b.ClientIP, ts(b.CreatedAt), ts(b.LastUsedAt), ts(b.ExpiresAt)}
 		})},
 	}
 	for _, t := range tables {

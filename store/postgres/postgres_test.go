@@ -33,6 +33,16 @@ func TestConformance(t *testing.T) {
 	t.Logf("storetest.Run on PostgreSQL took %v", time.Since(start).Round(time.Millisecond))
 }
 
+func TestTwoStepGoesWithUser(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	storetest.RunTwoStepGoesWithUser(t, func(t *testing.T) store.Store { return openDB(t, pg.Database(t)) },
+		func(t *testing.T, s store.Store, id string) {
+			if _, err := s.(*Store).pool.Exec(t.Context(), `DELETE FROM users WHERE id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+		})
+}
+
 func TestChangeFeed(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	storetest.RunChangeFeed(t, func(t *testing.T) storetest.Shared {

@@ -152,6 +152,27 @@ func export(ctx context.Context, path string) (*store.Dump, error) {
 			d.Failures = append(d.Failures, f)
 			return err
 		}},
+		{`SELECT ` + factorColumns + ` FROM factors ORDER BY id`, func(rows *sql.Rows) error {
+			f, err := scanFactor(rows)
+			d.Factors = append(d.Factors, f)
+			return err
+		}},
+		{`SELECT user_id, hash FROM recovery_codes ORDER BY user_id, hash`, func(rows *sql.Rows) error {
+			var c store.RecoveryCode
+			err := rows.Scan(&c.UserID, &c.Hash)
+			d.RecoveryCodes = append(d.RecoveryCodes, c)
+			return err
+		}},
+		{`SELECT ` + browserColumns + ` FROM remembered_browsers ORDER BY id`, func(rows *sql.Rows) error {
+			var (
+				b                      store.RememberedBrowser
+				created, used, expires sql.NullInt64
+			)
+			err := rows.Scan(&b.ID, &b.UserID, &b.UserAgent, &b.ClientIP, &created, &used, &expires)
+			b.CreatedAt, b.LastUsedAt, b.ExpiresAt = fromMillis(created), fromMillis(used), fromMillis(expires)
+			d.Browsers = append(d.Browsers, &b)
+			return err
+		}},
 	}
 	for _, st := range steps {
 		if err := readRows(ctx, tx, st.query, st.scan); err != nil {

@@ -278,6 +278,49 @@ func TestUpgradeFromV5(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromV6 opens a database left at schema version 6 (before
+// 2-step verification) and checks that Open upgrades it in place: an
+// existing user has no factors, and can be given factors, recovery codes
+// and a remembered browser.
+func TestUpgradeFromV6(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, dropTwoStep+` DELETE FROM schema_migrations WHERE version > 6`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a v6 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latestVersion(t))
+	}
+	if list, err := s.ListFactors(ctx, "u1"); err != nil || len(list) != 0 {
+		t.Errorf("ListFactors of an upgraded user = %d factors, %v; want none", len(list), err)
+	}
+	f := &store.Factor{UserID: "u1", Kind: store.FactorTOTP, Secret: []byte{0, 1, 2}}
+	if err := s.AddFactor(ctx, f); err != nil {
+		t.Fatalf("AddFactor after upgrade: %v", err)
+	}
+	if err := s.SetRecoveryCodes(ctx, "u1", []string{"h1"}); err != nil {
+		t.Fatalf("SetRecoveryCodes after upgrade: %v", err)
+	}
+	now := time.Now()
+	if err := s.RememberBrowser(ctx, &store.RememberedBrowser{ID: "b1", UserID: "u1", LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("RememberBrowser after upgrade: %v", err)
+	}
+}
+
 // latestVersion is the version of the newest embedded migration.
 func latestVersion(t *testing.T) int {
 	t.Helper()
@@ -379,6 +422,15 @@ func TestIdentityLinksGoWithUser(t *testing.T) {
 	if tk, err := s.ConsumeTicket(ctx, "reset", "t1", time.Now()); err != nil || tk.UserID != u.ID {
 		t.Errorf("ticket of a deleted user = %v, %v; want it kept", tk, err)
 	}
+}
+
+func TestTwoStepGoesWithUser(t *testing.T) {
+	storetest.RunTwoStepGoesWithUser(t, func(t *testing.T) store.Store { return openTemp(t) },
+		func(t *testing.T, s store.Store, id string) {
+			if _, err := s.(*Store).wdb.ExecContext(t.Context(), `DELETE FROM users WHERE id = ?`, id); err != nil {
+				t.Fatal(err)
+			}
+		})
 }
 
 func TestRefusesNewerSchema(t *testing.T) {

@@ -16,8 +16,11 @@ import (
 // of concurrent ConsumeTicket calls (and Applies consuming one ticket)
 // through both, exactly one gets the ticket; concurrent first uses of a
 // Secret through both agree on one value; workers claiming outbox
-// messages through both never hold one message at once; and concurrent
-// CountFailure and Hit calls through both each get their own count. open returns a new pair on a new, empty database for each call.
+// messages through both never hold one message at once; concurrent
+// CountFailure and Hit calls through both each get their own count; and
+// of concurrent UseFactor calls with one counter, or UseRecoveryCode
+// calls with one hash, through both, exactly one succeeds. open returns
+// a new pair on a new, empty database for each call.
 func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 	t.Run("ConsumeOnceAcrossStores", func(t *testing.T) {
 		sh := open(t)
@@ -181,6 +184,34 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 		for i := range n {
 			if fails[i] != i+1 || hits[i] != i+1 {
 				t.Fatalf("counts through two stores: failures %v, hits %v; want 1..%d each once", fails, hits, n)
+			}
+		}
+	})
+	t.Run("SecondFactorOnceAcrossStores", func(t *testing.T) {
+		sh := open(t)
+		u := createUser(t, sh.A, "a@example.com")
+		f := factor(u.ID, base)
+		addFactor(t, sh.A, f)
+		noErr(t, "SetRecoveryCodes", sh.A.SetRecoveryCodes(t.Context(), u.ID, []string{"h0", "h1", "h2"}))
+		const perStore = 8
+		either := func(i int) store.Store {
+			if i%2 == 1 {
+				return sh.B
+			}
+			return sh.A
+		}
+		for round := range 3 {
+			step := int64(59_000_000 + round)
+			if wins := onceOfMany(t, 2*perStore, nil, func(i int) (*store.Ticket, error) {
+				return conflictLoses(either(i).UseFactor(t.Context(), f.ID, step, base))
+			}); wins != 1 {
+				t.Errorf("round %d: %d of %d UseFactor calls with one counter on two stores succeeded, want exactly 1", round, wins, 2*perStore)
+			}
+			hash := fmt.Sprintf("h%d", round)
+			if wins := onceOfMany(t, 2*perStore, nil, func(i int) (*store.Ticket, error) {
+				return nil, either(i).UseRecoveryCode(t.Context(), u.ID, hash)
+			}); wins != 1 {
+				t.Errorf("round %d: %d of %d UseRecoveryCode calls on two stores succeeded, want exactly 1", round, wins, 2*perStore)
 			}
 		}
 	})

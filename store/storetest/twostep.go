@@ -628,3 +628,36 @@ var twoStepTests = []test{
 		}
 	}},
 }
+
+// RunTwoStepGoesWithUser checks what deleting a user does to 2-step
+// verification: the user's factors, recovery codes and remembered
+// browsers go with them (a factor's handle is free again), another
+// user's stay. The Store interface deletes no user; deleteUser does it
+// in the backend's database, as an operator would. open returns a new,
+// empty store.
+func RunTwoStepGoesWithUser(t *testing.T, open func(t *testing.T) store.Store, deleteUser func(t *testing.T, s store.Store, id string)) {
+	s := open(t)
+	ctx := t.Context()
+	u, other := createUser(t, s, "a@example.com"), createUser(t, s, "b@example.com")
+	for _, userID := range []string{u.ID, other.ID} {
+		addFactor(t, s, factor(userID, base))
+		addFactor(t, s, passkey(userID, "cred-"+userID, base))
+		noErr(t, "SetRecoveryCodes", s.SetRecoveryCodes(ctx, userID, []string{"h1", "h2"}))
+		rememberBrowser(t, s, browser("b-"+userID, userID, base, base.Add(time.Hour)))
+	}
+	deleteUser(t, s, u.ID)
+	if f, c, b := len(listFactors(t, s, u.ID)), codesLeft(t, s, u.ID), len(listBrowsers(t, s, u.ID, base)); f+c+b != 0 {
+		t.Errorf("after deleting the user: %d factors, %d codes, %d browsers; want none", f, c, b)
+	}
+	n, err := s.DeleteExpiredBrowsers(ctx, base.Add(2*time.Hour))
+	noErr(t, "DeleteExpiredBrowsers", err)
+	if n != 1 {
+		t.Errorf("DeleteExpiredBrowsers found %d browsers, want only the other user's", n)
+	}
+	_, err = s.FactorByHandle(ctx, store.FactorWebAuthn, "cred-"+u.ID)
+	wantErr(t, "FactorByHandle of a deleted user's passkey", err, store.ErrNotFound)
+	if f, c := len(listFactors(t, s, other.ID)), codesLeft(t, s, other.ID); f != 2 || c != 2 {
+		t.Errorf("the other user: %d factors, %d codes; want 2, 2", f, c)
+	}
+	addFactor(t, s, passkey(other.ID, "cred-"+u.ID, base))
+}

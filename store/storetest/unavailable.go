@@ -56,6 +56,15 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		}
 		claim(t, s, "w", base, 2*time.Hour, 3)
 		enqueue(t, s, message("m4", u.ID, base))
+		u2 := createUser(t, s, "c@example.com")
+		f1, f2 := factor(u.ID, base), passkey(u.ID, "cred-1", base)
+		addFactor(t, s, f1)
+		addFactor(t, s, f2)
+		addFactor(t, s, factor(u2.ID, base))
+		noErr(t, "SetRecoveryCodes", s.SetRecoveryCodes(ctx, u.ID, []string{"h1"}))
+		rememberBrowser(t, s, browser("b1", u.ID, base, base.Add(time.Hour)))
+		rememberBrowser(t, s, browser("b3", u.ID, base, base.Add(time.Hour)))
+		rememberBrowser(t, s, browser("b4", u.ID, base, base))
 
 		f.Fill(t)
 		gen := func() ([]byte, error) { return []byte("v"), nil }
@@ -105,6 +114,17 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			{"ClaimMessages", func() error { _, err := s.ClaimMessages(ctx, "w2", base.Add(time.Hour), time.Minute, 10); return err }},
 			{"MessageSent", func() error { return s.MessageSent(ctx, "m1", "w", base) }},
 			{"MessageFailed", func() error { return s.MessageFailed(ctx, "m2", "w", "x", base, base.Add(time.Minute), false) }},
+			{"AddFactor", func() error { return s.AddFactor(ctx, factor(u.ID, base)) }},
+			{"UseFactor", func() error { return s.UseFactor(ctx, f1.ID, 5, base) }},
+			{"RenameFactor", func() error { return s.RenameFactor(ctx, u.ID, f1.ID, "renamed") }},
+			{"DeleteFactor", func() error { return s.DeleteFactor(ctx, u.ID, f2.ID) }},
+			{"UseRecoveryCode", func() error { return s.UseRecoveryCode(ctx, u.ID, "h1") }},
+			{"SetRecoveryCodes", func() error { return s.SetRecoveryCodes(ctx, u.ID, []string{"h2", "h3"}) }},
+			{"RememberBrowser", func() error { return s.RememberBrowser(ctx, browser("b2", u.ID, base, base.Add(time.Hour))) }},
+			{"UseRememberedBrowser", func() error { return s.UseRememberedBrowser(ctx, "b1", u.ID, base.Add(time.Minute), time.Hour) }},
+			{"ForgetBrowser", func() error { return s.ForgetBrowser(ctx, u.ID, "b3") }},
+			{"DeleteExpiredBrowsers", func() error { _, err := s.DeleteExpiredBrowsers(ctx, base.Add(time.Minute)); return err }},
+			{"ResetTwoStep", func() error { return s.ResetTwoStep(ctx, u2.ID) }},
 		}
 		for _, w := range writes {
 			if err := w.call(); !errors.Is(err, store.ErrUnavailable) {
@@ -142,6 +162,21 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			if !m.SentAt.IsZero() || m.Attempts != 0 {
 				t.Errorf("message %s after failed writes: sent %v, attempts %d; want untouched", m.ID, m.SentAt, m.Attempts)
 			}
+		}
+		checkFactor(t, findFactor(t, s, u.ID, f1.ID), f1)
+		if got := factorIDs(listFactors(t, s, u.ID)); len(got) != 2 {
+			t.Errorf("factors after failed writes = %q, want the 2 added before", got)
+		}
+		if n := codesLeft(t, s, u.ID); n != 1 {
+			t.Errorf("RecoveryCodesLeft after failed writes = %d, want 1", n)
+		}
+		if got := browserIDs(listBrowsers(t, s, u.ID, base.Add(-time.Minute))); !equalStrings(got, []string{"b1", "b3", "b4"}) {
+			t.Errorf("browsers after failed writes = %q, want [b1 b3 b4]", got)
+		} else if got := listBrowsers(t, s, u.ID, base)[0]; !got.LastUsedAt.Equal(base.Truncate(time.Millisecond)) {
+			t.Errorf("browser b1 LastUsedAt = %v after a failed use, want %v", got.LastUsedAt, base)
+		}
+		if n := len(listFactors(t, s, u2.ID)); n != 1 {
+			t.Errorf("%d factors of the second user after a failed reset, want 1", n)
 		}
 
 		f.Free(t)
