@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/internal/testpasskey"
 	"github.com/ssogate/ssogate/store"
@@ -294,7 +295,8 @@ func TestPasskeyRequiredSetupThenSecondStep(t *testing.T) {
 		t.Fatalf("factors after setup: %v %+v", err, fs)
 	}
 
-	// The next sign-in: password, then the passkey.
+	// The next sign-in, a minute later: password, then the passkey.
+	h.clock.Advance(time.Minute)
 	b2 := h.browser()
 	expectRedirect(t, b2.login(u.Email, alicePW, ""), "/login/2fa")
 	p = b2.get("/login/2fa")
