@@ -268,7 +268,7 @@ func (g *Gateway) passed(w http.ResponseWriter, r *http.Request, p *account.Pass
 	ctx := r.Context()
 	sess, err := g.completeSignIn(w, r, p)
 	if errors.Is(err, errStepUpGone) {
-		g.pendingGone(w, r, "login.session_ended")
+		g.pendingGone(w, r, "twostep.error.session_ended")
 		return
 	}
 	if err != nil {

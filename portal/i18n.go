@@ -459,6 +459,7 @@ var catalog = map[string]map[string]string{
 		"twostep.error.password":            "パスワードが正しくありません。",
 		"twostep.error.no_browser":          "そのブラウザの記憶はすでに解除されています。",
 		"twostep.error.gone":                "ログインの有効期限が切れました。もう一度ログインしてください。",
+		"twostep.error.session_ended":       "ログイン中のセッションが終了しています（ログアウトされたか、期限が切れました）。もう一度ログインしてください。",
 		"twostep.error.off":                 "2段階認証はこのポータルでは利用できません。管理者にお問い合わせください。",
 	},
 	"en": {
@@ -778,6 +779,7 @@ var catalog = map[string]map[string]string{
 		"twostep.error.password":            "The password is not correct.",
 		"twostep.error.no_browser":          "That browser was already forgotten.",
 		"twostep.error.gone":                "Your sign-in has expired. Please sign in again.",
+		"twostep.error.session_ended":       "Your session has ended (signed out or expired). Please sign in again.",
 		"twostep.error.off":                 "2-step verification is not available on this portal. Please contact your administrator.",
 	},
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
+
 	"github.com/ssogate/ssogate/mfa/totp"
 	"github.com/ssogate/ssogate/store"
 )
@@ -516,4 +518,110 @@ func TestTwoStepResetByPasswordResetAndCLI(t *testing.T) {
 func (b *browser) jarURL() *url.URL {
 	u, _ := url.Parse(b.h.url)
 	return u
+}
+
+func TestTwoStepAccountPage(t *testing.T) {
+	h := newHarness(t) // 2-step not required: people enrol of their own accord
+	alice := h.addUser("alice@example.co.jp", "Alice", alicePW, "staff")
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/")
+	if p := b.get("/account"); !strings.Contains(p.body, `id="account-twostep" href`) && !strings.Contains(p.body, `href="/account/2fa" id="account-twostep"`) {
+		t.Fatalf("account menu lacks 2-step verification:\n%s", snippet(p.body))
+	}
+	p := b.get("/account/2fa")
+	if !strings.Contains(p.body, `id="no-factors"`) || !strings.Contains(p.body, `id="add-totp"`) || strings.Contains(p.body, `id="add-sms"`) {
+		t.Fatalf("/account/2fa before enrolment (no SMS sender: no SMS):\n%s", snippet(p.body))
+	}
+
+	// Add the authenticator app: QR and key shown, the code finishes it,
+	// and the first set of recovery codes is shown.
+	p = b.post("/account/2fa", url.Values{"add": {"totp"}})
+	expectStatus(t, p, http.StatusOK)
+	secret := totpSecret(t, p)
+	em := enrolmentRe.FindStringSubmatch(p.body)
+	if em == nil || !totpQRRe.MatchString(p.body) {
+		t.Fatalf("no enrolment form or QR:\n%s", snippet(p.body))
+	}
+	wrong := b.post("/account/2fa", url.Values{"enrolment": {em[1]}, "code": {wrongCode(h.totpCode(secret, 0))}})
+	expectStatus(t, wrong, http.StatusBadRequest)
+	if !strings.Contains(wrong.body, "確認コードが正しくありません") || !strings.Contains(wrong.body, `id="totp-secret"`) {
+		t.Fatalf("wrong code: not shown again with a message:\n%s", snippet(wrong.body))
+	}
+	em = enrolmentRe.FindStringSubmatch(wrong.body)
+	p = b.post("/account/2fa", url.Values{"enrolment": {em[1]}, "code": {h.totpCode(secret, 0)}, "name": {"iPhone"}})
+	expectStatus(t, p, http.StatusOK)
+	codes := recoveryCodes(t, p)
+	if n := h.auditCount(alice, "mfa_enrolled"); n != 1 {
+		t.Fatalf("mfa_enrolled = %d", n)
+	}
+
+	// Enrolled of her own accord: the next sign-in asks.
+	h.clock.Advance(30 * time.Second)
+	b2 := h.browser()
+	expectRedirect(t, b2.login("alice@example.co.jp", alicePW, "/"), "/login/2fa")
+	expectRedirect(t, b2.post("/login/2fa/recovery", url.Values{"recovery_code": {codes[0]}}), "/login/2fa/codes")
+
+	// New recovery codes need the password.
+	p = b.post("/account/2fa", url.Values{"renew": {"1"}, "password": {"wrong-Passw0rd"}})
+	expectStatus(t, p, http.StatusBadRequest)
+	if !strings.Contains(p.body, "パスワードが正しくありません") {
+		t.Fatalf("renew, wrong password:\n%s", snippet(p.body))
+	}
+	p = b.post("/account/2fa", url.Values{"renew": {"1"}, "password": {alicePW}})
+	expectStatus(t, p, http.StatusOK)
+	renewed := recoveryCodes(t, p)
+	if renewed[0] == codes[0] {
+		t.Fatal("the same codes again")
+	}
+
+	// Removing the only method (not required) ends 2-step for her.
+	fs, _ := h.app.store.ListFactors(context.Background(), alice.ID)
+	expectRedirect(t, b.post("/account/2fa", url.Values{"remove": {fs[0].ID}}), "/account/2fa?done=removed")
+	expectRedirect(t, h.browser().login("alice@example.co.jp", alicePW, "/"), "/")
+}
+
+func TestTwoStepKeepsLastMethodWhileRequired(t *testing.T) {
+	h := newHarness(t, withTwoStep("    required: true\n"))
+	alice, secret, _ := h.enrolledUser()
+	b := h.browser()
+	b.lang = "en"
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/login/2fa")
+	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), "/")
+	fs, _ := h.app.store.ListFactors(context.Background(), alice.ID)
+	b.get("/account/2fa")
+	p := b.post("/account/2fa", url.Values{"remove": {fs[0].ID}})
+	expectStatus(t, p, http.StatusBadRequest)
+	if !strings.Contains(p.body, "the last method cannot be removed") {
+		t.Fatalf("last method removed while required:\n%s", snippet(p.body))
+	}
+	// An id that is not one of hers is refused as unknown.
+	expectStatus(t, b.post("/account/2fa", url.Values{"remove": {"not-hers"}}), http.StatusBadRequest)
+	if fs, _ := h.app.store.ListFactors(context.Background(), alice.ID); len(fs) != 1 {
+		t.Fatalf("factors = %d", len(fs))
+	}
+}
+
+func TestTwoStepFederatedOnlyWhenAppliesTo(t *testing.T) {
+	for _, tt := range []struct {
+		name, policy, want string
+	}{
+		{"relies on the IdP", "    required: true\n", "/me"},
+		{"applies_to", "    required: true\n    applies_to: [mock]\n", "/login/2fa"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMockOIDC(t)
+			h := newHarness(t, oidcProvider(m, "    link_domains: [example.co.jp]\n"), withTwoStep(tt.policy))
+			_, secret, _ := h.enrolledUser()
+			b := h.browser()
+			m.QueueUser(&mockoidc.MockUser{Subject: "sub-alice", Email: "alice@example.co.jp", EmailVerified: true})
+			expectRedirect(t, b.federatedLogin("mock", "/me"), tt.want)
+			if tt.want == "/login/2fa" {
+				if h.hasSession(b) {
+					t.Fatal("session before the second step")
+				}
+				expectStatus(t, b.get("/login/2fa"), http.StatusOK)
+				expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), "/me")
+			}
+		})
+	}
 }
