@@ -64,6 +64,40 @@ func withUser(amr []string) []string {
 	return slices.Insert(slices.Clone(amr), i+1, "user")
 }
 
+// enrolExcluder is a factor whose enrolment can name the person's
+// registered credentials of its kind, so that an authenticator holding
+// one does not register again (a passkey: WebAuthn's excludeCredentials).
+type enrolExcluder interface {
+	BeginEnrolExcluding(ctx context.Context, s mfa.Subject, existing []*mfa.Enrolment) (mfa.Prompt, []byte, error)
+}
+
+// beginEnrolPrompt begins an enrolment of f for u as subj, naming u's
+// registered factors of f's kind when f can exclude them.
+func (s *Service) beginEnrolPrompt(ctx context.Context, f mfa.Factor, u *store.User, subj mfa.Subject) (mfa.Prompt, []byte, error) {
+	ex, ok := f.(enrolExcluder)
+	if !ok {
+		return f.BeginEnrol(ctx, subj)
+	}
+	fs, err := s.st.ListFactors(ctx, u.ID)
+	if err != nil {
+		return mfa.Prompt{}, nil, fmt.Errorf("account: factors: %w", err)
+	}
+	var existing []*mfa.Enrolment
+	for _, sf := range fs {
+		if sf.Kind != string(f.Kind()) {
+			continue
+		}
+		e, err := s.enrolment(sf)
+		if err != nil {
+			// Not named, so not excluded: the enrolment still works.
+			s.log.Warn("factor record does not open", "user_id", u.ID, "factor_id", sf.ID, "err", err)
+			continue
+		}
+		existing = append(existing, e)
+	}
+	return ex.BeginEnrolExcluding(ctx, subj, existing)
+}
+
 type passkeyState struct {
 	State    []byte `json:"s"`
 	ReturnTo string `json:"r,omitempty"`

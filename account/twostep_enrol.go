@@ -42,7 +42,7 @@ func (s *Service) beginEnrol(ctx context.Context, u *store.User, kind, phone str
 			return nil, nil, err
 		}
 	}
-	prompt, state, err := f.BeginEnrol(ctx, s.subject(u, e.Phone))
+	prompt, state, err := s.beginEnrolPrompt(ctx, f, u, s.subject(u, e.Phone))
 	if err != nil {
 		return nil, nil, fmt.Errorf("account: begin enrolment %s: %w", kind, err)
 	}

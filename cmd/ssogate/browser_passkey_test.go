@@ -91,6 +91,20 @@ func TestBrowserPasskey(t *testing.T) {
 		t.Fatalf("stored factors: %v %+v", err, fs)
 	}
 
+	// The same authenticator is not registered twice: the page says so.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/account/2fa"),
+		chromedp.Click(chromedp.ID("add-webauthn")),
+		chromedp.WaitVisible(chromedp.ID("enrol-form")),
+		chromedp.Click(chromedp.ID("enrol-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-webauthn-message="exists"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth}); err != nil || len(creds.Credentials) != 1 {
+		t.Fatalf("after the refused second enrolment the authenticator holds %v (%v)", creds, err)
+	}
+
 	// Signed out, "Sign in with a passkey" signs in without a password.
 	signOutInBrowser(t, ctx, base)
 	screenshot(t, ctx, "passkey-2-login")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -124,8 +125,15 @@ func TestPasskeySignInWithoutPassword(t *testing.T) {
 	if err != nil || len(fs) != 1 || fs[0].Kind != store.FactorWebAuthn || fs[0].Name != "YubiKey" || fs[0].Handle == "" {
 		t.Fatalf("factors after enrolment: %v %+v", err, fs)
 	}
+	// The same authenticator is not registered twice: a second enrolment
+	// names the first passkey, and the authenticator declines.
+	p0 := b.post("/account/2fa", url.Values{"add": {"webauthn"}})
+	if _, err := a.Create(webauthnOptions(t, p0)); !errors.Is(err, testpasskey.ErrExcluded) {
+		t.Fatalf("a second enrolment does not exclude the registered passkey: %v", err)
+	}
+
 	// Renamed on /account/2fa.
-	p0 := b.get("/account/2fa")
+	p0 = b.get("/account/2fa")
 	if !strings.Contains(p0.body, `id="rename-`+fs[0].ID+`"`) {
 		t.Fatalf("/account/2fa offers no rename of the passkey\n%s", snippet(p0.body))
 	}

@@ -70,7 +70,14 @@ type creationOptions struct {
 	PubKeyCredParams []struct {
 		Alg int `json:"alg"`
 	} `json:"pubKeyCredParams"`
+	ExcludeCredentials []struct {
+		ID string `json:"id"`
+	} `json:"excludeCredentials"`
 }
+
+// ErrExcluded is Create's answer when the options exclude a passkey the
+// authenticator holds (a browser's InvalidStateError).
+var ErrExcluded = errors.New("testpasskey: a passkey of these options' exclude list is held")
 
 type requestOptions struct {
 	Challenge        string `json:"challenge"`
@@ -95,6 +102,13 @@ func (a *Authenticator) Create(options []byte) (string, error) {
 	}
 	if !es256 || o.RP.ID == "" || o.Challenge == "" {
 		return "", errors.New("testpasskey: creation options without ES256, rp.id or challenge")
+	}
+	for _, ex := range o.ExcludeCredentials {
+		for _, c := range a.creds {
+			if enc(c.ID) == ex.ID {
+				return "", ErrExcluded
+			}
+		}
 	}
 	userHandle, err := b64(o.User.ID)
 	if err != nil {

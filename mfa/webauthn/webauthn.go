@@ -169,10 +169,25 @@ func (u *user) WebAuthnCredentials() []lib.Credential { return u.creds }
 // BeginEnrol returns the creation options (Prompt.Options, the JSON for
 // navigator.credentials.create's publicKey) and the state to keep.
 func (f *Factor) BeginEnrol(ctx context.Context, s mfa.Subject) (mfa.Prompt, []byte, error) {
+	return f.BeginEnrolExcluding(ctx, s, nil)
+}
+
+// BeginEnrolExcluding is BeginEnrol for a person who registered the
+// passkeys existing already: the options name them (excludeCredentials),
+// so that an authenticator holding one declines to register a second
+// passkey for the same person, which would replace the first on the
+// device and leave its record unusable.
+func (f *Factor) BeginEnrolExcluding(ctx context.Context, s mfa.Subject, existing []*mfa.Enrolment) (mfa.Prompt, []byte, error) {
 	if s.UserID == "" {
 		return mfa.Prompt{}, nil, errors.New("webauthn: subject has no user id")
 	}
-	creation, session, err := f.wa.BeginRegistration(&user{s: s})
+	var exclude []protocol.CredentialDescriptor
+	for _, e := range existing {
+		if cred, err := record(e); err == nil {
+			exclude = append(exclude, cred.Descriptor())
+		}
+	}
+	creation, session, err := f.wa.BeginRegistration(&user{s: s}, lib.WithExclusions(exclude))
 	if err != nil {
 		return mfa.Prompt{}, nil, fmt.Errorf("webauthn: begin registration: %w", err)
 	}

@@ -383,3 +383,33 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("Identify(garbage) = %v, want ErrMalformed", err)
 	}
 }
+
+func TestEnrolExcludesRegisteredPasskeys(t *testing.T) {
+	ctx := context.Background()
+	f, _ := newFactor(t)
+	a := testpasskey.New(origin)
+	e := enrol(t, f, a)
+
+	p, st, err := f.BeginEnrolExcluding(ctx, subject, []*mfa.Enrolment{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct{ ExcludeCredentials []struct{ ID, Type string } }
+	if err := json.Unmarshal(p.Options, &o); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.ExcludeCredentials) != 1 || o.ExcludeCredentials[0].ID != e.Handle || o.ExcludeCredentials[0].Type != "public-key" {
+		t.Fatalf("excludeCredentials = %+v, want the registered %s", o.ExcludeCredentials, e.Handle)
+	}
+	// The authenticator holding it declines; another one registers.
+	if _, err := a.Create(p.Options); !errors.Is(err, testpasskey.ErrExcluded) {
+		t.Fatalf("the same authenticator registered again: %v", err)
+	}
+	resp, err := testpasskey.New(origin).Create(p.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2, err := f.FinishEnrol(ctx, subject, st, resp); err != nil || e2.Handle == e.Handle {
+		t.Fatalf("second authenticator: %v %+v", err, e2)
+	}
+}

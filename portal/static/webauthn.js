@@ -93,7 +93,8 @@
       field.value = encode(cred);
       form.submit();
     }, function (err) {
-      show(form, err && err.name === "NotAllowedError" ? "cancelled" : "failed");
+      var name = err && err.name;
+      show(form, name === "NotAllowedError" ? "cancelled" : name === "InvalidStateError" ? "exists" : "failed");
     });
   }
 
