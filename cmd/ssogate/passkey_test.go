@@ -331,3 +331,25 @@ func TestPasskeyRequiredSetupThenSecondStep(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeyCeremonyCookie checks the cookie that binds a passwordless
+// ceremony to the browser over https: host-only, Secure, HttpOnly,
+// SameSite=Lax, sent only to /login/passkey, gone after five minutes.
+func TestPasskeyCeremonyCookie(t *testing.T) {
+	h := newTLSHarness(t, func(s string) string {
+		s = strings.Replace(s, "public_url: https://127.0.0.1:", "public_url: https://localhost:", 1)
+		return s + "policy:\n  two_factor:\n    methods: [webauthn]\n"
+	})
+	p := h.browser().get("/login/passkey")
+	expectStatus(t, p, http.StatusOK)
+	var c *http.Cookie
+	for _, k := range p.Cookies() {
+		if k.Name == "__Secure-ssogate_passkey" {
+			c = k
+		}
+	}
+	if c == nil || c.Value == "" || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
+		c.Path != "/login/passkey" || c.Domain != "" || c.MaxAge != 300 {
+		t.Fatalf("ceremony cookie = %+v", c)
+	}
+}
