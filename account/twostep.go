@@ -475,24 +475,6 @@ func (s *Service) advance(ctx context.Context, l *loaded, next *pending, b *stor
 	return token, nil
 }
 
-// Cancel ends the pending sign-in of token (the person chose to sign in
-// again): nothing else changes. A token already gone is not an error.
-func (s *Service) Cancel(ctx context.Context, token string, o Origin) error {
-	l, err := s.load(ctx, token)
-	if errors.Is(err, ErrPendingGone) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	ev := s.twoStepEvent("mfa_cancel", o, l.user, store.OutcomeSuccess, "")
-	_, err = s.advance(ctx, l, nil, &store.Batch{Audit: []*store.AuditEvent{ev}})
-	if errors.Is(err, ErrPendingGone) {
-		return nil
-	}
-	return err
-}
-
 // twoStepEvent is an audit event of the second step for u.
 func (s *Service) twoStepEvent(action string, o Origin, u *store.User, outcome store.Outcome, detail string) *store.AuditEvent {
 	ev := s.flowEvent(action, o, s.now())
