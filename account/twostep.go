@@ -221,6 +221,10 @@ type enrolState struct {
 	QR     []byte `json:"q,omitempty"`
 	SentAt int64  `json:"sa,omitempty"`
 	Tries  int    `json:"t,omitempty"`
+
+	// Options are a WebAuthn enrolment's creation options, for the
+	// page's script.
+	Options []byte `json:"o,omitempty"`
 }
 
 // tokenBytes is the randomness of a pending sign-in's or remembered
@@ -545,6 +549,8 @@ type PendingView struct {
 	EnrolTarget string
 	EnrolSent   bool
 	Phone       string
+	// EnrolOptions are a WebAuthn enrolment's creation options.
+	EnrolOptions []byte
 
 	// StageCodes: the recovery codes to show once; Enrolled tells codes
 	// of a first enrolment from a set renewed after one was used.
@@ -587,6 +593,7 @@ func (s *Service) Pending(ctx context.Context, token string) (*PendingView, erro
 		v.Phone = l.user.Mobile
 		if e := p.Enrol; e != nil {
 			v.EnrolKind, v.EnrolURI, v.EnrolSecret, v.EnrolQR = e.Kind, e.URI, e.Secret, e.QR
+			v.EnrolOptions = e.Options
 			v.EnrolSent = e.SentAt != 0
 			v.TriesLeft = max(0, s.twoStep.MaxTries-e.Tries)
 			if e.Phone != "" {

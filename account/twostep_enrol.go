@@ -42,11 +42,12 @@ func (s *Service) beginEnrol(ctx context.Context, u *store.User, kind, phone str
 			return nil, nil, err
 		}
 	}
-	prompt, state, err := f.BeginEnrol(ctx, s.subject(u, e.Phone))
+	prompt, state, err := s.beginEnrolPrompt(ctx, f, u, s.subject(u, e.Phone))
 	if err != nil {
 		return nil, nil, fmt.Errorf("account: begin enrolment %s: %w", kind, err)
 	}
 	e.State, e.URI, e.Secret, e.QR = state, prompt.URI, prompt.Secret, prompt.QRPNG
+	e.Options = prompt.Options
 	var m *store.Message
 	if sends(kind) {
 		if m, err = s.codeMessage(u, kind, e.Phone, prompt.Code, o); err != nil {
@@ -134,6 +135,12 @@ func (s *Service) BeginSetup(ctx context.Context, token, method, phone string, o
 // Passed when the person had codes already. Wrong, as VerifyCode: after
 // MaxTries the enrolment is dropped and must begin again.
 func (s *Service) FinishSetup(ctx context.Context, token, code string, remember bool, o Origin) (*Step, error) {
+	return s.FinishSetupNamed(ctx, token, code, "", remember, o)
+}
+
+// FinishSetupNamed is FinishSetup with the name the person gives the
+// factor (a passkey's: "Work iPhone"; code is then the browser's answer).
+func (s *Service) FinishSetupNamed(ctx context.Context, token, code, name string, remember bool, o Origin) (*Step, error) {
 	l, err := s.load(ctx, token)
 	if err != nil {
 		return nil, err
@@ -145,7 +152,7 @@ func (s *Service) FinishSetup(ctx context.Context, token, code string, remember 
 	if err := s.entryAllowed(ctx, l.user, "mfa_enrol_failed", o); err != nil {
 		return nil, err
 	}
-	f, err := s.finishEnrol(ctx, l.user, e, code, "")
+	f, err := s.finishEnrol(ctx, l.user, e, code, name)
 	if errors.Is(err, ErrWrongCode) || errors.Is(err, ErrCodeExpired) {
 		next := *l.p
 		ne := *e
@@ -247,12 +254,14 @@ type Enrolment struct {
 	// Target is the masked number a code went to (SMS, voice).
 	Target    string
 	TriesLeft int
+	// Options are a WebAuthn enrolment's creation options.
+	Options []byte
 }
 
 // enrolmentView describes e under token.
 func (s *Service) enrolmentView(token string, e *enrolState) *Enrolment {
 	v := &Enrolment{Token: token, Kind: e.Kind, URI: e.URI, Secret: e.Secret, QR: e.QR,
-		TriesLeft: max(0, s.twoStep.MaxTries-e.Tries)}
+		TriesLeft: max(0, s.twoStep.MaxTries-e.Tries), Options: e.Options}
 	if e.Phone != "" {
 		v.Target = notify.MaskPhone(e.Phone)
 	}

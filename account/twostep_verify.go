@@ -247,7 +247,11 @@ func (s *Service) VerifyCode(ctx context.Context, token, code string, remember b
 		}
 	}
 	if verr == nil {
-		return s.pass(ctx, l, f.Kind, remember, o)
+		st, err := s.pass(ctx, l, f.Kind, remember, o)
+		if err == nil && userVerified(fac, code) {
+			st.Passed.AMR = withUser(st.Passed.AMR)
+		}
+		return st, err
 	}
 	if errors.Is(verr, mfa.ErrExpired) {
 		s.refused(ctx, "mfa_failed", o, now, l.user.ID, "code_expired "+detail)

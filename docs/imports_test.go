@@ -30,6 +30,7 @@ var layers = map[string][]string{
 	"internal/testdisk":      nil,
 	"internal/testclock":     nil,
 	"internal/testpeers":     nil,
+	"internal/testpasskey":   nil,
 	"providers/local":        {"providers", "credentials"},
 	"providers/ldap":         {"providers"},
 	"providers/oidc":         {"providers"},

@@ -27,6 +27,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /login", g.loginSubmit)
 	mux.HandleFunc("GET /login/{id}", g.providerLogin)
 	mux.HandleFunc("POST /login/{id}", g.providerLoginSubmit)
+	mux.HandleFunc("GET /login/passkey", g.passkeyLoginPage)
+	mux.HandleFunc("POST /login/passkey", g.passkeyLoginSubmit)
 	mux.HandleFunc("GET /callback/{id}", g.callback)
 	mux.HandleFunc("POST /callback/{id}", g.callback)
 	mux.HandleFunc("GET /saml/{id}/metadata", g.samlMetadata)
@@ -131,6 +133,9 @@ func storeFailure(w http.ResponseWriter, err error) (int, string) {
 }
 
 func (g *Gateway) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	if s, ok := data.(portal.Scripted); ok && s.UsesScript() {
+		g.allowScript(w)
+	}
 	if err := g.render.Render(w, status, name, data); err != nil {
 		g.log.Error("render failed", "request_id", requestID(r.Context()), "page", name, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
@@ -227,6 +232,7 @@ func (g *Gateway) loginView(w http.ResponseWriter, r *http.Request, returnTo str
 		page.ShowPasswordForm, page.PasswordLabel = true, label
 		page.ForgotPassword = true
 	}
+	page.Passkey = g.passkeyOn()
 	var buttons []providers.Provider
 	for _, p := range g.providers.All() {
 		_, redirect := p.(providers.RedirectAuthenticator)

@@ -163,7 +163,7 @@ func enrolItem(e *account.Enrolment) *portal.TwoStepEnrolment {
 		return nil
 	}
 	return &portal.TwoStepEnrolment{Kind: e.Kind, URI: e.URI, Secret: e.Secret, QRPNG: e.QR, Target: e.Target,
-		TriesLeft: e.TriesLeft, Token: e.Token}
+		TriesLeft: e.TriesLeft, Token: e.Token, Options: string(e.Options)}
 }
 
 // browserPrefix marks a remembered browser's id in /account/sessions'

@@ -312,7 +312,7 @@ func (g *Gateway) setupView(w http.ResponseWriter, r *http.Request, v *account.P
 		Remember: v.Remember, RememberDays: g.rememberDays(), StepUp: v.StepUp}
 	if v.EnrolKind != "" {
 		page.Enrol = &portal.TwoStepEnrolment{Kind: v.EnrolKind, URI: v.EnrolURI, Secret: v.EnrolSecret, QRPNG: v.EnrolQR,
-			Target: v.EnrolTarget, TriesLeft: v.TriesLeft}
+			Target: v.EnrolTarget, TriesLeft: v.TriesLeft, Options: string(v.EnrolOptions)}
 	}
 	return page
 }
@@ -339,7 +339,8 @@ func (g *Gateway) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		g.pendingNext(w, r, next, err, twoStepSetupPath)
 		return
 	}
-	st, err := g.account.FinishSetup(ctx, token, r.PostFormValue("code"), r.PostFormValue("remember") == "1", o)
+	st, err := g.account.FinishSetupNamed(ctx, token, r.PostFormValue("code"), r.PostFormValue("name"),
+		r.PostFormValue("remember") == "1", o)
 	g.pendingStep(w, r, st, err)
 }
 

@@ -67,6 +67,8 @@ type LoginPage struct {
 	OtherMethods bool
 	// ForgotPassword links to /password/forgot under the password form.
 	ForgotPassword bool
+	// Passkey shows "sign in with a passkey", leading to /login/passkey.
+	Passkey bool
 }
 
 // ProviderButton is one "sign in with …" button; it leads to URL.

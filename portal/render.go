@@ -89,7 +89,7 @@ func New(opts Options) (*Renderer, error) {
 		}
 	}
 
-	base, err := template.New("base.html").Funcs(r.funcs(r.defaultLang)).ParseFS(assets, "templates/base.html")
+	base, err := template.New("base.html").Funcs(r.funcs(r.defaultLang)).ParseFS(assets, "templates/base.html", "templates/parts_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("portal: parse base template: %w", err)
 	}

@@ -93,6 +93,9 @@ type TwoStepEnrolment struct {
 	TriesLeft int
 	// Token is the enrolment's, posted back as "enrolment" (/account/2fa).
 	Token string
+	// Options are a passkey enrolment's creation options, for the page's
+	// script (webauthn.js), which posts its answer as "code".
+	Options string
 }
 
 // QRDataURL is the QR code as an inline image URL (the CSP allows

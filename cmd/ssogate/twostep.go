@@ -54,6 +54,10 @@ func secondFactors(ctx context.Context, cfg *config.Config, st store.Store, now 
 			err = codeFactor(mfa.KindSMS)
 		case m == config.MethodVoice && cfg.Notify.Voice.Type != "":
 			err = codeFactor(mfa.KindVoice)
+		case m == config.MethodWebAuthn:
+			if f := passkeyFactor(cfg, now); f != nil {
+				out = append(out, f)
+			}
 		}
 		if err != nil {
 			return nil, err
