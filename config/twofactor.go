@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -139,4 +140,18 @@ func (v *validator) twoFactor() {
 	if set("policy.two_factor.pending_ttl", t.PendingTTL == 0) && (t.PendingTTL < Duration(time.Minute) || t.PendingTTL.D() > time.Hour) {
 		v.errorf("policy.two_factor.pending_ttl", "%s is out of range; use 1m up to 1h, e.g. 10m", t.PendingTTL)
 	}
+}
+
+// twoFactorWarnings are policy.two_factor's valid but doubtful settings.
+func (c *Config) twoFactorWarnings() []*Error {
+	t := c.Policy.TwoFactor
+	pub := c.Server.PublicURLParsed
+	if pub == nil || !c.src.present("policy.two_factor.methods") || !slices.Contains(t.Methods, MethodWebAuthn) {
+		return nil
+	}
+	if _, err := netip.ParseAddr(pub.Hostname()); err != nil {
+		return nil
+	}
+	return []*Error{c.ErrorAt("policy.two_factor.methods", "webauthn is listed but server.public_url's host %s is an IP address, "+
+		"which browsers refuse as a passkey's site, so passkeys are off; use a host name (http://localhost:8080 for a trial)", pub.Hostname())}
 }

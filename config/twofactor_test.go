@@ -111,3 +111,38 @@ func TestPhoneConfig(t *testing.T) {
 		t.Fatalf("no warning for an SMS directory with an https public_url: %v", c.Warnings())
 	}
 }
+
+// TestReservedProviderIDs: /login/2fa and /login/passkey are the
+// gateway's own, so no provider may be called 2fa or passkey.
+func TestReservedProviderIDs(t *testing.T) {
+	for _, id := range []string{"2fa", "passkey"} {
+		got := parseErr(t, "providers:\n  - id: "+id+"\n    type: local\n")
+		if !strings.Contains(got, `providers[0].id: "`+id+`" is taken by the gateway's own /login/`+id) {
+			t.Errorf("id %s: error %q", id, got)
+		}
+	}
+}
+
+// TestPasskeysOnAnIPWarned: listing webauthn with a public URL whose host
+// is an IP address warns that passkeys are off; the default list does
+// not (the demo runs on 127.0.0.1).
+func TestPasskeysOnAnIPWarned(t *testing.T) {
+	warned := func(c *Config) bool {
+		for _, w := range c.Warnings() {
+			if strings.Contains(w.Error(), "passkeys are off") {
+				return true
+			}
+		}
+		return false
+	}
+	if c := mustParse(t, twoFactorBase); warned(c) {
+		t.Fatal("warned with the default methods")
+	}
+	if c := mustParse(t, twoFactorBase+"policy:\n  two_factor:\n    methods: [totp, webauthn]\n"); !warned(c) {
+		t.Fatal("no warning for webauthn on http://127.0.0.1:8080")
+	}
+	named := strings.Replace(twoFactorBase, "127.0.0.1:8080", "localhost:8080", 1)
+	if c := mustParse(t, named+"policy:\n  two_factor:\n    methods: [totp, webauthn]\n"); warned(c) {
+		t.Fatal("warned for webauthn on http://localhost:8080")
+	}
+}

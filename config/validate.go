@@ -306,7 +306,13 @@ func (v *validator) cookieName(name string) {
 
 // reservedPrefixes are gateway paths a service on the gateway's own host
 // may not take.
-var reservedPrefixes = []string{"/login", "/logout", "/me", "/lang", "/auth", "/static", "/.well-known", "/healthz", "/readyz"}
+var reservedPrefixes = []string{"/login", "/logout", "/me", "/lang", "/auth", "/static", "/.well-known", "/healthz", "/readyz",
+	"/account", "/password", "/unlock", "/email", "/callback", "/saml", "/invite", "/identity-check", "/admin"}
+
+// reservedProviderIDs are the ids a provider cannot have: /login/<id>
+// is the gateway's own page of the 2-step verification or the passkey
+// sign-in.
+var reservedProviderIDs = []string{"2fa", "passkey"}
 
 // RoutePrefix returns the path prefix a service URL routes by: its path,
 // ending in "/".
@@ -485,6 +491,9 @@ func (v *validator) providers() {
 		p := &v.c.Providers[i]
 		path := fmt.Sprintf("providers[%d]", i)
 		v.checkID(path+".id", p.ID, seen)
+		if slices.Contains(reservedProviderIDs, p.ID) {
+			v.errorf(path+".id", "%q is taken by the gateway's own /login/%s; choose another id", p.ID, p.ID)
+		}
 		if _, ok := providerTypes[p.Type]; !ok {
 			if p.Type == "" {
 				v.errorf(path+".type", "required; valid: %s", strings.Join(providerTypeNames(), ", "))
@@ -608,7 +617,7 @@ func (v *validator) services() {
 // another port of the host it still receives the portal's session cookie,
 // since browsers do not separate cookies by port.
 func (c *Config) Warnings() []*Error {
-	ws := append(c.notifyWarnings(), c.phoneWarnings()...)
+	ws := append(append(c.notifyWarnings(), c.phoneWarnings()...), c.twoFactorWarnings()...)
 	pub := c.Server.PublicURLParsed
 	if pub == nil {
 		return ws
