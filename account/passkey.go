@@ -140,20 +140,10 @@ func (s *Service) BeginPasskey(ctx context.Context, returnTo string) (*PasskeyCe
 	if err != nil {
 		return nil, fmt.Errorf("account: passkey: %w", err)
 	}
-	plain, err := json.Marshal(passkeyState{State: state, ReturnTo: returnTo})
-	if err != nil {
-		return nil, fmt.Errorf("account: passkey: %w", err)
-	}
-	data, err := s.pendingSeal.seal(plain, passkeyAD)
+	token, t, err := s.sealedTicket(passkeyState{State: state, ReturnTo: returnTo}, passkeyAD, purposePasskey, "", s.now(), PasskeyTTL)
 	if err != nil {
 		return nil, err
 	}
-	token, err := newToken()
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	t := &store.Ticket{ID: tokenID(token), Purpose: purposePasskey, Data: data, CreatedAt: now, ExpiresAt: now.Add(PasskeyTTL)}
 	if err := s.st.CreateTicket(ctx, t); err != nil {
 		return nil, fmt.Errorf("account: passkey: %w", err)
 	}

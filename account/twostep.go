@@ -403,11 +403,19 @@ func (s *Service) usable(fs []*store.Factor) []*store.Factor {
 
 // pendingTicket seals p into a new ticket and returns its token.
 func (s *Service) pendingTicket(p *pending, now time.Time) (string, *store.Ticket, error) {
-	plain, err := json.Marshal(p)
+	return s.sealedTicket(p, pendingAD, store.PurposeSignInPending, p.UserID, now, s.twoStep.PendingTTL)
+}
+
+// sealedTicket returns a new ticket of purpose for userID (may be empty)
+// that holds v as JSON sealed under the 2-step key with the associated
+// data ad, valid for ttl from now, and the token (the secret the browser
+// keeps; the ticket's id is its hash).
+func (s *Service) sealedTicket(v any, ad []byte, purpose, userID string, now time.Time, ttl time.Duration) (string, *store.Ticket, error) {
+	plain, err := json.Marshal(v)
 	if err != nil {
-		return "", nil, fmt.Errorf("account: pending: %w", err)
+		return "", nil, fmt.Errorf("account: %s: %w", purpose, err)
 	}
-	data, err := s.pendingSeal.seal(plain, pendingAD)
+	data, err := s.pendingSeal.seal(plain, ad)
 	if err != nil {
 		return "", nil, err
 	}
@@ -415,8 +423,8 @@ func (s *Service) pendingTicket(p *pending, now time.Time) (string, *store.Ticke
 	if err != nil {
 		return "", nil, err
 	}
-	return token, &store.Ticket{ID: tokenID(token), Purpose: store.PurposeSignInPending, UserID: p.UserID,
-		Data: data, CreatedAt: now, ExpiresAt: now.Add(s.twoStep.PendingTTL)}, nil
+	return token, &store.Ticket{ID: tokenID(token), Purpose: purpose, UserID: userID,
+		Data: data, CreatedAt: now, ExpiresAt: now.Add(ttl)}, nil
 }
 
 // loaded is a pending sign-in read from its ticket.

@@ -271,21 +271,12 @@ func (s *Service) enrolmentView(token string, e *enrolState) *Enrolment {
 // saveEnrolment seals a into a new ticket (replacing the ticket used,
 // when used is set) with b's writes, and returns its view.
 func (s *Service) saveEnrolment(ctx context.Context, a *addState, used string, b *store.Batch) (*Enrolment, error) {
-	plain, err := json.Marshal(a)
-	if err != nil {
-		return nil, fmt.Errorf("account: enrolment: %w", err)
-	}
-	data, err := s.pendingSeal.seal(plain, enrolAD)
-	if err != nil {
-		return nil, err
-	}
-	token, err := newToken()
-	if err != nil {
-		return nil, err
-	}
 	now := s.now()
-	b.Tickets = append(b.Tickets, &store.Ticket{ID: tokenID(token), Purpose: purposeEnrol, UserID: a.UserID, Data: data,
-		CreatedAt: now, ExpiresAt: now.Add(s.twoStep.PendingTTL)})
+	token, t, err := s.sealedTicket(a, enrolAD, purposeEnrol, a.UserID, now, s.twoStep.PendingTTL)
+	if err != nil {
+		return nil, err
+	}
+	b.Tickets = append(b.Tickets, t)
 	if used != "" {
 		b.Consume = &store.TicketUse{Purpose: purposeEnrol, ID: tokenID(used), Now: now}
 	}

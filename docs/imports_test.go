@@ -19,7 +19,7 @@ var layers = map[string][]string{
 	"mfa":                    nil,
 	"mfa/totp":               {"mfa"},
 	"mfa/codes":              {"mfa"},
-	"mfa/recovery":           nil,
+	"mfa/recovery":           {"mfa"},
 	"mfa/webauthn":           {"mfa"},
 	"mfa/mfatest":            {"mfa"},
 	"store":                  nil,

@@ -4,8 +4,8 @@
 // hash, and a code typed or pasted in any reasonable way (spaces, dashes,
 // upper case, full-width characters) hashes the same.
 //
-// It imports nothing of the module: the account flows use it beside the
-// factors of package mfa.
+// It imports only the mfa contract (for the one way typed codes are
+// normalised); the account flows use it beside the factors.
 package recovery
 
 import (
@@ -15,7 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/ssogate/ssogate/mfa"
 )
 
 // Count is how many codes a set has.
@@ -77,31 +78,10 @@ func code() (string, error) {
 
 // Normalize returns a code as it was shown, from what a person typed or
 // pasted: full-width characters become ASCII, letters lower case, and
-// spaces and dashes go. Other characters stay (the code will not match).
+// spaces and dashes go (mfa.NormalizeCode). Other characters stay (the
+// code will not match).
 func Normalize(input string) string {
-	var b strings.Builder
-	b.Grow(len(input))
-	for _, r := range input {
-		// The full-width forms of ASCII '!'..'~' sit 0xFEE0 above it.
-		if r >= 0xFF01 && r <= 0xFF5E {
-			r -= 0xFEE0
-		}
-		if unicode.IsSpace(r) || isDash(r) {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}
-
-// isDash reports whether r is a dash or what a Japanese input method
-// gives for one (the prolonged sound mark 'ー').
-func isDash(r rune) bool {
-	switch r {
-	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\u30FC', '\uFF70':
-		return true
-	}
-	return false
+	return strings.ToLower(mfa.NormalizeCode(input))
 }
 
 // Hash returns the hex SHA-256 of the normalised code: what the store
