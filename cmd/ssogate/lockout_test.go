@@ -104,31 +104,41 @@ func TestLockoutNoEnumeration(t *testing.T) {
 		{"locked, wrong password", locked.Email, "Hanako-Passw0rd!"},
 	}
 	bs := make([]*browser, len(kinds))
-	times := make([][]time.Duration, len(kinds))
 	answers := make([]string, len(kinds))
 	for i := range kinds {
 		bs[i] = h.browser()
 		bs[i].get("/login")
 	}
 	const tries = 30
-	for n := range tries {
-		// A new order each round: in a fixed order a periodic cost (the
-		// collector after every other 8 MiB hash) falls on the same kinds
-		// every round and reads as a difference between them.
-		for _, i := range rand.Perm(len(kinds)) {
-			k := kinds[i]
-			form := url.Values{"email": {k.email}, "password": {k.password}}
-			begin := time.Now()
-			p := bs[i].post("/login", form)
-			times[i] = append(times[i], time.Since(begin))
-			got := comparable(p, k.email)
-			if n == 0 {
-				answers[i] = got
-			} else if got != answers[i] {
-				t.Fatalf("%s: answer changed between tries", k.name)
+	// measure times every kind tries times, in a new order each round (in
+	// a fixed order a periodic cost — the collector after every other
+	// 8 MiB hash — falls on the same kinds every round and reads as a
+	// difference between them), checks that the answers do not change,
+	// and returns each kind's median.
+	measure := func(first bool) []time.Duration {
+		times := make([][]time.Duration, len(kinds))
+		for n := range tries {
+			for _, i := range rand.Perm(len(kinds)) {
+				k := kinds[i]
+				form := url.Values{"email": {k.email}, "password": {k.password}}
+				begin := time.Now()
+				p := bs[i].post("/login", form)
+				times[i] = append(times[i], time.Since(begin))
+				got := comparable(p, k.email)
+				if first && n == 0 {
+					answers[i] = got
+				} else if got != answers[i] {
+					t.Fatalf("%s: answer changed between tries", k.name)
+				}
 			}
 		}
+		meds := make([]time.Duration, len(kinds))
+		for i := range kinds {
+			meds[i] = median(times[i])
+		}
+		return meds
 	}
+	meds := measure(true)
 	for i, k := range kinds {
 		if answers[i] != answers[0] {
 			t.Errorf("%s answers unlike %s:\n%s\n--- vs ---\n%s", k.name, kinds[0].name, snippet(answers[i]), snippet(answers[0]))
@@ -143,16 +153,25 @@ func TestLockoutNoEnumeration(t *testing.T) {
 	if !strings.Contains(answers[0], "パスワードを続けて間違えると、アカウントがロックされます。") {
 		t.Error("the login page does not say that repeated failures lock the account")
 	}
-	meds := make([]time.Duration, len(kinds))
-	for i := range kinds {
-		meds[i] = median(times[i])
-	}
-	lo, hi := slices.Min(meds), slices.Max(meds)
-	t.Logf("median times: %v (unknown, wrong, locked+right, locked+wrong)", meds)
 	// Skipping the hash (one argon2id run here costs milliseconds) or the
-	// store work would show far beyond this.
-	if hi-lo > time.Millisecond && float64(hi) > 1.35*float64(lo) {
-		t.Errorf("medians differ: %v", meds)
+	// store work would show far beyond this, and in every measurement. A
+	// machine busy with other work (CI runs packages side by side) can
+	// slow one kind's tries for a while; so a difference is measured
+	// again, and only one that stays in three measurements fails.
+	differ := func(meds []time.Duration) bool {
+		lo, hi := slices.Min(meds), slices.Max(meds)
+		return hi-lo > time.Millisecond && float64(hi) > 1.35*float64(lo)
+	}
+	for attempt := 1; ; attempt++ {
+		t.Logf("median times: %v (unknown, wrong, locked+right, locked+wrong)", meds)
+		if !differ(meds) {
+			break
+		}
+		if attempt == 3 {
+			t.Errorf("medians differ in %d measurements; the last: %v", attempt, meds)
+			break
+		}
+		meds = measure(false)
 	}
 	// The lock mailed once however many tries followed.
 	h.lockMail(locked)
