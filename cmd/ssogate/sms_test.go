@@ -179,3 +179,43 @@ func TestCLISMSTest(t *testing.T) {
 		t.Errorf("no notify.voice: %v\n%s%s", err, out, errOut)
 	}
 }
+
+// TestServePhoneDir: with notify.sms and notify.voice of type dir (what
+// `make run` uses) the worker writes each code to a file there instead of
+// sending it.
+func TestServePhoneDir(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, withServices("notify:\n  sms:\n    type: dir\n    dir: "+dir+"\n  voice:\n    type: dir\n    dir: "+dir+"\n"))
+	ctx := context.Background()
+	for _, ch := range []store.Channel{store.ChannelSMS, store.ChannelVoice} {
+		m, err := h.app.gateway.Shared().Composer().Message(ch, "+819012345678", "ja", notify.TemplateSecondFactorCode, "user-1",
+			notify.Data{Code: "480213", Expires: notify.CodeValidity(h.app.cfg.Policy.TwoFactor.CodeTTL.D(), "ja")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.CreatedAt = h.clock.Now()
+		if err := h.app.store.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.app.mail.Kick()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sms, _ := filepath.Glob(filepath.Join(dir, "*-sms.txt"))
+		voice, _ := filepath.Glob(filepath.Join(dir, "*-voice.txt"))
+		if len(sms) == 1 && len(voice) == 1 {
+			b, _ := os.ReadFile(sms[0])
+			if !strings.Contains(string(b), "480213") || !strings.HasPrefix(string(b), "To: +819012345678\n") {
+				t.Fatalf("SMS file = %q", b)
+			}
+			if b, _ := os.ReadFile(voice[0]); !strings.Contains(string(b), "4、8、0、2、1、3") {
+				t.Fatalf("voice file = %q, want the digits spelt out", b)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("files after 5s: sms %v, voice %v", sms, voice)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
