@@ -161,6 +161,14 @@ type Policy struct {
 	EmailChange LinkPolicy `yaml:"email_change"`
 	// TwoFactor is 2-step verification (see twofactor.go).
 	TwoFactor TwoFactor `yaml:"two_factor"`
+	// Invitation is the mailed invitation link (see admin.go).
+	Invitation LinkPolicy `yaml:"invitation"`
+	// DeviceApproval stops the first sign-in from a browser the account
+	// has not used before until an administrator approves it (see
+	// admin.go). Default false.
+	DeviceApproval bool `yaml:"device_approval"`
+	// IdentityCheck is the PIN identity check (see admin.go).
+	IdentityCheck IdentityCheck `yaml:"identity_check"`
 }
 
 // Lockout is policy.lockout.
@@ -337,6 +345,10 @@ type Service struct {
 	// SessionTimeout demands a sign-in no older than this for the service;
 	// an older one must sign in again. Default 0: the session's own limits.
 	SessionTimeout Duration `yaml:"session_timeout"`
+	// DeviceApproval asks for an administrator's approval of a new
+	// browser before this service is reached, even when
+	// policy.device_approval is off. Default false.
+	DeviceApproval bool `yaml:"device_approval"`
 	// Require2FA sends a session signed in without a second factor
 	// through the 2-step verification (step-up) before the proxy or /auth
 	// lets it reach this service, whatever policy.two_factor.required

@@ -2375,5 +2375,7 @@ func withAccountDefaults(p Policy) Policy {
 	p.TwoFactor = TwoFactor{Methods: []string{"sms", "totp", "voice", "webauthn"},
 		RememberBrowser: Duration(30 * 24 * time.Hour), CodeTTL: Duration(5 * time.Minute), MaxTries: 5,
 		ResendAfter: Duration(30 * time.Second), PendingTTL: Duration(10 * time.Minute)}
+	p.Invitation = LinkPolicy{LinkTTL: Duration(14 * 24 * time.Hour)}
+	p.IdentityCheck = IdentityCheck{PINTTL: Duration(15 * time.Minute), MaxTries: 5}
 	return p
 }

@@ -204,6 +204,7 @@ func (c *Config) setDefaults() {
 	c.notifyDefaults()
 	c.phoneDefaults()
 	c.twoFactorDefaults()
+	c.adminDefaults()
 
 	setDuration("assertion.ttl", &c.Assertion.TTL, defaultAssertionTTL)
 	for i := range c.Services {

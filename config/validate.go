@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	v.notify()
 	v.phones()
 	v.twoFactor()
+	v.admin()
 	return v.errs.err()
 }
 

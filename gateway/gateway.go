@@ -234,6 +234,8 @@ type Gateway struct {
 	csp       string
 	// formTargets are the origins forms may post or redirect to.
 	formTargets []string
+	// adminPatterns are the console's routes (adminRoute).
+	adminPatterns []string
 	langCk      string
 	handler     http.Handler
 	pages       http.Handler

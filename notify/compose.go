@@ -42,6 +42,24 @@ const (
 	TemplateEmailChanged = "email_changed"
 	// TemplateTest: `ssogate mail test`.
 	TemplateTest = "test"
+	// TemplateInvitation: an invitation with its link (Data.Link,
+	// Expires, Inviter, Name).
+	TemplateInvitation = "invitation"
+	// TemplateInvitationAccepted: to the inviter, that Data.Email
+	// accepted.
+	TemplateInvitationAccepted = "invitation_accepted"
+	// TemplateMethodChange: a link an administrator sent so that the
+	// person chooses a new login method (Data.Link, Expires).
+	TemplateMethodChange = "method_change"
+	// TemplateDeviceApproval: to the administrators, a new browser waits
+	// for approval (Data.Name, Email, UserAgent, ClientIP, Time, Link).
+	TemplateDeviceApproval = "device_approval"
+	// TemplateDeviceToken: to the person, the one-time token that lets
+	// the approved browser in (Data.Code, Expires).
+	TemplateDeviceToken = "device_token"
+	// TemplateIdentityPIN: the PIN of an identity check, by mail, SMS or
+	// voice (Data.Code, Expires).
+	TemplateIdentityPIN = "identity_pin"
 	// TemplateSecondFactorCode: a 2-step verification code by SMS or a
 	// voice call (Data.Code, Data.Expires: how long the code works, as
 	// CodeValidity writes it, "5分間" / "5 minutes"). Written with
@@ -75,6 +93,10 @@ type Data struct {
 	// Code is a one-time code of 2-step verification (a secret: never
 	// logged).
 	Code string `json:"code,omitempty"`
+	// Inviter is the name of the administrator who sent an invitation.
+	Inviter string `json:"inviter,omitempty"`
+	// UserAgent describes a browser waiting for approval.
+	UserAgent string `json:"user_agent,omitempty"`
 }
 
 // ErrSealed is returned when a message's data cannot be opened: sealed

@@ -130,6 +130,14 @@ type AuditFilter struct {
 	UserID string
 	Action string
 	Since  time.Time
+	// Until keeps events before it; Outcome and ClientIP those with that
+	// outcome or client address (the admin console's filters).
+	Until    time.Time
+	Outcome  Outcome
+	ClientIP string
+	// Before keeps events with an ID below it: the next page of a
+	// listing is Before = the last event's ID.
+	Before int64
 	// Limit caps the number of events (newest first); 0 means 100.
 	Limit int
 }
