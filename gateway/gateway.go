@@ -236,9 +236,9 @@ type Gateway struct {
 	formTargets []string
 	// adminPatterns are the console's routes (adminRoute).
 	adminPatterns []string
-	langCk      string
-	handler     http.Handler
-	pages       http.Handler
+	langCk        string
+	handler       http.Handler
+	pages         http.Handler
 
 	shared    *Shared
 	ownShared bool
