@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,17 +120,37 @@ func escapeLike(s string) string {
 // that name them; their sessions, identity links, password, factors,
 // recovery codes, remembered and approved browsers and failure counts go
 // with the user's row (ON DELETE CASCADE). Audit events stay. It
-// publishes a store.ChangeUser (which also drops the user's cached
-// sessions), and returns store.ErrNotFound if the user is absent.
+// publishes a store.ChangeUser and a store.ChangeSession for each session
+// it ended (as Accounts.Apply's EndSessions does), and returns
+// store.ErrNotFound if the user is absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// The sessions go first, explicitly, so that each is reported.
+		rows, err := tx.Query(ctx, `DELETE FROM sessions WHERE user_id = $1 RETURNING id`, id)
+		if err != nil {
+			return err
+		}
+		ended, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		// RETURNING promises no order; the change feed gets a stable one.
+		slices.Sort(ended)
 		if err := oneRow(tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM tickets WHERE user_id = $1`, id); err != nil {
 			return err
 		}
-		return notify(ctx, tx, store.Change{Kind: store.ChangeUser, ID: id})
+		if err := notify(ctx, tx, store.Change{Kind: store.ChangeUser, ID: id}); err != nil {
+			return err
+		}
+		for _, sid := range ended {
+			if err := notify(ctx, tx, store.Change{Kind: store.ChangeSession, ID: sid}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete user: %w", mapErr(err))

@@ -54,6 +54,14 @@ func TestChangeFeed(t *testing.T) {
 	})
 }
 
+func TestAdminChanges(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	storetest.RunAdminChanges(t, func(t *testing.T) storetest.Shared {
+		dsn := pg.Database(t)
+		return storetest.Shared{A: openDB(t, dsn), B: openDB(t, dsn)}
+	})
+}
+
 func TestShared(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	storetest.RunShared(t, func(t *testing.T) storetest.Shared {
