@@ -715,3 +715,174 @@ func RunAdminChanges(t *testing.T, open func(t *testing.T) Shared) {
 	w.want(t, store.Change{Kind: store.ChangeUser, ID: v.ID})
 	w.none(t)
 }
+
+// ManyUsers is how many users RunManyUsers lists: an organisation the
+// admin console must page through without slowing down.
+const ManyUsers = 100_000
+
+// manyUsers returns ManyUsers users with ids, emails (user000000@… in
+// index order), twenty departments, every hundredth in group
+// "auditors", every fiftieth locked, and a last sign-in for two in
+// three (in pairs at the same instant, the later index the earlier time).
+// Ids are not in email order.
+func manyUsers() []*store.User {
+	users := make([]*store.User, ManyUsers)
+	for i := range users {
+		u := &store.User{
+			ID:          fmt.Sprintf("%08x%024x", uint32(i)*2654435761, i),
+			Email:       fmt.Sprintf("user%06d@example.com", i),
+			DisplayName: fmt.Sprintf("User %06d", i),
+			Department:  fmt.Sprintf("Dept %02d", i%20),
+			Groups:      []string{"staff"},
+			Role:        store.RoleUser,
+			Status:      store.StatusActive,
+			CreatedAt:   base,
+			UpdatedAt:   base,
+		}
+		if i%100 == 0 {
+			u.Groups = append(u.Groups, "auditors")
+		}
+		if i%50 == 7 {
+			u.Status = store.StatusLocked
+		}
+		if i%3 != 0 {
+			u.LastLoginAt = base.Add(-time.Duration(i/2) * time.Second)
+		}
+		users[i] = u
+	}
+	return users
+}
+
+// RunManyUsers checks SearchUsers on ManyUsers users: the first page,
+// the last page (by a cursor), filtered pages and a walk over every page
+// of both sorts list the right users exactly once. It logs how long the
+// pages took rather than failing on time, since a shared CI machine's
+// timings vary; the numbers are for a person to read. seed stores the
+// users as given (ids and times included), in bulk: one CreateUser each
+// would take most of the test's time.
+func RunManyUsers(t *testing.T, open func(t *testing.T) store.Store, seed func(t *testing.T, s store.Store, users []*store.User)) {
+	s := open(t)
+	users := manyUsers()
+	start := time.Now()
+	seed(t, s, users)
+	t.Logf("seeded %d users in %v", len(users), time.Since(start).Round(time.Millisecond))
+
+	timed := func(what string, q store.UserQuery) *store.UserPage {
+		t.Helper()
+		start := time.Now()
+		page := searchUsers(t, s, q)
+		t.Logf("%-44s %3d users of %6d in %v", what+":", len(page.Users), page.Total, time.Since(start).Round(10*time.Microsecond))
+		return page
+	}
+	emails := func(from, to, step int) []string {
+		var out []string
+		for i := from; i < to; i += step {
+			out = append(out, users[i].Email)
+		}
+		return out
+	}
+	check := func(what string, page *store.UserPage, total int, want []string, last bool) {
+		t.Helper()
+		if got := userEmails(page.Users); !equalStrings(got, want) {
+			t.Errorf("%s = %d users %q…, want %d %q…", what, len(got), head(got), len(want), head(want))
+		}
+		if page.Total != total {
+			t.Errorf("%s: Total %d, want %d", what, page.Total, total)
+		}
+		if (page.Next == "") != last {
+			t.Errorf("%s: Next %q, want one only if not the last page", what, page.Next)
+		}
+	}
+	after := func(sort store.UserSort, i int) string { return store.CursorAfter(sort, users[i]).Encode() }
+
+	check("first page", timed("first page, no filter", store.UserQuery{}), ManyUsers, emails(0, 50, 1), false)
+	check("last page", timed("last page, no filter", store.UserQuery{Cursor: after(store.SortEmail, ManyUsers-51)}),
+		ManyUsers, emails(ManyUsers-50, ManyUsers, 1), true)
+	check("middle page", timed("middle page, no filter", store.UserQuery{Cursor: after(store.SortEmail, ManyUsers/2-1)}),
+		ManyUsers, emails(ManyUsers/2, ManyUsers/2+50, 1), false)
+
+	// "user0999" is in the emails of the last hundred users only: the
+	// worst case for a substring, read past nearly every user first.
+	page := timed(`first page, Text "user0999"`, store.UserQuery{Text: "user0999"})
+	check(`first page of "user0999"`, page, 100, emails(ManyUsers-100, ManyUsers-50, 1), false)
+	page = timed(`last page, Text "user0999"`, store.UserQuery{Text: "user0999", Cursor: page.Next})
+	check(`last page of "user0999"`, page, 100, emails(ManyUsers-50, ManyUsers, 1), true)
+	check(`"Dept 07"`, timed(`first page, Text "dept 07"`, store.UserQuery{Text: "dept 07"}),
+		ManyUsers/20, emails(7, 7+50*20, 20), false)
+	check(`"user000042"`, timed(`one match, Text "user000042"`, store.UserQuery{Text: "user000042"}),
+		1, emails(42, 43, 1), true)
+	check(`group auditors`, timed(`first page, Group "auditors"`, store.UserQuery{Group: "auditors"}),
+		ManyUsers/100, emails(0, 50*100, 100), false)
+	check(`last page of group auditors`, timed(`last page, Group "auditors"`,
+		store.UserQuery{Group: "auditors", Cursor: after(store.SortEmail, ManyUsers-101)}),
+		ManyUsers/100, emails(ManyUsers-100, ManyUsers, 100), true)
+	check(`Text "AUDITORS"`, timed(`first page, Text "AUDITORS" (a group)`, store.UserQuery{Text: "AUDITORS"}),
+		ManyUsers/100, emails(0, 50*100, 100), false)
+	check(`locked`, timed(`first page, Status locked`, store.UserQuery{Status: store.StatusLocked}),
+		ManyUsers/50, emails(7, 7+50*50, 50), false)
+	check(`locked, last page`, timed(`last page, Status locked`,
+		store.UserQuery{Status: store.StatusLocked, Cursor: after(store.SortEmail, ManyUsers-51-1)}),
+		ManyUsers/50, emails(ManyUsers-43, ManyUsers, 50), true)
+
+	// By last sign-in: index 1 signed in last (base), then 2, then 4 and 5
+	// (a tie), ...; the never-signed-in third comes last.
+	page = timed("first page by last login", store.UserQuery{Sort: store.SortLastLogin})
+	checkLastLoginOrder(t, "first page by last login", page.Users)
+	if len(page.Users) != 50 || page.Users[0].Email != users[1].Email || page.Total != ManyUsers {
+		t.Errorf("first page by last login: %d users from %q, Total %d; want 50 from %q, %d",
+			len(page.Users), head(userEmails(page.Users)), page.Total, users[1].Email, ManyUsers)
+	}
+	page = timed("a page among the never-signed-in", store.UserQuery{Sort: store.SortLastLogin,
+		Cursor: after(store.SortLastLogin, 3)})
+	for _, u := range page.Users {
+		if !u.LastLoginAt.IsZero() {
+			t.Errorf("page after a never-signed-in user holds %s, signed in at %v", u.Email, u.LastLoginAt)
+		}
+	}
+
+	// Every page of both sorts, at the largest page size: each user
+	// exactly once, in order.
+	for _, sort := range []store.UserSort{store.SortEmail, store.SortLastLogin} {
+		start := time.Now()
+		q := store.UserQuery{Sort: sort, Limit: 1000} // capped at 500
+		var (
+			listed  []*store.User
+			pages   int
+			slowest time.Duration
+		)
+		for {
+			pstart := time.Now()
+			page := searchUsers(t, s, q)
+			slowest = max(slowest, time.Since(pstart))
+			pages++
+			if len(page.Users) > store.MaxUserLimit {
+				t.Fatalf("%s page %d: %d users, want at most %d", sort, pages, len(page.Users), store.MaxUserLimit)
+			}
+			listed = append(listed, page.Users...)
+			if page.Next == "" || pages > ManyUsers {
+				break
+			}
+			q.Cursor = page.Next
+		}
+		t.Logf("%-44s %d pages in %v, slowest page %v", "every page by "+string(sort)+":", pages,
+			time.Since(start).Round(time.Millisecond), slowest.Round(10*time.Microsecond))
+		if want := ManyUsers / store.MaxUserLimit; pages != want {
+			t.Errorf("every page by %s: %d pages, want %d", sort, pages, want)
+		}
+		got := userIDs(listed)
+		noDuplicates(t, "every page by "+string(sort), got)
+		if len(got) != ManyUsers {
+			t.Errorf("every page by %s listed %d users, want %d", sort, len(got), ManyUsers)
+		}
+		if sort == store.SortEmail {
+			if want := emails(0, ManyUsers, 1); !equalStrings(userEmails(listed), want) {
+				t.Errorf("every page by email is not every user in email order")
+			}
+		} else {
+			checkLastLoginOrder(t, "every page by last login", listed)
+		}
+	}
+}
+
+// head is the start of a long list, for messages.
+func head(list []string) []string { return list[:min(len(list), 3)] }
