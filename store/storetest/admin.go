@@ -113,7 +113,7 @@ func searchFixture(t *testing.T, s store.Store) map[string]*store.User {
 	for _, u := range []*store.User{
 		{Email: "Alice@Example.com", DisplayName: "Alice Tanaka", Department: "Sales", Groups: []string{"staff", "eng"}, Status: store.StatusActive},
 		{Email: "bob@example.com", DisplayName: "Bob", Department: "Engineering", Groups: []string{"staff"}, Status: store.StatusLocked},
-		{Email: "carol@other.org", DisplayName: "Carol 山田", Department: "経理部", Groups: []string{"Finance"}, Status: store.StatusDisabled},
+		{Email: "carol@other.org", DisplayName: "Carol 山田 Émile", Department: "経理部", Groups: []string{"Finance"}, Status: store.StatusDisabled},
 		{Email: "dave@example.com", DisplayName: "Dave", Groups: []string{"engineering-leads"}, Status: store.StatusInvited},
 		{Email: "under_score@example.com", DisplayName: "100% sure", Status: store.StatusActive},
 	} {
@@ -138,6 +138,7 @@ var adminTests = []test{
 			{store.UserQuery{Text: "gineer"}, []string{"bob@example.com"}},
 			{store.UserQuery{Text: "山田"}, []string{"carol@other.org"}},
 			{store.UserQuery{Text: "経理"}, []string{"carol@other.org"}},
+			{store.UserQuery{Text: "Émile"}, []string{"carol@other.org"}},
 			{store.UserQuery{Text: "example.com"}, []string{"alice@example.com", "bob@example.com", "dave@example.com", "under_score@example.com"}},
 			// ... or a whole group name, any case: "eng" is alice's group
 			// and a part of bob's department, not a group of dave's.
