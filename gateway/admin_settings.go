@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -31,12 +30,7 @@ func (g *Gateway) renderSettings(w http.ResponseWriter, r *http.Request, sess *s
 	ctx := r.Context()
 	// Read now rather than from the snapshot: the page should show what
 	// the store holds even if a change notice is still on its way.
-	a, ok := g.store.(store.Admin)
-	if !ok {
-		g.fail(w, r, http.StatusInternalServerError, "", errors.New("gateway: the store keeps no organisation settings"))
-		return
-	}
-	stored, err := a.Settings(ctx)
+	stored, err := g.store.Settings(ctx)
 	if err != nil {
 		code, key := storeFailure(w, err)
 		g.fail(w, r, code, key, err)
@@ -87,13 +81,8 @@ func (g *Gateway) adminSettingsSubmit(w http.ResponseWriter, r *http.Request, se
 		g.refuseSetting(w, r, sess, admin, key, value, "admin.settings.error.off_line", "admin_off_line")
 		return
 	}
-	a, ok := g.store.(store.Admin)
-	if !ok {
-		g.fail(w, r, http.StatusInternalServerError, "", errors.New("gateway: the store keeps no organisation settings"))
-		return
-	}
 	before := g.orgValue(key)
-	if err := a.SetSetting(ctx, &store.Setting{Key: key, Value: value, UpdatedBy: admin.ID, UpdatedAt: g.now()}); err != nil {
+	if err := g.store.SetSetting(ctx, &store.Setting{Key: key, Value: value, UpdatedBy: admin.ID, UpdatedAt: g.now()}); err != nil {
 		code, errKey := storeFailure(w, err)
 		g.fail(w, r, code, errKey, err)
 		return

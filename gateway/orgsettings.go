@@ -143,12 +143,7 @@ type orgView struct {
 // the previous snapshot (logged): a store that cannot be read now should
 // not switch policies back to the YAML's.
 func (sh *Shared) loadOrg(ctx context.Context) error {
-	a, ok := sh.sessions.store.(store.Admin)
-	if !ok {
-		sh.org.Store(&orgStored{})
-		return nil
-	}
-	ss, err := a.Settings(ctx)
+	ss, err := sh.sessions.store.Settings(ctx)
 	if err != nil {
 		return fmt.Errorf("gateway: organisation settings: %w", err)
 	}
