@@ -181,3 +181,7 @@ func (g *Gateway) orgNow() *orgView {
 // required, access route, device approval), for the flows that apply
 // them.
 func (g *Gateway) orgSettings() OrgSettings { return g.orgNow().eff }
+
+// OrgSettings returns the organisation settings in effect now (for
+// cmd/ssogate and tests).
+func (g *Gateway) OrgSettings() OrgSettings { return g.orgSettings() }
