@@ -191,7 +191,7 @@ const watchRetry = time.Second
 func (sh *Shared) watch(ctx context.Context, feed store.ChangeFeed) {
 	defer close(sh.watching)
 	for {
-		err := feed.WatchChanges(ctx, sh.changed, sh.sessions.setLive)
+		err := feed.WatchChanges(ctx, sh.changed, sh.feedLive)
 		sh.sessions.live.Store(false)
 		if ctx.Err() != nil {
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/store"
@@ -156,6 +157,18 @@ func (sh *Shared) loadOrg(ctx context.Context) error {
 func (sh *Shared) orgSettingsChanged(ctx context.Context) {
 	if err := sh.loadOrg(ctx); err != nil {
 		sh.log.Error("organisation settings reload failed", "err", err)
+	}
+}
+
+// feedLive is the change feed's live callback: besides the session
+// cache's trust, a feed that (re)starts may have missed a settings
+// notice before its starting point, so the settings are read again.
+func (sh *Shared) feedLive(up bool) {
+	sh.sessions.setLive(up)
+	if up {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		sh.orgSettingsChanged(ctx)
 	}
 }
 
