@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -189,4 +191,49 @@ func TestOrgSettingsFromAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return !h.app.gateway.OrgSettings().DeviceApproval })
+}
+
+// TestOrgSettingsAcrossPostgresReplicas: two `ssogate serve` processes on
+// one PostgreSQL database; 2-step verification made required through
+// the first applies to the next sign-in on the second (the change
+// feed's settings notice), and check-config says it cannot show the
+// stored values there.
+func TestOrgSettingsAcrossPostgresReplicas(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	dsn := pg.Database(t)
+	up := newUpstream(t)
+	a1, a2 := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	rs := newReplicaSet(t, dsn, "http://"+a1, "1m", up.URL, "")
+	rs.start(a1)
+	n2 := rs.start(a2)
+	rs.waitReady()
+	rs.cli(replicaPW+"\n", "user", "add", "--email", "admin@example.co.jp", "--name", "管理者", "--role", "admin", "--password-stdin")
+	rs.cli(replicaPW+"\n", "user", "add", "--email", replicaEmail, "--name", "Taro", "--groups", "staff", "--password-stdin")
+
+	// on2 is a new browser on the second replica.
+	on2 := func() *browser {
+		b := rs.browser()
+		b.h = &harness{t: t, url: n2.url}
+		return b
+	}
+	expectRedirect(t, on2().login(replicaEmail, replicaPW, ""), "/")
+
+	admin := rs.browser()
+	expectRedirect(t, admin.login("admin@example.co.jp", replicaPW, ""), "/")
+	expectStatus(t, admin.get("/admin/settings"), http.StatusOK)
+	p := admin.post("/admin/settings", url.Values{"key": {store.SettingTwoFactorRequired}, "value": {"true"}, "confirm": {"1"}})
+	expectRedirect(t, p, "/admin/settings?saved=two_factor.required")
+	begin := time.Now()
+	waitFor(t, func() bool {
+		return on2().login(replicaEmail, replicaPW, "").Header.Get("Location") == "/login/2fa/setup"
+	})
+	t.Logf("the second replica applied the setting within %v", time.Since(begin).Round(time.Millisecond))
+	if time.Since(begin) > 5*time.Second {
+		t.Fatalf("took %v: the notice did not arrive, only a sweep", time.Since(begin))
+	}
+
+	out := rs.cli("", "check-config")
+	if !strings.Contains(out, "YAML defaults only") || !strings.Contains(out, "two_factor.required: false (YAML default)") {
+		t.Fatalf("check-config on PostgreSQL:\n%s", out)
+	}
 }
