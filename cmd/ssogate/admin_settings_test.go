@@ -196,8 +196,8 @@ func TestOrgSettingsFromAnotherProcess(t *testing.T) {
 // TestOrgSettingsAcrossPostgresReplicas: two `ssogate serve` processes on
 // one PostgreSQL database; 2-step verification made required through
 // the first applies to the next sign-in on the second (the change
-// feed's settings notice), and check-config says it cannot show the
-// stored values there.
+// feed's settings notice); check-config, reading the database, names
+// the administrator who set it.
 func TestOrgSettingsAcrossPostgresReplicas(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	dsn := pg.Database(t)
@@ -233,7 +233,8 @@ func TestOrgSettingsAcrossPostgresReplicas(t *testing.T) {
 	}
 
 	out := rs.cli("", "check-config")
-	if !strings.Contains(out, "YAML defaults only") || !strings.Contains(out, "two_factor.required: false (YAML default)") {
+	if !strings.Contains(out, "two_factor.required: true (set in the admin console by admin@example.co.jp at ") ||
+		!strings.Contains(out, "device_approval: false (YAML default)") {
 		t.Fatalf("check-config on PostgreSQL:\n%s", out)
 	}
 }
