@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -56,5 +57,24 @@ func TestEffectiveSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOrgSettingsSweepFallback: without a change feed (or when it missed
+// a notice), the sweeper's tick rereads the settings.
+func TestOrgSettingsSweepFallback(t *testing.T) {
+	g, _ := newTestGateway(t, "5s", func(st store.Store) store.Store { return struct{ store.Store }{st} })
+	if _, ok := g.store.(store.ChangeFeed); ok {
+		t.Fatal("the wrapped store still has a change feed")
+	}
+	if err := g.store.SetSetting(context.Background(), &store.Setting{Key: store.SettingDeviceApproval, Value: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if g.OrgSettings().DeviceApproval {
+		t.Fatal("applied before any reread: the test shows nothing")
+	}
+	g.shared.sweepOnce()
+	if !g.OrgSettings().DeviceApproval {
+		t.Fatal("the sweep did not reread the settings")
 	}
 }
