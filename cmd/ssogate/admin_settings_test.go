@@ -148,6 +148,18 @@ func TestAdminSettingsLineOnlyNeedsALine(t *testing.T) {
 	if ss, _ := h.app.store.Settings(context.Background()); len(ss) != 0 {
 		t.Fatalf("stored: %+v", ss)
 	}
+
+	// line_only stored while a line existed, the line since removed from
+	// the file: the stored value is not applied (nobody could reach
+	// anything), and the page says so.
+	if err := h.app.store.SetSetting(context.Background(), &store.Setting{Key: store.SettingAccessRoute, Value: "line_only"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(admin.get("/admin/settings").body, "保存されている値「line_only」") })
+	if h.app.gateway.OrgSettings().LineOnly() {
+		t.Fatal("line_only applied without a line")
+	}
+	expectStatus(t, h.browser().get("/login"), http.StatusOK)
 }
 
 func TestAdminSettingsDeviceApproval(t *testing.T) {
