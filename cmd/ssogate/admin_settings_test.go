@@ -155,7 +155,9 @@ func TestAdminSettingsLineOnlyNeedsALine(t *testing.T) {
 	if err := h.app.store.SetSetting(context.Background(), &store.Setting{Key: store.SettingAccessRoute, Value: "line_only"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(admin.get("/admin/settings").body, "保存されている値「line_only」") })
+	waitFor(t, func() bool {
+		return strings.Contains(admin.get("/admin/settings").body, "保存されている値「line_only」")
+	})
 	if h.app.gateway.OrgSettings().LineOnly() {
 		t.Fatal("line_only applied without a line")
 	}
