@@ -78,6 +78,10 @@ type Options struct {
 	Factors    []mfa.Factor
 	PendingKey []byte
 	FactorKey  []byte
+
+	// IdentityCheck is policy.identity_check (the PIN identity check),
+	// whose state PendingKey seals too.
+	IdentityCheck IdentityCheckPolicy
 }
 
 // Policy is the account part of the organisation's policy (config
@@ -124,6 +128,9 @@ type Service struct {
 	factors     map[mfa.Kind]mfa.Factor
 	pendingSeal *sealer
 	factorSeal  *sealer
+
+	idc     IdentityCheckPolicy
+	pinSeal *sealer
 }
 
 // New returns a Service.
@@ -141,6 +148,10 @@ func New(o Options) *Service {
 		s.log = slog.Default()
 	}
 	s.twoStep = o.TwoStep
+	s.idc = o.IdentityCheck
+	if ps, err := newSealer(o.PendingKey); err == nil {
+		s.pinSeal = ps
+	}
 	if len(o.Factors) > 0 {
 		ps, perr := newSealer(o.PendingKey)
 		fs, ferr := newSealer(o.FactorKey)

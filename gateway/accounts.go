@@ -49,6 +49,11 @@ func (g *Gateway) newAccountService(st store.Store, cfg *config.Config, factors 
 		Factors:    factors,
 		PendingKey: g.shared.twoStep.pending,
 		FactorKey:  g.shared.twoStep.factor,
+		IdentityCheck: account.IdentityCheckPolicy{
+			PINTTL: pol.IdentityCheck.PINTTL.D(), MaxTries: pol.IdentityCheck.MaxTries,
+			SMS: cfg.Notify.SMS.Type != "", Voice: cfg.Notify.Voice.Type != "",
+			Region: cfg.Notify.SMS.DefaultRegion,
+		},
 	})
 	return svc
 }
