@@ -123,6 +123,12 @@ func TestIdentityCheckThroughTwilio(t *testing.T) {
 	expectStatus(t, p, http.StatusBadRequest)
 	signedInElsewhere := h.browser()
 	expectRedirect(t, signedInElsewhere.login(alice.Email, alicePW, ""), "/")
+	// A locked account is unlocked by the reset, as by a reset link.
+	locked, _ := h.app.store.GetUser(context.Background(), alice.ID)
+	locked.Status = store.StatusLocked
+	if err := h.app.store.UpdateUser(context.Background(), locked); err != nil {
+		t.Fatal(err)
+	}
 	const newPW = "Kaizen-Sakura-2026!"
 	expectRedirect(t, b.post("/identity-check", url.Values{"action": {"password"}, "password": {newPW}, "password_confirm": {newPW}}),
 		"/identity-check?done=password")
@@ -143,6 +149,15 @@ func TestIdentityCheckThroughTwilio(t *testing.T) {
 	b2 := h.browser()
 	b2.xff = "198.51.100.2"
 	expectRedirect(t, checkDetails(b2, short, "03-1234-5678"), "/identity-check")
+	// SMS to the fixed phone goes as a call; the PIN page sends again.
+	expectRedirect(t, b2.post("/identity-check", url.Values{"channel": {"sms"}}), "/identity-check")
+	first := tw.Next(t, 10*time.Second)
+	if first.Kind != "voice" || first.To != "+81312345678" {
+		t.Fatalf("SMS to the fixed phone: %+v", first)
+	}
+	if p := b2.get("/identity-check"); !strings.Contains(p.body, `id="pin-form"`) || !strings.Contains(p.body, `id="channel-form"`) {
+		t.Fatalf("PIN page without a way to send again:\n%s", snippet(p.body))
+	}
 	expectRedirect(t, b2.post("/identity-check", url.Values{"channel": {"voice"}}), "/identity-check")
 	call := tw.Next(t, 10*time.Second)
 	if call.Kind != "voice" || call.To != "+81312345678" || len(call.Code) != 6 || call.CodeTimes != 2 {
@@ -175,7 +190,7 @@ func TestIdentityCheckThroughTwilio(t *testing.T) {
 	// Every step is audited; no PIN is.
 	audit := h.auditDetails()
 	for _, want := range []string{"identity_check_start success", "identity_check_pin_sent success", "identity_check_pin failure",
-		"identity_check_pin success", "password_reset success alice@example.co.jp identity_check", "too_many_tries", "pin_expired"} {
+		"identity_check_pin success", "password_reset success alice@example.co.jp identity_check unlocked", "too_many_tries", "pin_expired"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit lacks %q:\n%s", want, audit)
 		}
