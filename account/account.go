@@ -68,6 +68,9 @@ type Options struct {
 	// Enqueued, when set, is called after a step committed messages to the
 	// outbox, so that the sending worker need not wait for its next poll.
 	Enqueued func()
+	// IdentityCheck is policy.identity_check (the PIN identity check),
+	// whose state PendingKey seals too.
+	IdentityCheck IdentityCheckPolicy
 
 	// TwoStep is policy.two_factor; Factors the second factors wired (by
 	// cmd/ssogate: none leaves 2-step verification off). PendingKey seals
@@ -78,10 +81,6 @@ type Options struct {
 	Factors    []mfa.Factor
 	PendingKey []byte
 	FactorKey  []byte
-
-	// IdentityCheck is policy.identity_check (the PIN identity check),
-	// whose state PendingKey seals too.
-	IdentityCheck IdentityCheckPolicy
 }
 
 // Policy is the account part of the organisation's policy (config
@@ -123,14 +122,13 @@ type Service struct {
 	label    func(providerID, lang string) string
 	reset2FA func(ctx context.Context, userID string) error
 	enqueued func()
+	idc      IdentityCheckPolicy
+	pinSeal  *sealer
 
 	twoStep     TwoStepPolicy
 	factors     map[mfa.Kind]mfa.Factor
 	pendingSeal *sealer
 	factorSeal  *sealer
-
-	idc     IdentityCheckPolicy
-	pinSeal *sealer
 }
 
 // New returns a Service.
@@ -144,14 +142,14 @@ func New(o Options) *Service {
 	if s.loc == nil {
 		s.loc = time.UTC
 	}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	s.twoStep = o.TwoStep
 	s.idc = o.IdentityCheck
 	if ps, err := newSealer(o.PendingKey); err == nil {
 		s.pinSeal = ps
 	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.twoStep = o.TwoStep
 	if len(o.Factors) > 0 {
 		ps, perr := newSealer(o.PendingKey)
 		fs, ferr := newSealer(o.FactorKey)
