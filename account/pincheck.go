@@ -98,6 +98,10 @@ var (
 	ErrChannelUnavailable = errors.New("account: PIN channel not available")
 )
 
+// errNoPINKey: the service was built without PendingKey, which seals a
+// check's state.
+var errNoPINKey = errors.New("account: identity check: no sealing key")
+
 // pinAD binds a check's sealed state to its purpose.
 var pinAD = []byte(store.PurposePIN)
 
@@ -349,7 +353,7 @@ func (s *Service) loadCheck(ctx context.Context, token string) (*pinLoaded, erro
 // token. The ticket names no user, whatever the outcome.
 func (s *Service) pinTicket(st *pinState, now time.Time) (string, *store.Ticket, error) {
 	if s.pinSeal == nil {
-		return "", nil, fmt.Errorf("account: identity check: no sealing key")
+		return "", nil, errNoPINKey
 	}
 	plain, err := json.Marshal(st)
 	if err != nil {

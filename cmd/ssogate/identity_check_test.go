@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/internal/testpeers"
+	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -329,14 +330,14 @@ func TestIdentityCheckNoEnumeration(t *testing.T) {
 			t.Errorf("median answer for a match %v, for %s %v", m0, cases[k].name, mk)
 		}
 	}
-	// Only the matches sent a PIN, to alice's mobile.
-	time.Sleep(500 * time.Millisecond)
-	msgs := tw.Messages()
-	if len(msgs) != rounds {
-		t.Fatalf("%d messages sent, want %d (the matches only)", len(msgs), rounds)
+	// Only the matches queued a PIN, and it went to alice's mobile.
+	ms, err := h.app.store.(store.Outbox).ListMessages(context.Background(),
+		store.MessageFilter{Template: notify.TemplateIdentityPIN, Limit: 1000})
+	if err != nil || len(ms) != rounds {
+		t.Fatalf("%d PINs queued (%v), want %d (the matches only)", len(ms), err, rounds)
 	}
-	for _, m := range msgs {
-		if m.To != "+819012345678" {
+	for range rounds {
+		if m := tw.Next(t, 10*time.Second); m.To != "+819012345678" {
 			t.Fatalf("a PIN went to %s", m.To)
 		}
 	}
