@@ -68,6 +68,9 @@ type Options struct {
 	// Enqueued, when set, is called after a step committed messages to the
 	// outbox, so that the sending worker need not wait for its next poll.
 	Enqueued func()
+	// IdentityCheck is policy.identity_check (the PIN identity check),
+	// whose state PendingKey seals too.
+	IdentityCheck IdentityCheckPolicy
 
 	// TwoStep is policy.two_factor; Factors the second factors wired (by
 	// cmd/ssogate: none leaves 2-step verification off). PendingKey seals
@@ -123,6 +126,8 @@ type Service struct {
 	label    func(providerID, lang string) string
 	reset2FA func(ctx context.Context, userID string) error
 	enqueued func()
+	idc      IdentityCheckPolicy
+	pinSeal  *sealer
 
 	twoStep     TwoStepPolicy
 	org         func() (required, lineOnly bool)
@@ -141,6 +146,10 @@ func New(o Options) *Service {
 	}
 	if s.loc == nil {
 		s.loc = time.UTC
+	}
+	s.idc = o.IdentityCheck
+	if ps, err := newSealer(o.PendingKey); err == nil {
+		s.pinSeal = ps
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -97,31 +97,47 @@ func (s *Service) RequestEmailChange(ctx context.Context, u *store.User, newEmai
 		return ErrTooManyAttempts
 	}
 
-	value, t, err := newLinkTicket(store.PurposeEmailChange, fresh.ID, now, s.pol.EmailChangeLinkTTL, []byte(e))
+	b, err := s.emailChangeBatch(fresh, e, "", o, now)
 	if err != nil {
 		return err
+	}
+	return s.commit(ctx, b)
+}
+
+// emailChangeBatch is the writes that ask to change fresh's address to e
+// (normalised): a confirmation ticket valid Policy.EmailChangeLinkTTL in
+// place of any earlier one, the link to the new address, a notice to the
+// current one, and the audit event (its detail prefixed by detail when
+// set).
+func (s *Service) emailChangeBatch(fresh *store.User, e, detail string, o Origin, now time.Time) (*store.Batch, error) {
+	value, t, err := newLinkTicket(store.PurposeEmailChange, fresh.ID, now, s.pol.EmailChangeLinkTTL, []byte(e))
+	if err != nil {
+		return nil, err
 	}
 	lang := s.mailLang(fresh, o.Lang)
 	data := notify.Data{Name: fresh.DisplayName, Email: fresh.Email, NewEmail: e, ClientIP: o.ClientIP,
 		Time: s.mailTime(now, lang)}
 	notice, err := s.comp.Mail(fresh.Email, lang, notify.TemplateEmailChangeNotice, fresh.ID, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	data.Link, data.Expires = s.link("/email/confirm", value), s.mailTime(t.ExpiresAt, lang)
 	confirmMail, err := s.comp.Mail(e, lang, notify.TemplateEmailChangeConfirm, fresh.ID, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ev := s.flowEvent("email_change_request", o, now)
 	// The new address is no secret, and the audit trail needs it.
 	ev.UserID, ev.Actor, ev.Outcome, ev.Detail = fresh.ID, fresh.Email, store.OutcomeSuccess, "new_email="+e
-	return s.commit(ctx, &store.Batch{
+	if detail != "" {
+		ev.Detail = detail + " " + ev.Detail
+	}
+	return &store.Batch{
 		DropTickets: &store.TicketsDrop{UserID: fresh.ID, Purposes: []string{store.PurposeEmailChange}},
 		Tickets:     []*store.Ticket{t},
 		Messages:    []*store.Message{confirmMail, notice},
 		Audit:       []*store.AuditEvent{ev},
-	})
+	}, nil
 }
 
 // CheckEmailLink tells the confirmation page whether to show its button:

@@ -288,6 +288,19 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, password, confirm s
 		}
 		return nil, err
 	}
+	return s.setPassword(ctx, u, password, confirm,
+		&store.TicketUse{Purpose: store.PurposePasswordReset, ID: linkTicketID(ticket), Now: now}, "", o)
+}
+
+// setPassword is the end of a password reset, from a reset link or a
+// PIN identity check (detail "identity_check"): it checks the new
+// password, then in one transaction uses the ticket, stores the new
+// hash, unlocks the account and clears its must-change flag and failure
+// counts, ends every session of the user, drops the other reset and
+// unlock links, and enqueues the "password changed" mail; then the
+// 2-step hook runs. ErrLinkUsed when the ticket was used meanwhile.
+func (s *Service) setPassword(ctx context.Context, u *store.User, password, confirm string, use *store.TicketUse, detail string, o Origin) (*store.User, error) {
+	now := s.now()
 	if err := newPasswordOK(s.rule, password, confirm, "", u); err != nil {
 		return nil, err
 	}
@@ -308,11 +321,12 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, password, confirm s
 	}
 	ev := s.flowEvent("password_reset", o, now)
 	ev.UserID, ev.Actor, ev.Outcome = u.ID, u.Email, store.OutcomeSuccess
+	ev.Detail = detail
 	if u.Status == store.StatusLocked {
-		ev.Detail = "unlocked"
+		ev.Detail = strings.TrimSpace(detail + " unlocked")
 	}
 	_, err = s.apply(ctx, &store.Batch{
-		Consume:       &store.TicketUse{Purpose: store.PurposePasswordReset, ID: linkTicketID(ticket), Now: now},
+		Consume:       use,
 		User:          &next,
 		Password:      &store.PasswordWrite{UserID: u.ID, Encoded: hash},
 		EndSessions:   &store.SessionsEnd{UserID: u.ID},

@@ -42,6 +42,11 @@ func (g *Gateway) newAccountService(st store.Store, cfg *config.Config, factors 
 		Rule:          g.localRule(),
 		ProviderLabel: g.providerLabel,
 		Enqueued:      g.kick,
+		IdentityCheck: account.IdentityCheckPolicy{
+			PINTTL: pol.IdentityCheck.PINTTL.D(), MaxTries: pol.IdentityCheck.MaxTries,
+			SMS: cfg.Notify.SMS.Type != "", Voice: cfg.Notify.Voice.Type != "",
+			Region: cfg.Notify.SMS.DefaultRegion,
+		},
 		ResetSecondFactor: func(ctx context.Context, userID string) error {
 			return svc.ResetTwoStep(ctx, userID, "", account.Origin{RequestID: requestID(ctx)})
 		},

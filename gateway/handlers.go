@@ -50,6 +50,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /account/sessions", g.sessionsSubmit)
 	mux.HandleFunc("GET /password/forgot", g.forgotPage)
 	mux.HandleFunc("POST /password/forgot", g.forgotSubmit)
+	mux.HandleFunc("GET "+identityCheckPath, g.identityCheckPage)
+	mux.HandleFunc("POST "+identityCheckPath, g.identityCheckSubmit)
 	mux.HandleFunc("GET /password/reset", g.resetPage)
 	mux.HandleFunc("POST /password/reset", g.resetSubmit)
 	mux.HandleFunc("GET /email/confirm", g.emailConfirmPage)

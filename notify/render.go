@@ -33,12 +33,13 @@ var Languages = []string{"ja", "en"}
 var Templates = []string{
 	TemplateAccountLocked, TemplatePasswordReset, TemplatePasswordResetNoPassword, TemplatePasswordChanged,
 	TemplateEmailChangeConfirm, TemplateEmailChangeNotice, TemplateEmailChanged, TemplateTest,
+	TemplateIdentityPIN,
 }
 
 // PhoneTemplates lists the templates of SMS and voice messages. Each is
 // written once per language, in templates/<lang>/<name>.tmpl, as an "sms"
 // text and a "voice" script whose paragraphs are said with a pause between.
-var PhoneTemplates = []string{TemplateSecondFactorCode}
+var PhoneTemplates = []string{TemplateSecondFactorCode, TemplateIdentityPIN}
 
 // ErrUnknownTemplate is returned by Render for a template name that is not
 // one of Templates (of PhoneTemplates, for an SMS or a voice message).
