@@ -232,34 +232,10 @@ func (s *Service) StartIdentityCheck(ctx context.Context, shortID, phone string,
 	return token, nil
 }
 
-// idPrefixLookup is a store that finds users by the start of their id
-// through an index (SQLite): one indexed read whether or not a user
-// matches. A store without it (PostgreSQL for now) is read whole, which
-// costs the same whatever the id too, but grows with the number of users
-// (0.8 s with 100,000 on SQLite); the limits per client bound how often.
-type idPrefixLookup interface {
-	UsersByIDPrefix(ctx context.Context, prefix string) ([]*store.User, error)
-}
-
-// usersByIDPrefix returns the users whose id starts with prefix.
+// usersByIDPrefix returns the users whose id starts with prefix (at most
+// two): one indexed read whether or not a user matches.
 func (s *Service) usersByIDPrefix(ctx context.Context, prefix string) ([]*store.User, error) {
-	if l, ok := s.st.(idPrefixLookup); ok {
-		users, err := l.UsersByIDPrefix(ctx, prefix)
-		if !errors.Is(err, errors.ErrUnsupported) {
-			return users, err
-		}
-	}
-	all, err := s.st.ListUsers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []*store.User
-	for _, u := range all {
-		if strings.HasPrefix(u.ID, prefix) {
-			out = append(out, u)
-		}
-	}
-	return out, nil
+	return s.st.UsersByIDPrefix(ctx, prefix)
 }
 
 // matchDetails finds the account whose id starts with prefix and whose

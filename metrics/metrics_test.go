@@ -532,6 +532,9 @@ func TestWrapStoreAdmin(t *testing.T) {
 	if page, err := st.SearchUsers(ctx, store.UserQuery{Text: "花子"}); err != nil || page.Total != 1 || page.Users[0].ID != u.ID {
 		t.Fatalf("SearchUsers = %+v, %v; want hanako", page, err)
 	}
+	if list, err := st.UsersByIDPrefix(ctx, u.ID[:8]); err != nil || len(list) != 1 || list[0].ID != u.ID {
+		t.Fatalf("UsersByIDPrefix = %v, %v; want hanako", list, err)
+	}
 	if err := st.SetSetting(ctx, &store.Setting{Key: store.SettingDeviceApproval, Value: "true"}); err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +572,7 @@ func TestWrapStoreAdmin(t *testing.T) {
 	if _, err := sq.GetUser(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("user after DeleteUser through the wrapper: %v, want ErrNotFound", err)
 	}
-	for _, method := range []string{"SearchUsers", "DeleteUser", "Settings", "SetSetting", "ListTickets", "DeleteTickets",
+	for _, method := range []string{"SearchUsers", "UsersByIDPrefix", "DeleteUser", "Settings", "SetSetting", "ListTickets", "DeleteTickets",
 		"AddDevice", "UseDevice", "ListDevices", "DeleteDevice"} {
 		want := uint64(1)
 		if method == "DeleteDevice" {

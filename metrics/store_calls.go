@@ -73,6 +73,7 @@ const (
 	callDeleteExpiredBrowsers
 	callResetTwoStep
 	callSearchUsers
+	callUsersByIDPrefix
 	callDeleteUser
 	callSettings
 	callSetSetting
@@ -149,6 +150,7 @@ var storeCallNames = [numStoreCalls]string{
 	callDeleteExpiredBrowsers:  "DeleteExpiredBrowsers",
 	callResetTwoStep:           "ResetTwoStep",
 	callSearchUsers:            "SearchUsers",
+	callUsersByIDPrefix:        "UsersByIDPrefix",
 	callDeleteUser:             "DeleteUser",
 	callSettings:               "Settings",
 	callSetSetting:             "SetSetting",
@@ -579,6 +581,13 @@ func (ts *timedStore) SearchUsers(ctx context.Context, q store.UserQuery) (*stor
 	start := time.Now()
 	v, err := ts.st.SearchUsers(ctx, q)
 	ts.done(callSearchUsers, start, err)
+	return v, err
+}
+
+func (ts *timedStore) UsersByIDPrefix(ctx context.Context, prefix string) ([]*store.User, error) {
+	start := time.Now()
+	v, err := ts.st.UsersByIDPrefix(ctx, prefix)
+	ts.done(callUsersByIDPrefix, start, err)
 	return v, err
 }
 

@@ -104,6 +104,12 @@ type Admin interface {
 	// (indexed, no full scan per page beyond the filter) with 100,000
 	// users.
 	SearchUsers(ctx context.Context, q UserQuery) (*UserPage, error)
+	// UsersByIDPrefix returns the users whose id starts with prefix, at
+	// most two (the PIN identity check needs to know one, or that the
+	// short id is ambiguous), through the primary key's index, so that
+	// its cost does not grow with the number of users. An empty prefix
+	// finds none.
+	UsersByIDPrefix(ctx context.Context, prefix string) ([]*User, error)
 	// DeleteUser removes the user and everything that is theirs
 	// (sessions, identity links, password, factors, recovery codes,
 	// remembered and approved browsers, tickets, failure counts),

@@ -446,6 +446,38 @@ var adminTests = []test{
 			t.Errorf("users after delete and re-create = %d, want 2", page.Total)
 		}
 	}},
+	{"UsersByIDPrefix", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		var users []*store.User
+		for i := range 40 {
+			users = append(users, createUser(t, s, fmt.Sprintf("prefix%02d@example.com", i)))
+		}
+		u := users[7]
+		for _, n := range []int{len(u.ID), 12, 8} {
+			got, err := s.UsersByIDPrefix(ctx, u.ID[:n])
+			noErr(t, "UsersByIDPrefix", err)
+			if n >= 12 && (len(got) != 1 || got[0].ID != u.ID || got[0].Email != u.Email) {
+				t.Fatalf("UsersByIDPrefix(%q) = %v, want only %s", u.ID[:n], got, u.Email)
+			}
+			if n == 8 && (len(got) == 0 || got[0].ID[:8] != u.ID[:8] || len(got) > 2) {
+				t.Fatalf("UsersByIDPrefix(%q) = %v, want %s (and at most one more)", u.ID[:n], got, u.Email)
+			}
+		}
+		// A prefix that sorts between ids, and one of every id, answer
+		// at most two: the lookup never lists the table.
+		got, err := s.UsersByIDPrefix(ctx, u.ID[:1])
+		noErr(t, "UsersByIDPrefix", err)
+		if len(got) > 2 {
+			t.Fatalf("UsersByIDPrefix(%q) = %d users, want at most 2", u.ID[:1], len(got))
+		}
+		for _, p := range []string{"", "zzzz", "not-an-id"} {
+			got, err := s.UsersByIDPrefix(ctx, p)
+			noErr(t, "UsersByIDPrefix", err)
+			if len(got) != 0 {
+				t.Fatalf("UsersByIDPrefix(%q) = %v, want none", p, got)
+			}
+		}
+	}},
 	{"Settings", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		list, err := s.Settings(ctx)

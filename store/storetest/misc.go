@@ -195,6 +195,7 @@ var miscTests = []test{
 			{"ConsumeTicket", func() error { _, err := s.ConsumeTicket(ctx, "reset", "t1", base); return err }},
 			{"DeleteExpiredTickets", func() error { _, err := s.DeleteExpiredTickets(ctx, base.Add(24*time.Hour)); return err }},
 			{"SearchUsers", func() error { _, err := s.SearchUsers(ctx, store.UserQuery{Text: "a"}); return err }},
+			{"UsersByIDPrefix", func() error { _, err := s.UsersByIDPrefix(ctx, u.ID[:8]); return err }},
 			{"DeleteUser", func() error { return s.DeleteUser(ctx, u.ID) }},
 			{"Settings", func() error { _, err := s.Settings(ctx); return err }},
 			{"SetSetting", func() error { return s.SetSetting(ctx, &store.Setting{Key: "k", Value: "v"}) }},
