@@ -299,13 +299,25 @@ func (s *Service) SendMethodChange(ctx context.Context, admin *store.User, userI
 
 // CheckMethodLink reads an invitation or login-method link of kind
 // without using it: the person it is for, or ErrLinkExpired or
-// ErrLinkUsed (also for an invitation already accepted).
+// ErrLinkUsed (an invitation accepted, resent or revoked).
 func (s *Service) CheckMethodLink(ctx context.Context, kind, ticket string) (*store.User, error) {
 	u, data, err := s.checkLink(ctx, ticket)
 	if err != nil {
 		return nil, err
 	}
 	if data != nil || (kind == KindInvitation) != (u.Status == store.StatusInvited) {
+		return nil, ErrLinkUsed
+	}
+	// Unlike a reset link, a replaced or revoked invitation says so at
+	// once: the person should ask for the newer link, not type a
+	// password the form would then refuse. The pending links of a kind
+	// are few (an organisation's open invitations).
+	ts, err := s.st.ListTickets(ctx, kind, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("account: link: %w", err)
+	}
+	id := linkTicketID(ticket)
+	if !slices.ContainsFunc(ts, func(t *store.Ticket) bool { return t.ID == id }) {
 		return nil, ErrLinkUsed
 	}
 	return u, nil
