@@ -14,6 +14,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/text/encoding/japanese"
 
+	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
 )
@@ -323,4 +324,44 @@ func TestCLIUserInvite(t *testing.T) {
 	if err != nil || !strings.Contains(out, "usage: ssogate user invite") {
 		t.Fatalf("--help: %v %q", err, out)
 	}
+}
+
+// TestLoginMethodChangeLink: an administrator sends a login-method
+// change link (the console's user page calls account.SendMethodChange);
+// the person chooses a new password on /login-method through the same
+// confirmation screen, their other sessions end, and the new password
+// signs in; the link then works no more.
+func TestLoginMethodChangeLink(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	ab := h.browser()
+	admin := h.addAdmin(ab)
+	u := h.addUser("kato@example.co.jp", "加藤 誠", alicePW)
+	old := h.browser()
+	expectRedirect(t, old.login(u.Email, alicePW, ""), "/")
+	if err := h.app.gateway.Account().SendMethodChange(ctx, admin, u.ID, account.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	link := h.lastLink(notify.TemplateMethodChange, u.Email)
+	if !strings.HasPrefix(link, "/login-method?ticket=") {
+		t.Fatalf("link %q", link)
+	}
+	// An invitation's page does not take it.
+	expectStatus(t, h.browser().get(strings.Replace(link, "/login-method", "/invite", 1)), http.StatusGone)
+	b := h.browser()
+	p := b.get(link)
+	expectStatus(t, p, http.StatusOK)
+	const pw = "Aki-no-Sora#2026"
+	p = b.post(link, url.Values{"step": {"password"}, "password": {pw}, "password_confirm": {pw}})
+	if !strings.Contains(p.body, "申込確認") {
+		t.Fatalf("no confirmation screen:\n%s", p.body)
+	}
+	tok := inviteTokenRe.FindStringSubmatch(p.body)[1]
+	expectStatus(t, b.post(link, url.Values{"step": {"confirm"}, "token": {tok}}), http.StatusOK)
+	h.clock.Advance(h.app.cfg.Session.CacheTTL.D())
+	if signedIn(old) {
+		t.Fatal("the other session survived the change")
+	}
+	expectRedirect(t, h.browser().login(u.Email, pw, ""), "/")
+	expectStatus(t, b.get(link), http.StatusGone)
 }
