@@ -361,7 +361,9 @@ func (s *Service) ChoosePassword(ctx context.Context, kind, ticket, password, co
 func (s *Service) FinishPassword(ctx context.Context, kind, ticket, token string, o Origin) (*store.User, error) {
 	u, err := s.CheckMethodLink(ctx, kind, ticket)
 	if err != nil {
-		s.refused(ctx, kind+"_accept", o, s.now(), "", "link_"+linkReason(err))
+		if errors.Is(err, ErrLinkExpired) || errors.Is(err, ErrLinkUsed) {
+			s.refused(ctx, kind+"_accept", o, s.now(), "", "link_"+linkReason(err))
+		}
 		return nil, err
 	}
 	pt, err := s.st.ConsumeTicket(ctx, purposeMethodPassword, linkTicketID(token), s.now())

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ssogate/ssogate/account"
@@ -58,22 +59,32 @@ func (g *Gateway) inviteView(w http.ResponseWriter, r *http.Request, kind, ticke
 	if u != nil {
 		page.Email, page.Name = u.Email, u.DisplayName
 	}
-	if lp, _ := g.localProvider(page.Lang); lp != nil && g.policyAllows(lp.(providers.Provider).ID()) {
+	// An account an administrator limited to some methods is offered
+	// only those: another would be linked, then refused at sign-in.
+	allowed := func(id string) bool {
+		return u == nil || len(u.LoginMethods) == 0 || slices.Contains(u.LoginMethods, id)
+	}
+	if lp, _ := g.localProvider(page.Lang); lp != nil && g.policyAllows(lp.(providers.Provider).ID()) && allowed(lp.(providers.Provider).ID()) {
 		page.Password, page.Rule = true, g.passwordRule()
 	}
 	for _, p := range g.linkableProviders() {
+		if !allowed(p.ID()) {
+			continue
+		}
 		page.Providers = append(page.Providers, portal.ProviderButton{ID: p.ID(), Label: g.providerLabel(p.ID(), page.Lang)})
 	}
 	return page
 }
 
 // linkableProviders are the providers an invited person may choose: the
-// redirect-style ones (OIDC, SAML) with linking settings that the policy
-// allows.
+// redirect-style ones (OIDC, SAML) and directories (AD, LDAP) with
+// linking settings, that the policy allows.
 func (g *Gateway) linkableProviders() []providers.Provider {
 	var out []providers.Provider
 	for _, p := range g.providers.All() {
-		if _, ok := p.(providers.RedirectAuthenticator); ok && p.Type() != "local" && g.federation(p.ID()) != nil && g.policyAllows(p.ID()) {
+		_, redirect := p.(providers.RedirectAuthenticator)
+		_, directory := p.(providers.PasswordAuthenticator)
+		if (redirect || directory) && p.Type() != "local" && g.federation(p.ID()) != nil && g.policyAllows(p.ID()) {
 			out = append(out, p)
 		}
 	}
@@ -125,7 +136,7 @@ func (g *Gateway) inviteSubmit(w http.ResponseWriter, r *http.Request, kind stri
 		return
 	}
 	provider := r.PostFormValue("provider")
-	if provider != "" && !slices.ContainsFunc(g.linkableProviders(), func(p providers.Provider) bool { return p.ID() == provider }) {
+	if provider != "" && !slices.ContainsFunc(page.Providers, func(b portal.ProviderButton) bool { return b.ID == provider }) {
 		page.ErrorKeys = []string{"invite.provider_unknown"}
 		g.renderPage(w, r, http.StatusBadRequest, portal.PageInvite, page)
 		return
@@ -153,9 +164,15 @@ func (g *Gateway) inviteSubmit(w http.ResponseWriter, r *http.Request, kind stri
 			return
 		}
 		page.State, page.Provider, page.MethodLabel = portal.InviteConfirm, provider, g.providerLabel(provider, page.Lang)
-	case "confirm":
+	case "confirm", "directory":
 		if provider != "" {
-			g.beginInviteFlow(w, r, provider, &flowInvite{Kind: kind, TicketID: account.MethodTicketID(ticket), UserID: u.ID})
+			inv := &flowInvite{Kind: kind, TicketID: account.MethodTicketID(ticket), UserID: u.ID}
+			p, _ := g.providers.Get(provider)
+			if pa, ok := p.(providers.PasswordAuthenticator); ok {
+				g.inviteDirectory(w, r, pa, inv, page)
+				return
+			}
+			g.beginInviteFlow(w, r, provider, inv)
 			return
 		}
 		if _, err := g.account.FinishPassword(ctx, kind, ticket, r.PostFormValue("token"), g.flowOrigin(r)); err != nil {
@@ -239,4 +256,41 @@ func (g *Gateway) finishInviteLogin(w http.ResponseWriter, r *http.Request, p pr
 func (g *Gateway) inviteDone(w http.ResponseWriter, r *http.Request) {
 	sess, user, _ := g.sessionIDs(r)
 	g.renderPage(w, r, http.StatusOK, portal.PageInvite, portal.InvitePage{Base: g.base(w, r, sess, user), State: portal.InviteDone})
+}
+
+// inviteDirectory is a directory's sign-in from the page: its form
+// (step "confirm"), then its post (step "directory"), whose identity is
+// linked to the link's person as a redirect provider's callback does.
+func (g *Gateway) inviteDirectory(w http.ResponseWriter, r *http.Request, p providers.PasswordAuthenticator, inv *flowInvite, page portal.InvitePage) {
+	ctx := r.Context()
+	page.State, page.Provider, page.MethodLabel = portal.InviteDirectory, p.ID(), g.providerLabel(p.ID(), page.Lang)
+	if r.PostFormValue("step") == "confirm" {
+		g.renderPage(w, r, http.StatusOK, portal.PageInvite, page)
+		return
+	}
+	again := func(status int, key string) {
+		page.ErrorKeys = []string{key}
+		g.renderPage(w, r, status, portal.PageInvite, page)
+	}
+	login := strings.TrimSpace(foldASCII(r.PostFormValue("login")))
+	password := r.PostFormValue("password")
+	if login == "" || password == "" {
+		again(http.StatusBadRequest, "login.error.required")
+		return
+	}
+	ev := store.AuditEvent{Action: "login", Actor: truncate(login, 254), Detail: "provider=" + p.ID()}
+	if g.throttled(w, r, ev) {
+		return
+	}
+	id, err := p.Authenticate(ctx, login, password)
+	if err != nil {
+		status, key, reason := g.classifyProviderError(ctx, p.ID(), err)
+		g.auditFailure(ctx, ev, reason)
+		again(status, key)
+		return
+	}
+	current, _, _ := g.sessions.Resolve(ctx, r)
+	if status, key := g.finishInviteLogin(w, r, p, id, inv, current, ev); key != "" {
+		again(status, key)
+	}
 }

@@ -24,6 +24,9 @@ const (
 	// InviteConfirm: 申込確認, the method and the address, and the final
 	// button; nothing is stored before it.
 	InviteConfirm = "confirm"
+	// InviteDirectory: a directory's (AD, LDAP) user name and password,
+	// posted with step "directory".
+	InviteDirectory = "directory"
 	// InviteDone: the account is ready; a link to sign in.
 	InviteDone = "done"
 	// InviteInvalid: the link is used, replaced, revoked or expired.

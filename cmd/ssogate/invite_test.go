@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/japanese"
 
 	"github.com/ssogate/ssogate/account"
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
 )
@@ -364,4 +365,44 @@ func TestLoginMethodChangeLink(t *testing.T) {
 	}
 	expectRedirect(t, h.browser().login(u.Email, pw, ""), "/")
 	expectStatus(t, b.get(link), http.StatusGone)
+}
+
+// TestInviteAcceptWithDirectory: the invited person chooses the
+// directory (OpenLDAP peer), signs in there on the invitation page, and
+// that directory account is linked to the invited user and signs them
+// in; a wrong directory password links nothing.
+func TestInviteAcceptWithDirectory(t *testing.T) {
+	ctx := context.Background()
+	ol := testpeers.Slapd(t)
+	h := newHarness(t, ldapProvider("openldap", "openldap", olLabel, ol.LDAPURL, ol, "    start_tls: true\n"))
+	ab := h.browser()
+	h.addAdmin(ab)
+	link := h.inviteOne(ab, "yamada.new@example.co.jp", "山田 新", "")
+	u, _ := h.app.store.GetUserByEmail(ctx, "yamada.new@example.co.jp")
+
+	b := h.browser()
+	p := b.get(link)
+	if !strings.Contains(p.body, `id="invite-provider-openldap"`) {
+		t.Fatalf("no directory button:\n%s", p.body)
+	}
+	b.post(link, url.Values{"step": {"provider"}, "provider": {"openldap"}})
+	p = b.post(link, url.Values{"step": {"confirm"}, "provider": {"openldap"}})
+	if !strings.Contains(p.body, `id="invite-directory-form"`) {
+		t.Fatalf("no directory form:\n%s", p.body)
+	}
+	yamada := ol.Users["yamada"]
+	p = b.post(link, url.Values{"step": {"directory"}, "provider": {"openldap"}, "login": {"yamada"}, "password": {"Wrong!Pass999"}})
+	expectStatus(t, p, http.StatusUnauthorized)
+	if links, _ := h.app.store.ListUserIdentities(ctx, u.ID); len(links) != 0 {
+		t.Fatalf("a wrong password linked %+v", links)
+	}
+	p = b.post(link, url.Values{"step": {"directory"}, "provider": {"openldap"}, "login": {"yamada"}, "password": {yamada.Password}})
+	expectRedirect(t, p, "/invite/done")
+	if me := b.get("/me"); !strings.Contains(me.body, "yamada.new@example.co.jp") {
+		t.Fatal("not signed in as the invited user")
+	}
+	if got, _ := h.app.store.GetUser(ctx, u.ID); got.Status != store.StatusActive {
+		t.Fatalf("status %s", got.Status)
+	}
+	expectRedirect(t, h.browser().directoryLogin("openldap", "yamada", yamada.Password, ""), "/")
 }
