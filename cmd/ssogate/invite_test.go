@@ -127,6 +127,7 @@ func TestInviteAcceptWithPassword(t *testing.T) {
 	// Resend: the first link stops working, the new one works.
 	old := h.inviteOne(ab, "suzuki@example.co.jp", "鈴木 次郎", "")
 	suzuki, _ := h.app.store.GetUserByEmail(ctx, "suzuki@example.co.jp")
+	h.clock.Advance(time.Second) // the outbox lists the newer mail first
 	ab.get("/admin/invitations")
 	expectRedirect(t, ab.post("/admin/invitations", url.Values{"action": {"resend"}, "user_id": {suzuki.ID}}), "/admin/invitations?done=resend")
 	fresh := h.lastLink(notify.TemplateInvitation, "suzuki@example.co.jp")
@@ -301,6 +302,11 @@ func TestInviteCSVShiftJIS(t *testing.T) {
 	}
 	// The preview is used once.
 	expectStatus(t, ab.post("/admin/invitations", url.Values{"action": {"csv_confirm"}, "batch": {batch}, "skip_bad": {"1"}}), http.StatusGone)
+	// Someone not an administrator cannot upload.
+	ub := h.browser()
+	expectRedirect(t, ub.login("exists@example.co.jp", alicePW, ""), "/")
+	expectStatus(t, ub.get("/admin/invitations"), http.StatusForbidden)
+	expectStatus(t, ub.postFile("/admin/invitations", url.Values{"action": {"csv"}}, sjis), http.StatusForbidden)
 }
 
 // TestCLIUserInvite: `ssogate user invite` creates the invited user and
