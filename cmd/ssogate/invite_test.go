@@ -79,6 +79,9 @@ func TestInviteAcceptWithPassword(t *testing.T) {
 	if data[0].Inviter != "管理 花子" || !strings.Contains(data[0].Expires, "12月5日") {
 		t.Fatalf("invitation mail data = %+v", data[0])
 	}
+	if evs, _ := h.app.store.ListAudit(ctx, store.AuditFilter{Action: "invitation_create"}); len(evs) != 1 || evs[0].Actor != admin.Email || evs[0].UserID != u.ID {
+		t.Fatalf("invitation audit = %+v", evs)
+	}
 	if p := ab.get("/admin/invitations"); !strings.Contains(p.body, "sato@example.co.jp") || !strings.Contains(p.body, "管理 花子") {
 		t.Fatalf("pending list lacks the invitation:\n%s", p.body)
 	}
