@@ -98,6 +98,9 @@ type Policy struct {
 	ResetLinkTTL time.Duration
 	// EmailChangeLinkTTL is how long an email-change confirmation works.
 	EmailChangeLinkTTL time.Duration
+	// InvitationLinkTTL is how long an invitation (and a login-method
+	// change link) works (policy.invitation.link_ttl).
+	InvitationLinkTTL time.Duration
 
 	// ThrottleMaxFailures failed sign-ins from one client address within
 	// ThrottleWindow make the address wait until the window ends;

@@ -30,6 +30,7 @@ func (g *Gateway) newAccountService(st store.Store, cfg *config.Config, factors 
 			UnlockLinkTTL:      pol.Lockout.UnlockLinkTTL.D(),
 			ResetLinkTTL:       pol.PasswordReset.LinkTTL.D(),
 			EmailChangeLinkTTL: pol.EmailChange.LinkTTL.D(),
+			InvitationLinkTTL:  pol.Invitation.LinkTTL.D(),
 
 			ThrottleMaxFailures:     pol.Throttle.MaxFailures,
 			ThrottleLineMaxFailures: pol.Throttle.LineMaxFailures,

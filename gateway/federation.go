@@ -38,6 +38,8 @@ type flowData struct {
 	Provider string `json:"p"`
 	State    []byte `json:"s"`
 	ReturnTo string `json:"r"`
+	// Invite, when set, links the identity to an invited person.
+	Invite *flowInvite `json:"i,omitempty"`
 }
 
 func ticketID(token string) string {
@@ -197,6 +199,12 @@ func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current, _, _ := g.sessions.Resolve(ctx, r)
+	if flow.Invite != nil {
+		if status, key := g.finishInviteLogin(w, r, p, ident, flow.Invite, current, ev); key != "" {
+			refuse(status, key)
+		}
+		return
+	}
 	if status, key := g.finishLogin(w, r, p, ident, flow.ReturnTo, current, ev); key != "" {
 		refuse(status, key)
 	}

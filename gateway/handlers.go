@@ -20,6 +20,10 @@ import (
 // maxFormBytes bounds every form body.
 const maxFormBytes = 64 << 10
 
+// maxUploadBytes bounds a multipart body (a CSV file of invitations:
+// some 10,000 rows).
+const maxUploadBytes = 1 << 20
+
 func (g *Gateway) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", g.home)
@@ -34,6 +38,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /saml/{id}/metadata", g.samlMetadata)
 	mux.HandleFunc("GET /unlock", g.unlockPage)
 	mux.HandleFunc("POST /unlock", g.unlockSubmit)
+	g.inviteRoutes(mux)
 	mux.HandleFunc("GET /logout", g.logoutPage)
 	mux.HandleFunc("POST /logout", g.logoutSubmit)
 	mux.HandleFunc("GET /me", g.profilePage)
@@ -178,8 +183,19 @@ func (g *Gateway) requireSessionForm(w http.ResponseWriter, r *http.Request) (*s
 // the browser and the given session ids. It answers the request and
 // returns false when either fails.
 func (g *Gateway) parseForm(w http.ResponseWriter, r *http.Request, sessionIDs ...string) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
+	// A file upload (the console's CSV invitations) is a multipart body,
+	// which ParseForm leaves unread, and may be larger than a form.
+	multi := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+	limit := int64(maxFormBytes)
+	if multi {
+		limit = maxUploadBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	err := r.ParseForm()
+	if err == nil && multi {
+		err = r.ParseMultipartForm(maxUploadBytes)
+	}
+	if err != nil {
 		g.fail(w, r, http.StatusBadRequest, "error.bad_request", err)
 		return false
 	}

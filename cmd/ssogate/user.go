@@ -23,6 +23,7 @@ const userUsage = `usage: ssogate user COMMAND [flags]
   add           --email E --name N [--groups g1,g2] [--role user|admin] [--phone P] [--mobile M]
                 [--organization O] [--department D] [--password-stdin] [--must-change-password]
                 [--if-not-exists]
+  invite        --email E --name N [--groups g1,g2]   (mails an invitation link)
   list
   set-password  --email E      (new password from stdin; ends the user's sessions)
   disable       --email E      (ends the user's sessions)
@@ -52,6 +53,8 @@ func (c *cli) user(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "add":
 		return c.userAdd(ctx, args[1:])
+	case "invite":
+		return c.userInvite(ctx, args[1:])
 	case "list":
 		return c.userList(ctx, args[1:])
 	case "set-password":
