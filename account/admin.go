@@ -412,11 +412,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Admin, userID, confirm strin
 	if credentials.NormalizeEmail(confirm) != u.Email {
 		return nil, ErrConfirmMismatch
 	}
-	adm, ok := s.st.(store.Admin)
-	if !ok {
-		return nil, errors.New("account: delete user: the store cannot delete users")
-	}
-	if err := adm.DeleteUser(ctx, u.ID); err != nil {
+	if err := s.st.DeleteUser(ctx, u.ID); err != nil {
 		return nil, fmt.Errorf("account: delete user: %w", err)
 	}
 	if err := s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{s.adminEvent(a, "user_delete", u, "")}}); err != nil {

@@ -74,7 +74,7 @@ func (g *Gateway) adminUsers(w http.ResponseWriter, r *http.Request, sess *store
 		g.renderPage(w, r, http.StatusBadRequest, portal.PageAdminUsers, page)
 		return
 	}
-	res, err := g.store.(store.Admin).SearchUsers(r.Context(), q)
+	res, err := g.store.SearchUsers(r.Context(), q)
 	if err != nil {
 		if q.Cursor != "" && !errors.Is(err, store.ErrUnavailable) {
 			// A cursor edited by hand or from before a change of the
