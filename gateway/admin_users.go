@@ -474,3 +474,10 @@ func adminTile(lang string) portal.Tile {
 	return portal.Tile{ID: "ssogate-admin", Name: portal.T(lang, "admin.tile.name"),
 		Description: portal.T(lang, "admin.tile.desc"), Icon: "settings", URL: adminPrefix}
 }
+
+// ManagedFields returns the profile fields (display_name, phone …) that
+// the user's linked sign-in providers own, each mapped to the provider's
+// label: the CLI refuses to edit them, as the console does.
+func (g *Gateway) ManagedFields(ctx context.Context, userID string) (map[string]string, error) {
+	return g.managedFields(ctx, userID, "")
+}
