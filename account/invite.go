@@ -184,7 +184,7 @@ func (s *Service) sendInvitation(ctx context.Context, admin *store.User, u *stor
 	if err != nil {
 		return err
 	}
-	ev := s.adminEvent(action, admin, u, o, now)
+	ev := s.inviterEvent(action, admin, u, o, now)
 	return s.commit(ctx, &store.Batch{
 		DropTickets: &store.TicketsDrop{UserID: u.ID, Purposes: []string{store.PurposeInvitation}},
 		Tickets:     []*store.Ticket{t},
@@ -201,14 +201,12 @@ func (s *Service) invitationTTL() time.Duration {
 	return 14 * 24 * time.Hour
 }
 
-// adminEvent starts the audit event of an administrator's action on u;
-// the actor is the administrator ("cli" from the command line).
-func (s *Service) adminEvent(action string, admin, u *store.User, o Origin, now time.Time) *store.AuditEvent {
+// inviterEvent starts the audit event of an administrator's action on an
+// invitation of u, naming the administrator as the console's events do
+// ("admin:<email>"; "cli" from the command line).
+func (s *Service) inviterEvent(action string, admin, u *store.User, o Origin, now time.Time) *store.AuditEvent {
 	ev := s.flowEvent(action, o, now)
-	ev.UserID, ev.Actor, ev.Outcome, ev.Detail = u.ID, "cli", store.OutcomeSuccess, "email="+u.Email
-	if admin != nil {
-		ev.Actor = admin.Email
-	}
+	ev.UserID, ev.Actor, ev.Outcome, ev.Detail = u.ID, Admin{User: admin}.actor(), store.OutcomeSuccess, "email="+u.Email
 	return ev
 }
 
@@ -225,7 +223,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, admin *store.User, userI
 	if err := s.st.DeleteUser(ctx, u.ID); err != nil {
 		return fmt.Errorf("account: revoke invitation: %w", err)
 	}
-	return s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{s.adminEvent("invitation_revoke", admin, u, o, s.now())}})
+	return s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{s.inviterEvent("invitation_revoke", admin, u, o, s.now())}})
 }
 
 // PendingInvitations lists the invitations whose link still works,
@@ -293,7 +291,7 @@ func (s *Service) SendMethodChange(ctx context.Context, admin *store.User, userI
 		DropTickets: &store.TicketsDrop{UserID: u.ID, Purposes: []string{store.PurposeMethodChange}},
 		Tickets:     []*store.Ticket{t},
 		Messages:    []*store.Message{m},
-		Audit:       []*store.AuditEvent{s.adminEvent("login_method_link", admin, u, o, now)},
+		Audit:       []*store.AuditEvent{s.inviterEvent("login_method_link", admin, u, o, now)},
 	})
 }
 

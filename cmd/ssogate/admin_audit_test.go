@@ -19,11 +19,7 @@ import (
 // signInAdmin creates an administrator and signs b in as them.
 func (h *harness) signInAdmin(b *browser, email string) *store.User {
 	h.t.Helper()
-	u := h.addUser(email, "管理者 花子", alicePW, "admins")
-	u.Role = store.RoleAdmin
-	if err := h.app.store.UpdateUser(context.Background(), u); err != nil {
-		h.t.Fatal(err)
-	}
+	u := h.addAdmin(email, "管理者 花子", alicePW)
 	expectRedirect(h.t, b.login(email, alicePW, ""), "/")
 	return u
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/internal/testpeers"
-	"github.com/ssogate/ssogate/store"
 )
 
 // TestBrowserAcceptInvitation walks an invitation as the invited person
@@ -21,11 +20,7 @@ import (
 func TestBrowserAcceptInvitation(t *testing.T) {
 	smtp := testpeers.StartSMTP(t, testpeers.SMTPOptions{NoStartTLS: true})
 	h := newHarness(t, withMail(smtp))
-	admin := h.addUser("kanri@example.co.jp", "管理 花子", inviteAdminPW)
-	admin.Role = store.RoleAdmin
-	if err := h.app.store.UpdateUser(context.Background(), admin); err != nil {
-		t.Fatal(err)
-	}
+	admin := h.addAdmin("kanri@example.co.jp", "管理 花子", alicePW)
 	if _, err := h.app.gateway.Account().Invite(context.Background(), admin,
 		account.Invitee{Email: "newhire@example.co.jp", DisplayName: "新人 太郎", Groups: []string{"staff"}}, account.Origin{Lang: "en"}); err != nil {
 		t.Fatal(err)

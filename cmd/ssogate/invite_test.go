@@ -20,20 +20,6 @@ import (
 	"github.com/ssogate/ssogate/store"
 )
 
-const inviteAdminPW = "Kanri-Passw0rd!"
-
-// addAdmin creates an administrator and signs b in as them.
-func (h *harness) addAdmin(b *browser) *store.User {
-	h.t.Helper()
-	a := h.addUser("kanri@example.co.jp", "管理 花子", inviteAdminPW)
-	a.Role = store.RoleAdmin
-	if err := h.app.store.UpdateUser(context.Background(), a); err != nil {
-		h.t.Fatal(err)
-	}
-	expectRedirect(h.t, b.login(a.Email, inviteAdminPW, ""), "/")
-	return a
-}
-
 // inviteOne invites email from the console as b and returns the path of
 // the mailed link.
 func (h *harness) inviteOne(b *browser, email, name, groups string) string {
@@ -69,20 +55,20 @@ func TestInviteAcceptWithPassword(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
 	ab := h.browser()
-	admin := h.addAdmin(ab)
+	admin := h.signInAdmin(ab, "kanri@example.co.jp")
 	link := h.inviteOne(ab, "Sato@Example.co.jp", "佐藤 一郎", "staff, sales")
 	u, err := h.app.store.GetUserByEmail(ctx, "sato@example.co.jp")
 	if err != nil || u.Status != store.StatusInvited || strings.Join(u.Groups, ",") != "staff,sales" {
 		t.Fatalf("invited user = %+v, %v", u, err)
 	}
 	_, data := h.outbox(notify.TemplateInvitation)
-	if data[0].Inviter != "管理 花子" || !strings.Contains(data[0].Expires, "12月5日") {
+	if data[0].Inviter != admin.DisplayName || !strings.Contains(data[0].Expires, "12月5日") {
 		t.Fatalf("invitation mail data = %+v", data[0])
 	}
-	if evs, _ := h.app.store.ListAudit(ctx, store.AuditFilter{Action: "invitation_create"}); len(evs) != 1 || evs[0].Actor != admin.Email || evs[0].UserID != u.ID {
+	if evs, _ := h.app.store.ListAudit(ctx, store.AuditFilter{Action: "invitation_create"}); len(evs) != 1 || evs[0].Actor != "admin:"+admin.Email || evs[0].UserID != u.ID {
 		t.Fatalf("invitation audit = %+v", evs)
 	}
-	if p := ab.get("/admin/invitations"); !strings.Contains(p.body, "sato@example.co.jp") || !strings.Contains(p.body, "管理 花子") {
+	if p := ab.get("/admin/invitations"); !strings.Contains(p.body, "sato@example.co.jp") || !strings.Contains(p.body, admin.DisplayName) {
 		t.Fatalf("pending list lacks the invitation:\n%s", p.body)
 	}
 
@@ -167,7 +153,7 @@ func TestInviteAcceptWithOIDC(t *testing.T) {
 	m := newMockOIDC(t)
 	h := newHarness(t, oidcProvider(m, ""))
 	ab := h.browser()
-	h.addAdmin(ab)
+	h.signInAdmin(ab, "kanri@example.co.jp")
 	link := h.inviteOne(ab, "yamada@example.co.jp", "山田 花子", "")
 	u, _ := h.app.store.GetUserByEmail(ctx, "yamada@example.co.jp")
 
@@ -253,7 +239,7 @@ func TestInviteCSVShiftJIS(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
 	ab := h.browser()
-	h.addAdmin(ab)
+	h.signInAdmin(ab, "kanri@example.co.jp")
 	h.addUser("exists@example.co.jp", "既存 利用者", alicePW)
 	text := "email,display_name,groups\r\n" +
 		"kobayashi@example.co.jp,小林 美咲,営業部;staff\r\n" +
@@ -345,7 +331,7 @@ func TestLoginMethodChangeLink(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
 	ab := h.browser()
-	admin := h.addAdmin(ab)
+	admin := h.signInAdmin(ab, "kanri@example.co.jp")
 	u := h.addUser("kato@example.co.jp", "加藤 誠", alicePW)
 	old := h.browser()
 	expectRedirect(t, old.login(u.Email, alicePW, ""), "/")
@@ -385,7 +371,7 @@ func TestInviteAcceptWithDirectory(t *testing.T) {
 	ol := testpeers.Slapd(t)
 	h := newHarness(t, ldapProvider("openldap", "openldap", olLabel, ol.LDAPURL, ol, "    start_tls: true\n"))
 	ab := h.browser()
-	h.addAdmin(ab)
+	h.signInAdmin(ab, "kanri@example.co.jp")
 	link := h.inviteOne(ab, "yamada.new@example.co.jp", "山田 新", "")
 	u, _ := h.app.store.GetUserByEmail(ctx, "yamada.new@example.co.jp")
 

@@ -175,6 +175,11 @@ var commandUsage = map[string]string{
 	"user unlock":       "user unlock --email E\n\nUnlock a locked account: active again, failure counts cleared.",
 	"user reset-2fa": "user reset-2fa --email E\n\nRemove the user's 2-step registration (methods, recovery codes, remembered\n" +
 		"browsers); the person sets it up again at the next sign-in when required.",
+	"user invite": "user invite --email E --name N [--groups g1,g2]\n\n" +
+		"Create the user with status invited and mail them an invitation link (valid\n" +
+		"policy.invitation.link_ttl, 14 days by default) with which they choose a password\n" +
+		"or a provider themselves. Inviting an address whose invitation is pending or\n" +
+		"expired sends a new link.",
 	"user set": "user set --email E [--name N] [--groups g1,g2] [--role user|admin] [--phone P]\n" +
 		"       [--mobile M] [--organization O] [--department D]\n\n" +
 		"Change the fields whose flags are given. Fields a linked sign-in provider sets\n" +

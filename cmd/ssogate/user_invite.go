@@ -8,20 +8,9 @@ import (
 	"github.com/ssogate/ssogate/account"
 )
 
-const userInviteUsage = `usage: ssogate user invite --email E --name N [--groups g1,g2]
-
-Creates the user with status invited and mails them an invitation link
-(valid policy.invitation.link_ttl, 14 days by default) with which they
-choose a password or a provider themselves. Inviting an address whose
-invitation is pending or expired sends a new link.
-`
 
 // userInvite invites one person as the console's invitations page does.
 func (c *cli) userInvite(ctx context.Context, args []string) error {
-	if len(args) > 0 && isHelp(args[0]) {
-		fmt.Fprint(c.stdout, userInviteUsage)
-		return nil
-	}
 	fs := c.flags("user invite")
 	email := fs.String("email", "", "email address of the person invited")
 	name := fs.String("name", "", "display name")
