@@ -69,9 +69,13 @@ type DeviceApprovePage struct {
 // to Action to revoke it: the "device_list" template fragment renders
 // it, on /account/sessions and on the console's user page.
 type DevicesSection struct {
-	Devices   []DeviceItem
+	Devices []DeviceItem
+	// On shows the section even when empty: device approval applies.
+	On        bool
 	Action    string
 	CSRFToken string
+	// UserID, when set, is posted as "user" (the console's form).
+	UserID string
 }
 
 // DeviceItem is one approved browser.
