@@ -72,6 +72,16 @@ const (
 	callForgetBrowser
 	callDeleteExpiredBrowsers
 	callResetTwoStep
+	callSearchUsers
+	callDeleteUser
+	callSettings
+	callSetSetting
+	callListTickets
+	callDeleteTickets
+	callAddDevice
+	callUseDevice
+	callListDevices
+	callDeleteDevice
 	callPing
 	callClose
 	numStoreCalls
@@ -138,6 +148,16 @@ var storeCallNames = [numStoreCalls]string{
 	callForgetBrowser:          "ForgetBrowser",
 	callDeleteExpiredBrowsers:  "DeleteExpiredBrowsers",
 	callResetTwoStep:           "ResetTwoStep",
+	callSearchUsers:            "SearchUsers",
+	callDeleteUser:             "DeleteUser",
+	callSettings:               "Settings",
+	callSetSetting:             "SetSetting",
+	callListTickets:            "ListTickets",
+	callDeleteTickets:          "DeleteTickets",
+	callAddDevice:              "AddDevice",
+	callUseDevice:              "UseDevice",
+	callListDevices:            "ListDevices",
+	callDeleteDevice:           "DeleteDevice",
 	callPing:                   "Ping",
 	callClose:                  "Close",
 }
@@ -552,6 +572,76 @@ func (ts *timedStore) ResetTwoStep(ctx context.Context, userID string) error {
 	start := time.Now()
 	err := ts.st.ResetTwoStep(ctx, userID)
 	ts.done(callResetTwoStep, start, err)
+	return err
+}
+
+func (ts *timedStore) SearchUsers(ctx context.Context, q store.UserQuery) (*store.UserPage, error) {
+	start := time.Now()
+	v, err := ts.st.SearchUsers(ctx, q)
+	ts.done(callSearchUsers, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteUser(ctx context.Context, id string) error {
+	start := time.Now()
+	err := ts.st.DeleteUser(ctx, id)
+	ts.done(callDeleteUser, start, err)
+	return err
+}
+
+func (ts *timedStore) Settings(ctx context.Context) ([]*store.Setting, error) {
+	start := time.Now()
+	v, err := ts.st.Settings(ctx)
+	ts.done(callSettings, start, err)
+	return v, err
+}
+
+func (ts *timedStore) SetSetting(ctx context.Context, s *store.Setting) error {
+	start := time.Now()
+	err := ts.st.SetSetting(ctx, s)
+	ts.done(callSetSetting, start, err)
+	return err
+}
+
+func (ts *timedStore) ListTickets(ctx context.Context, purpose string, now time.Time) ([]*store.Ticket, error) {
+	start := time.Now()
+	v, err := ts.st.ListTickets(ctx, purpose, now)
+	ts.done(callListTickets, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteTickets(ctx context.Context, purpose, userID string) (int, error) {
+	start := time.Now()
+	v, err := ts.st.DeleteTickets(ctx, purpose, userID)
+	ts.done(callDeleteTickets, start, err)
+	return v, err
+}
+
+func (ts *timedStore) AddDevice(ctx context.Context, d *store.ApprovedDevice) error {
+	start := time.Now()
+	err := ts.st.AddDevice(ctx, d)
+	ts.done(callAddDevice, start, err)
+	return err
+}
+
+func (ts *timedStore) UseDevice(ctx context.Context, id, userID string, at time.Time) error {
+	start := time.Now()
+	err := ts.st.UseDevice(ctx, id, userID, at)
+	ts.done(callUseDevice, start, err)
+	return err
+}
+
+func (ts *timedStore) ListDevices(ctx context.Context, userID string) ([]*store.ApprovedDevice, error) {
+	start := time.Now()
+	v, err := ts.st.ListDevices(ctx, userID)
+	ts.done(callListDevices, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteDevice(ctx context.Context, userID, id string) error {
+	start := time.Now()
+	err := ts.st.DeleteDevice(ctx, userID, id)
+	ts.done(callDeleteDevice, start, err)
 	return err
 }
 

@@ -287,6 +287,10 @@ type Store interface {
 	// TwoStep holds 2-step verification: registered factors, recovery
 	// codes and remembered browsers (see twostep.go).
 	TwoStep
+	// Admin holds the administrator's work: paged user search, deleting
+	// users, organisation settings, pending tickets and approved devices
+	// (see admin.go).
+	Admin
 
 	// Ping reports whether the backend is reachable and can write: it
 	// commits a tiny write of its own, so a full disk or a read-only

@@ -16,17 +16,24 @@ import (
 const changeChannel = "ssogate_changes"
 
 // The payload of a notification is one letter for the kind, and for a
-// session or a user a colon and the id: "s:<id>", "u:<id>", "k". Ids are
-// hex or the store's own, far below NOTIFY's 8000-byte limit.
+// session or a user a colon and the id: "s:<id>", "u:<id>", "k", "o"
+// (organisation settings). Ids are hex or the store's own, far below
+// NOTIFY's 8000-byte limit.
 var kindCodes = map[store.ChangeKind]string{
-	store.ChangeSession: "s",
-	store.ChangeUser:    "u",
-	store.ChangeKeys:    "k",
+	store.ChangeSession:  "s",
+	store.ChangeUser:     "u",
+	store.ChangeKeys:     "k",
+	store.ChangeSettings: "o",
+}
+
+// withoutID reports whether a Change of kind carries no id.
+func withoutID(kind store.ChangeKind) bool {
+	return kind == store.ChangeKeys || kind == store.ChangeSettings
 }
 
 // encodeChange is the notification payload of c.
 func encodeChange(c store.Change) string {
-	if c.Kind == store.ChangeKeys {
+	if withoutID(c.Kind) {
 		return kindCodes[c.Kind]
 	}
 	return kindCodes[c.Kind] + ":" + c.ID
@@ -40,7 +47,7 @@ func decodeChange(payload string) (c store.Change, ok bool) {
 		if k != code {
 			continue
 		}
-		if (kind == store.ChangeKeys) == hasID || (hasID && id == "") {
+		if withoutID(kind) == hasID || (hasID && id == "") {
 			return store.Change{}, false
 		}
 		return store.Change{Kind: kind, ID: id}, true

@@ -173,7 +173,8 @@ func insertAudit(ctx context.Context, q querier, e *store.AuditEvent) (int64, ti
 }
 
 // ListAudit returns the events matching f, newest (by Time, then ID) first.
-// Since is inclusive; a Limit of 0 or less means 100.
+// Since is inclusive, Until exclusive, Before an ID bound (exclusive); a
+// Limit of 0 or less means 100.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEvent, error) {
 	var (
 		where []string
@@ -191,6 +192,18 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "time >= "+arg(f.Since.UTC().Truncate(time.Millisecond)))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time < "+arg(f.Until.UTC().Truncate(time.Millisecond)))
+	}
+	if f.Outcome != "" {
+		where = append(where, "outcome = "+arg(string(f.Outcome)))
+	}
+	if f.ClientIP != "" {
+		where = append(where, "client_ip = "+arg(f.ClientIP))
+	}
+	if f.Before > 0 {
+		where = append(where, "id < "+arg(f.Before))
 	}
 	limit := f.Limit
 	if limit <= 0 {

@@ -46,7 +46,8 @@ func insertAudit(ctx context.Context, q querier, e *store.AuditEvent) (int64, ti
 }
 
 // ListAudit returns the events matching f, newest (by Time, then ID) first.
-// Since is inclusive; a Limit of 0 or less means 100.
+// Since is inclusive, Until exclusive, Before an ID bound (exclusive); a
+// Limit of 0 or less means 100.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.AuditEvent, error) {
 	var (
 		where []string
@@ -60,6 +61,18 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Au
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "time >= ?"), append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, f.Until.UnixMilli())
+	}
+	if f.Outcome != "" {
+		where, args = append(where, "outcome = ?"), append(args, string(f.Outcome))
+	}
+	if f.ClientIP != "" {
+		where, args = append(where, "client_ip = ?"), append(args, f.ClientIP)
+	}
+	if f.Before > 0 {
+		where, args = append(where, "id < ?"), append(args, f.Before)
 	}
 	limit := f.Limit
 	if limit <= 0 {

@@ -166,7 +166,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 		DROP TABLE audit_events; DROP TABLE secrets; DROP TABLE signing_keys;
 		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
 		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
-		DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers;
+		DROP TABLE settings; DROP TABLE approved_devices; DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -177,7 +178,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql",
-		"0007_twostep.sql"}
+		"0007_twostep.sql", "0008_admin.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -197,7 +198,7 @@ func TestUpgradeFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE signing_keys; DROP TABLE identity_links; DROP TABLE tickets;
-		DROP TABLE health; DROP TABLE changes; `+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		DROP TABLE health; DROP TABLE changes; `+dropAdmin+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
@@ -225,6 +226,12 @@ func TestUpgradeFromV1(t *testing.T) {
 	}
 }
 
+// dropAdmin undoes migration 0008 (the administrator's half).
+const dropAdmin = `DROP TABLE approved_devices; DROP TABLE settings;
+	DROP INDEX users_last_login; DROP INDEX users_status_email;
+	DROP INDEX IF EXISTS tickets_purpose_created_at; DROP INDEX IF EXISTS tickets_user_id;
+	DROP INDEX audit_events_client_ip_time; DROP INDEX audit_events_outcome_time;`
+
 // dropTwoStep undoes migration 0007 (2-step verification).
 const dropTwoStep = `DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers;`
 
@@ -243,7 +250,7 @@ func TestUpgradeFromV5(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
+	if _, err := s.db.ExecContext(ctx, dropAdmin+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 5`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
@@ -289,7 +296,7 @@ func TestUpgradeFromV6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, dropTwoStep+` DELETE FROM schema_migrations WHERE version > 6`); err != nil {
+	if _, err := s.db.ExecContext(ctx, dropAdmin+dropTwoStep+` DELETE FROM schema_migrations WHERE version > 6`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, role, status) VALUES ('u1', 'a@example.com', 'user', 'active')`); err != nil {
@@ -345,7 +352,7 @@ func TestUpgradeFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
-		`+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
+		`+dropAdmin+dropTwoStep+dropAccounts+` DELETE FROM schema_migrations WHERE version > 2`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 {
