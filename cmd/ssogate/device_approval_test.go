@@ -350,3 +350,34 @@ func TestDeviceApprovalService(t *testing.T) {
 		t.Fatal("no audit event of the revocation")
 	}
 }
+
+// TestDeviceApprovalAfterSecondStep: with 2-step verification required,
+// device approval comes after the second step: the enrolment finishes,
+// the browser waits without a session, and the session made once it is
+// approved carries both factors.
+func TestDeviceApprovalAfterSecondStep(t *testing.T) {
+	h := newHarness(t, withTwoStep("    required: true\n"), func(s string) string { return s + "  device_approval: true\n" })
+	alice := h.addUser("alice@example.co.jp", "Alice", alicePW, "staff")
+	root := h.addAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	b := h.browser()
+	expectRedirect(t, b.login(alice.Email, alicePW, ""), "/login/2fa/setup")
+	if len(h.approvalLinks()) != 0 {
+		t.Fatal("the administrators were mailed before the second step was passed")
+	}
+	b.get("/login/2fa/setup")
+	expectRedirect(t, b.post("/login/2fa/setup", url.Values{"method": {"totp"}}), "/login/2fa/setup")
+	secret := totpSecret(t, b.get("/login/2fa/setup"))
+	expectRedirect(t, b.post("/login/2fa/setup", url.Values{"code": {h.totpCode(secret, 0)}}), "/login/2fa/codes")
+	b.get("/login/2fa/codes")
+	expectRedirect(t, b.post("/login/2fa/codes", url.Values{"saved": {"1"}}), "/login/device")
+	if h.hasSession(b) {
+		t.Fatal("a browser waiting for approval after its second step has a session")
+	}
+	admin := issuedBrowser(t, h, root, "pwd")
+	expectStatus(t, decide(t, admin, h.approvalLinks()[root.Email][0], "approve"), http.StatusOK)
+	b.get("/login/device")
+	expectRedirect(t, b.post("/login/device", url.Values{"token": {h.lastDeviceToken(alice.Email)}}), "/")
+	if amr := h.sessionAMR(alice); !strings.Contains(amr, "otp") || !strings.Contains(amr, "mfa") {
+		t.Fatalf("the approved session's amr %q lacks the second factor", amr)
+	}
+}
