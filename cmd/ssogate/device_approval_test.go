@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,7 +345,7 @@ func TestDeviceApprovalService(t *testing.T) {
 	if devs, _ := h.app.store.ListDevices(context.Background(), alice.ID); len(devs) != 0 {
 		t.Fatal("the revoked device is still stored")
 	}
-	if !slices.ContainsFunc([]string{"device_revoke"}, func(a string) bool { return h.auditCount(alice, a) == 1 }) {
+	if h.auditCount(alice, "device_revoke") != 1 {
 		t.Fatal("no audit event of the revocation")
 	}
 }
