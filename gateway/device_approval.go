@@ -190,6 +190,13 @@ func (g *Gateway) deviceStep(w http.ResponseWriter, r *http.Request, provider st
 	if known {
 		return false, 0, ""
 	}
+	// A browser that already waits for this person's approval keeps its
+	// request: signing in again must not mail the administrators again.
+	if req, err := g.account.DeviceWaiting(ctx, g.deviceWaitToken(r)); err == nil && req.UserID == user.ID && req.Session == "" {
+		g.clearPending(w)
+		http.Redirect(w, r, deviceWaitPath, http.StatusSeeOther)
+		return true, 0, ""
+	}
 	if err := g.beginDeviceWait(w, r, user, account.DeviceRequest{Provider: provider, AMR: amr, Line: line, ReturnTo: returnTo}); err != nil {
 		g.log.Error("device approval failed", "request_id", requestID(ctx), "err", err)
 		status, key := storeFailure(w, err)

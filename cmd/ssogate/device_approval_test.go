@@ -98,6 +98,10 @@ func TestDeviceApprovalSignIn(t *testing.T) {
 	p := b1.post("/login/device", url.Values{"token": {"12345678"}})
 	expectStatus(t, p, http.StatusConflict)
 
+	// Signing in again from the waiting browser keeps its request: the
+	// administrators are not mailed twice.
+	expectRedirect(t, b1.login(alice.Email, alicePW, ""), "/login/device")
+
 	links := h.approvalLinks()
 	if len(links) != 2 || len(links[root.Email]) != 1 || len(links["second@example.co.jp"]) != 1 {
 		t.Fatalf("approval mails by recipient: %v; want one to each administrator", links)
