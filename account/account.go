@@ -79,6 +79,10 @@ type Options struct {
 	Factors    []mfa.Factor
 	PendingKey []byte
 	FactorKey  []byte
+	// Org, when set, gives TwoStep's Required and LineOnly at each use:
+	// an administrator switches them at runtime (the organisation
+	// settings), and the next sign-in follows.
+	Org func() (required, lineOnly bool)
 }
 
 // Policy is the account part of the organisation's policy (config
@@ -122,6 +126,7 @@ type Service struct {
 	enqueued func()
 
 	twoStep     TwoStepPolicy
+	org         func() (required, lineOnly bool)
 	factors     map[mfa.Kind]mfa.Factor
 	pendingSeal *sealer
 	factorSeal  *sealer
@@ -149,7 +154,7 @@ func New(o Options) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.twoStep = o.TwoStep
+	s.twoStep, s.org = o.TwoStep, o.Org
 	if len(o.Factors) > 0 {
 		ps, perr := newSealer(o.PendingKey)
 		fs, ferr := newSealer(o.FactorKey)

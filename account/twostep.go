@@ -252,6 +252,24 @@ const maxToken = 64
 // pendingAD binds sealed pending data to its purpose.
 var pendingAD = []byte(store.PurposeSignInPending)
 
+// required is TwoStepPolicy.Required as it is now.
+func (s *Service) required() bool {
+	if s.org != nil {
+		r, _ := s.org()
+		return r
+	}
+	return s.twoStep.Required
+}
+
+// lineOnly is TwoStepPolicy.LineOnly as it is now.
+func (s *Service) lineOnly() bool {
+	if s.org != nil {
+		_, l := s.org()
+		return l
+	}
+	return s.twoStep.LineOnly
+}
+
 // TwoStepOn reports whether 2-step verification exists here: at least one
 // factor is wired.
 func (s *Service) TwoStepOn() bool { return len(s.factors) > 0 }
@@ -287,7 +305,7 @@ func (s *Service) covered(in SignIn) bool {
 // for a provider it does not cover, not after a first factor that was
 // multi-factor already.
 func (s *Service) asks(in SignIn) bool {
-	return !s.twoStep.LineOnly && s.covered(in) && !multiFactor(in.AMR)
+	return !s.lineOnly() && s.covered(in) && !multiFactor(in.AMR)
 }
 
 // multiFactor reports whether amr shows two factors already: an IdP that
@@ -351,7 +369,7 @@ func (s *Service) BeginSignIn(ctx context.Context, in SignIn, o Origin) (*Begin,
 // skipped, and whether because the browser is remembered (its record
 // slid on).
 func (s *Service) skipStep(ctx context.Context, in SignIn, enrolled bool, now time.Time, o Origin) (skip, remembered bool, err error) {
-	if !enrolled && !s.twoStep.Required {
+	if !enrolled && !s.required() {
 		return true, false, nil
 	}
 	skipped := func(reason string) {

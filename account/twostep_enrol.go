@@ -218,7 +218,7 @@ func (s *Service) Status(ctx context.Context, userID string) (*TwoStepStatus, er
 	if err != nil {
 		return nil, fmt.Errorf("account: factors: %w", err)
 	}
-	st := &TwoStepStatus{Methods: s.EnrolMethods(), Required: s.twoStep.Required}
+	st := &TwoStepStatus{Methods: s.EnrolMethods(), Required: s.required()}
 	for _, f := range s.usable(fs) {
 		st.Factors = append(st.Factors, choice(f))
 	}
@@ -414,7 +414,7 @@ func (s *Service) RemoveFactor(ctx context.Context, u *store.User, id string, o 
 	if kind == "" {
 		return ErrNoSuchFactor
 	}
-	if len(fs) == 1 && s.twoStep.Required {
+	if len(fs) == 1 && s.required() {
 		s.refused(ctx, "mfa_removed", o, s.now(), u.ID, "last_factor")
 		return ErrLastFactor
 	}

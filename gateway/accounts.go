@@ -49,6 +49,11 @@ func (g *Gateway) newAccountService(st store.Store, cfg *config.Config, factors 
 		Factors:    factors,
 		PendingKey: g.shared.twoStep.pending,
 		FactorKey:  g.shared.twoStep.factor,
+
+		Org: func() (bool, bool) {
+			o := g.orgSettings()
+			return o.TwoFactorRequired, o.LineOnly()
+		},
 	})
 	return svc
 }

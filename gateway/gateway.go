@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssogate/ssogate/account"
@@ -86,6 +87,9 @@ type Shared struct {
 
 	// twoStep holds the keys of 2-step verification's sealed state.
 	twoStep twoStepKeys
+	// org is the stored organisation settings, reread on ChangeSettings
+	// and on the sweeper's tick (see orgsettings.go).
+	org atomic.Pointer[orgStored]
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -148,6 +152,9 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 	if sh.twoStep, err = deriveTwoStepKeys(master); err != nil {
 		return nil, err
 	}
+	if err := sh.loadOrg(ctx); err != nil {
+		return nil, err
+	}
 	go sh.sweeper()
 	wctx, cancel := context.WithCancel(context.Background())
 	sh.unwatch = cancel
@@ -184,7 +191,7 @@ const watchRetry = time.Second
 func (sh *Shared) watch(ctx context.Context, feed store.ChangeFeed) {
 	defer close(sh.watching)
 	for {
-		err := feed.WatchChanges(ctx, sh.changed, sh.sessions.setLive)
+		err := feed.WatchChanges(ctx, sh.changed, sh.feedLive)
 		sh.sessions.live.Store(false)
 		if ctx.Err() != nil {
 			return
@@ -211,6 +218,10 @@ func (sh *Shared) changed(c store.Change) {
 		if err := sh.keys.load(ctx); err != nil {
 			sh.log.Error("signing keys reload failed", "err", err)
 		}
+	case store.ChangeSettings:
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		sh.orgSettingsChanged(ctx)
 	}
 }
 
@@ -239,6 +250,8 @@ type Gateway struct {
 	langCk        string
 	handler       http.Handler
 	pages         http.Handler
+	// org caches the organisation settings in effect (orgNow).
+	org atomic.Pointer[orgView]
 
 	shared    *Shared
 	ownShared bool
@@ -474,6 +487,9 @@ func (sh *Shared) sweepOnce() {
 		sh.log.Error("signing keys reload failed", "err", err)
 	}
 	sh.handoffs.sweep(sh.now())
+	// Without a change feed (or when it missed a notice), a setting
+	// changed by another process applies from here.
+	sh.orgSettingsChanged(ctx)
 	// Expired tickets can no longer be used, and some (profile drafts)
 	// hold personal data: they go.
 	if _, err := sh.sessions.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {

@@ -55,6 +55,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST /password/reset", g.resetSubmit)
 	mux.HandleFunc("GET /email/confirm", g.emailConfirmPage)
 	mux.HandleFunc("POST /email/confirm", g.emailConfirmSubmit)
+	g.auditRoutes(mux)
 	mux.HandleFunc("GET /.well-known/jwks.json", g.jwks)
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)

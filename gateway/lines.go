@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -50,7 +49,7 @@ func lineExempt(path string) bool {
 // refuseOffLine enforces policy.access_route line_only: it answers and
 // returns true when the request comes from outside every registered line.
 func (g *Gateway) refuseOffLine(w http.ResponseWriter, r *http.Request) bool {
-	if g.cfg.Policy.AccessRoute != config.AccessLineOnly || lineExempt(r.URL.Path) {
+	if !g.orgSettings().LineOnly() || lineExempt(r.URL.Path) {
 		return false
 	}
 	ctx := r.Context()

@@ -544,6 +544,7 @@ func (c *cli) checkConfig(args []string) error {
 		fmt.Fprintln(c.stderr, w)
 	}
 	fmt.Fprintf(c.stdout, "%s: ok (%d providers, %d services)\n", cfg.Path, len(cfg.Providers), len(cfg.Services))
+	printSettings(context.Background(), c.stdout, cfg)
 	return nil
 }
 

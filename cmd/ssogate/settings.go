@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/store"
+)
+
+// storedSetting is an organisation setting read by check-config, with
+// the email of the administrator who set it.
+type storedSetting struct {
+	store.Setting
+	by string
+}
+
+// printSettings writes the organisation settings in effect and where
+// each comes from: the YAML's default, or the value an administrator set
+// in the console (who, when). check-config reads a SQLite store
+// read-only; it does not connect to PostgreSQL, and then says it shows
+// the YAML's defaults only.
+func printSettings(ctx context.Context, w io.Writer, cfg *config.Config) {
+	loc := cfg.Portal.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var (
+		stored []*storedSetting
+		note   string
+	)
+	switch cfg.Store.Driver {
+	case "sqlite", "":
+		var err error
+		if stored, err = sqliteSettings(ctx, cfg.Store.DSN); err != nil {
+			note = fmt.Sprintf("the store could not be read (%v): YAML defaults only", err)
+		}
+	default:
+		note = fmt.Sprintf("check-config does not connect to %s: YAML defaults only; values set in the admin console override them", cfg.Store.Driver)
+	}
+	if note != "" {
+		fmt.Fprintf(w, "organisation settings (%s):\n", note)
+	} else {
+		fmt.Fprintln(w, "organisation settings:")
+	}
+	list := make([]*store.Setting, 0, len(stored))
+	by := map[string]string{}
+	for _, s := range stored {
+		list = append(list, &s.Setting)
+		by[s.Key] = s.by
+	}
+	for _, v := range gateway.EffectiveSettings(cfg, list) {
+		src := "YAML default"
+		if s := v.Stored; s != nil {
+			src = fmt.Sprintf("set in the admin console by %s at %s", by[v.Key], s.UpdatedAt.In(loc).Format("2006-01-02 15:04 MST"))
+		}
+		fmt.Fprintf(w, "  %s: %s (%s)\n", v.Key, v.Value, src)
+		if v.Ignored != "" {
+			fmt.Fprintf(w, "    stored value not applied: %s\n", v.Ignored)
+		}
+	}
+}
+
+// sqliteSettings reads the stored organisation settings of the SQLite
+// database at path, read-only (nothing is created or migrated); none
+// when the file or its settings table does not exist yet.
+func sqliteSettings(ctx context.Context, path string) ([]*storedSetting, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_busy_timeout=5000"}
+	db, err := sql.Open("sqlite3", u.String())
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'settings'`).Scan(&tables); err != nil {
+		return nil, err
+	}
+	if tables == 0 {
+		return nil, nil // not migrated to the admin console's schema yet
+	}
+	rows, err := db.QueryContext(ctx, `SELECT s.key, s.value, s.updated_by, s.updated_at, COALESCE(u.email, s.updated_by)
+		FROM settings s LEFT JOIN users u ON u.id = s.updated_by`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*storedSetting
+	for rows.Next() {
+		var (
+			s  storedSetting
+			at int64
+		)
+		if err := rows.Scan(&s.Key, &s.Value, &s.UpdatedBy, &at, &s.by); err != nil {
+			return nil, err
+		}
+		s.UpdatedAt = time.UnixMilli(at)
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
