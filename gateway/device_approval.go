@@ -47,9 +47,10 @@ const deviceCookieAge = 400 * 24 * time.Hour
 const deviceCacheTTL = time.Minute
 
 // deviceApprovalOn reports whether device approval applies to every
-// sign-in (policy.device_approval).
+// sign-in: the organisation setting in effect (the console's, else
+// policy.device_approval).
 func (g *Gateway) deviceApprovalOn() bool {
-	return g.cfg.Policy.DeviceApproval
+	return g.orgSettings().DeviceApproval
 }
 
 // deviceCookie carries an approved browser's token: HttpOnly, Secure and

@@ -16,7 +16,7 @@ import (
 func TestBrowserDeviceApproval(t *testing.T) {
 	h := newHarness(t, withPolicy("  device_approval: true\n"))
 	alice := h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
-	root := h.addAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
 	ctx := newChromium(t)
 
 	if err := chromedp.Do(ctx,

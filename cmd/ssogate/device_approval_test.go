@@ -12,8 +12,8 @@ import (
 	"github.com/ssogate/ssogate/store"
 )
 
-// addAdmin creates an active local administrator.
-func (h *harness) addAdmin(email, name, password string) *store.User {
+// deviceAdmin creates an active local administrator.
+func (h *harness) deviceAdmin(email, name, password string) *store.User {
 	h.t.Helper()
 	u := h.addUser(email, name, password)
 	u.Role = store.RoleAdmin
@@ -86,8 +86,8 @@ func TestDeviceApprovalSignIn(t *testing.T) {
 	h := newHarness(t, withPolicy("  device_approval: true\n"))
 	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
 	bob := h.addUser("bob@example.co.jp", "Bob", "Bob-Passw0rd!", "staff")
-	root := h.addAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
-	h.addAdmin("second@example.co.jp", "副管理者", "Second-Passw0rd!")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	h.deviceAdmin("second@example.co.jp", "副管理者", "Second-Passw0rd!")
 	admin := issuedBrowser(t, h, root, "pwd")
 
 	b1 := h.browser()
@@ -191,7 +191,7 @@ func TestDeviceApprovalSignIn(t *testing.T) {
 func TestDeviceApprovalEnds(t *testing.T) {
 	h := newHarness(t, withPolicy("  device_approval: true\n"))
 	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
-	root := h.addAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
 
 	t.Run("denied", func(t *testing.T) {
 		admin := issuedBrowser(t, h, root, "pwd")
@@ -298,7 +298,7 @@ func TestDeviceApprovalService(t *testing.T) {
 	up := newUpstream(t)
 	h := newHarness(t, deviceServices(up.URL))
 	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
-	root := h.addAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
 	const htmlAccept = "text/html,application/xhtml+xml"
 
 	b := h.browser()
@@ -361,7 +361,7 @@ func TestDeviceApprovalService(t *testing.T) {
 func TestDeviceApprovalAfterSecondStep(t *testing.T) {
 	h := newHarness(t, withTwoStep("    required: true\n"), func(s string) string { return s + "  device_approval: true\n" })
 	alice := h.addUser("alice@example.co.jp", "Alice", alicePW, "staff")
-	root := h.addAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
 	b := h.browser()
 	expectRedirect(t, b.login(alice.Email, alicePW, ""), "/login/2fa/setup")
 	if len(h.approvalLinks()) != 0 {
@@ -383,4 +383,21 @@ func TestDeviceApprovalAfterSecondStep(t *testing.T) {
 	if amr := h.sessionAMR(alice); !strings.Contains(amr, "otp") || !strings.Contains(amr, "mfa") {
 		t.Fatalf("the approved session's amr %q lacks the second factor", amr)
 	}
+}
+
+// TestDeviceApprovalRuntimeSetting: device approval switched on in the
+// console's organisation settings (the YAML leaves it off) stops the
+// next sign-in from a new browser; switched off, it stops none.
+func TestDeviceApprovalRuntimeSetting(t *testing.T) {
+	h := newHarness(t)
+	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	admin := issuedBrowser(t, h, root, "pwd")
+	expectRedirect(t, h.browser().login(alice.Email, alicePW, ""), "/")
+
+	expectRedirect(t, settingChange(admin, store.SettingDeviceApproval, "true", false), "/admin/settings?saved=device_approval")
+	waitsForApproval(t, h, h.browser(), alice.Email, alicePW)
+
+	expectRedirect(t, settingChange(admin, store.SettingDeviceApproval, "false", false), "/admin/settings?saved=device_approval")
+	expectRedirect(t, h.browser().login(alice.Email, alicePW, ""), "/")
 }
