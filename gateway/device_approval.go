@@ -53,34 +53,52 @@ func (g *Gateway) deviceApprovalOn() bool {
 	return g.orgSettings().DeviceApproval
 }
 
-// deviceCookie carries an approved browser's token: HttpOnly, Secure and
-// __Host- on https, SameSite=Lax (sent on top-level navigations from a
-// service back to the gateway).
+// deviceCookie carries an approved browser's token: HttpOnly, Secure on
+// https, SameSite=Lax (sent on top-level navigations from a service back
+// to the gateway). It goes where the session cookie goes: with
+// session.cookie_domain, to every host under it (a forward-auth service
+// on another host hands its cookies to /auth), named __Secure- on https;
+// else to the gateway's host only, named __Host- on https.
 func (g *Gateway) deviceCookie(value string, maxAge int) *http.Cookie {
-	c := &http.Cookie{Name: "ssogate_dev", Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	if g.secure {
-		c.Name, c.Secure = "__Host-ssogate_dev", true
+	return &http.Cookie{Name: g.deviceCookieName(), Value: value, Path: "/", Domain: g.cfg.Session.CookieDomain,
+		MaxAge: maxAge, Secure: g.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// deviceCookieName is the approved-device cookie's name (see
+// deviceCookie); the proxy strips it from requests to upstreams.
+func (g *Gateway) deviceCookieName() string {
+	switch {
+	case !g.secure:
+		return "ssogate_dev"
+	case g.cfg.Session.CookieDomain != "":
+		return "__Secure-ssogate_dev"
 	}
-	return c
+	return "__Host-ssogate_dev"
+}
+
+// deviceWaitCookieName is the waiting cookie's name (see
+// deviceWaitCookie).
+func (g *Gateway) deviceWaitCookieName() string {
+	if g.secure {
+		return "__Host-ssogate_dw"
+	}
+	return "ssogate_dw"
 }
 
 // deviceWaitCookie carries a waiting browser's request token.
 func (g *Gateway) deviceWaitCookie(value string, maxAge int) *http.Cookie {
-	c := &http.Cookie{Name: "ssogate_dw", Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	if g.secure {
-		c.Name, c.Secure = "__Host-ssogate_dw", true
-	}
-	return c
+	return &http.Cookie{Name: g.deviceWaitCookieName(), Value: value, Path: "/", MaxAge: maxAge, Secure: g.secure,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode}
 }
 
 // deviceToken is the browser's approved-device token, or "".
 func (g *Gateway) deviceToken(r *http.Request) string {
-	return cookieValue(r, g.deviceCookie("", 0).Name)
+	return cookieValue(r, g.deviceCookieName())
 }
 
 // deviceWaitToken is the browser's waiting request token, or "".
 func (g *Gateway) deviceWaitToken(r *http.Request) string {
-	return cookieValue(r, g.deviceWaitCookie("", 0).Name)
+	return cookieValue(r, g.deviceWaitCookieName())
 }
 
 // deviceCache remembers approved browsers of people for the service

@@ -220,9 +220,10 @@ func (g *Gateway) stripGatewayCookies(h http.Header) {
 }
 
 // ownCookie reports whether name is one of the gateway's cookies: the
-// session, CSRF, language and device cookies.
+// session, CSRF, language and device cookies, and device approval's.
 func (g *Gateway) ownCookie(name string) bool {
-	return name == g.sessions.name || name == g.csrf.cookie || name == g.langCk || name == g.shared.deviceCk
+	return name == g.sessions.name || name == g.csrf.cookie || name == g.langCk || name == g.shared.deviceCk ||
+		name == g.deviceCookieName() || name == g.deviceWaitCookieName()
 }
 
 // dropGatewayCookieWrites removes Set-Cookie lines from an upstream

@@ -333,6 +333,9 @@ func TestDeviceApprovalService(t *testing.T) {
 	if up.hits.Load() != hits+1 {
 		t.Fatal("the approved browser did not reach the upstream")
 	}
+	if c := up.lastRequest().Header.Get("Cookie"); strings.Contains(c, deviceCookieName) {
+		t.Fatalf("the upstream received the approved-device cookie: %q", c)
+	}
 	expectStatus(t, authAsk(b, "http://vault.example.test:8081/x", "", true), http.StatusOK)
 
 	// The console's revoke form closes the service to that browser.
