@@ -201,10 +201,18 @@ func (s *Service) RequestReset(ctx context.Context, email string, o Origin) erro
 	if u.Status == store.StatusDisabled || u.Status == store.StatusInvited {
 		return refuse("account_" + string(u.Status))
 	}
+	return s.sendReset(ctx, u, ev, o, now)
+}
+
+// sendReset commits, with ev (filled in here as a success), the reset
+// link's ticket and mail to u, or the mail that says how u signs in when
+// u has no local password: the common end of RequestReset and an
+// administrator's SendResetLink.
+func (s *Service) sendReset(ctx context.Context, u *store.User, ev *store.AuditEvent, o Origin, now time.Time) error {
 	lang := s.mailLang(u, o.Lang)
 	data := notify.Data{Name: u.DisplayName, Email: u.Email, ClientIP: o.ClientIP, Time: s.mailTime(now, lang)}
 
-	_, err = s.st.PasswordHash(ctx, u.ID)
+	_, err := s.st.PasswordHash(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		data.Provider, err = s.signInMethods(ctx, u, lang)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/account"
 	"github.com/ssogate/ssogate/portal"
 	"github.com/ssogate/ssogate/providers"
 	"github.com/ssogate/ssogate/store"
@@ -59,6 +60,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /.well-known/jwks.json", g.jwks)
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
+	g.adminUserRoutes(mux)
 	mux.Handle("GET /static/", portal.Static())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
@@ -90,7 +92,7 @@ func (g *Gateway) base(w http.ResponseWriter, r *http.Request, sess *store.Sessi
 	}
 	b.CSRFToken = g.csrf.token(w, r, sid)
 	if user != nil {
-		b.User = &portal.UserHeader{LoginID: user.Email, Name: user.DisplayName}
+		b.User = &portal.UserHeader{LoginID: user.Email, Name: user.DisplayName, ShortID: account.ShortID(user.ID)}
 	}
 	return b
 }
@@ -208,6 +210,9 @@ func (g *Gateway) tiles(user *store.User, lang string) []portal.Tile {
 		}
 		out = append(out, portal.Tile{ID: s.cfg.ID, Name: s.cfg.Name.In(lang), Description: s.cfg.Description.In(lang),
 			Icon: s.cfg.Icon, URL: s.cfg.URL})
+	}
+	if user.Role == store.RoleAdmin {
+		out = append(out, adminTile(lang))
 	}
 	return out
 }

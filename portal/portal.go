@@ -40,6 +40,9 @@ type Base struct {
 type UserHeader struct {
 	LoginID string
 	Name    string
+	// ShortID is the person's short user id (account.ShortID), which the
+	// identity check asks for.
+	ShortID string
 }
 
 // LoginPage is the sign-in page: a password form and a button per

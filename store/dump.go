@@ -29,6 +29,10 @@ type Dump struct {
 	Factors       []*Factor
 	RecoveryCodes []RecoveryCode
 	Browsers      []*RememberedBrowser
+	// Settings are the organisation settings set in the admin console;
+	// Devices the browsers administrators approved.
+	Settings []*Setting
+	Devices  []*ApprovedDevice
 }
 
 // RecoveryCode is one unused recovery code of a user as stored: the
@@ -84,5 +88,7 @@ func (d *Dump) Counts() []TableCount {
 		{"factors", len(d.Factors)},
 		{"recovery_codes", len(d.RecoveryCodes)},
 		{"remembered_browsers", len(d.Browsers)},
+		{"settings", len(d.Settings)},
+		{"approved_devices", len(d.Devices)},
 	}
 }

@@ -335,8 +335,9 @@ type Change struct {
 // The store itself publishes a Change, in the same transaction, from every
 // method that revokes or alters what a cache holds: DeleteSession,
 // DeleteUserSessions, UpdateUser, SetPasswordHash, AddSigningKey,
-// RetireSigningKey, DeleteSigningKey, and Accounts.Apply (for its User,
-// Password and EndSessions).
+// RetireSigningKey, DeleteSigningKey, Accounts.Apply (for its User,
+// Password and EndSessions), Admin.DeleteUser (the user and each of their
+// sessions) and Admin.SetSetting (ChangeSettings).
 type ChangeFeed interface {
 	// WatchChanges calls changed for every Change committed by any process
 	// on the store, this one included, until ctx ends; then it returns

@@ -7,6 +7,8 @@
 //	ssogate [--config FILE] user add --email E --name N [--groups g1,g2] [--password-stdin]
 //	ssogate [--config FILE] user list | set-password --email E | disable --email E | enable --email E
 //	ssogate [--config FILE] user set-methods --email E --methods id1,id2 | links --email E | unlink --email E --provider ID
+//	ssogate [--config FILE] user set --email E [--name N] [--groups g1,g2] [--role user|admin] … | delete --email E [--yes]
+//	ssogate [--config FILE] user sessions --email E | revoke --email E (--id ID | --all)
 //	ssogate [--config FILE] keys list | rotate [--activate-in 1m]
 //	ssogate [--config FILE] mail test --to ADDR [--lang ja|en]
 //	ssogate [--config FILE] sms test --to NUMBER [--voice] [--lang ja|en]
@@ -56,8 +58,9 @@ const usage = `usage: ssogate [--config FILE] COMMAND [flags]
 commands:
   serve          run the gateway
   check-config   validate the configuration file and exit
-  user           manage users: add, list, set-password, disable, enable,
-                 set-methods, links, unlink
+  user           manage users: add, list, set, set-password, disable, enable,
+                 unlock, set-methods, links, unlink, reset-2fa, sessions,
+                 revoke, delete
   keys           list or rotate the assertion signing keys
   mail           send a test mail through notify.mail: mail test --to ADDR
   sms            send a test code through notify.sms (or notify.voice):
@@ -169,8 +172,23 @@ var commandUsage = map[string]string{
 	"user enable":       "user enable --email E\n\nEnable a disabled user.",
 	"user set-methods":  "user set-methods --email E --methods id1,id2\n\nLimit the providers that may sign the user in; an empty list allows any.",
 	"user links":        "user links --email E\n\nList the user's linked identities at federated providers.",
-	"user unlink":       "user unlink --email E --provider ID\n\nRemove the user's linked identity at provider ID.",
-	"keys list":         "keys list\n\nList the assertion signing keys and their state.",
+	"user unlock":       "user unlock --email E\n\nUnlock a locked account: active again, failure counts cleared.",
+	"user reset-2fa": "user reset-2fa --email E\n\nRemove the user's 2-step registration (methods, recovery codes, remembered\n" +
+		"browsers); the person sets it up again at the next sign-in when required.",
+	"user set": "user set --email E [--name N] [--groups g1,g2] [--role user|admin] [--phone P]\n" +
+		"       [--mobile M] [--organization O] [--department D]\n\n" +
+		"Change the fields whose flags are given. Fields a linked sign-in provider sets\n" +
+		"are refused. An administrator's change, audited.",
+	"user delete": "user delete --email E [--yes]\n\n" +
+		"Delete the user: sessions end, linked identities, password and 2-step\n" +
+		"registration go; the audit log stays. On a terminal the email is typed again to\n" +
+		"confirm; elsewhere --yes is required.",
+	"user sessions": "user sessions --email E\n\nList the user's live sessions, with the IDs user revoke takes.",
+	"user revoke": "user revoke --email E (--id ID | --all)\n\n" +
+		"End one of the user's sessions, or all of them: the browser is signed out at its\n" +
+		"next request (a running gateway on SQLite within its session cache_ttl).",
+	"user unlink": "user unlink --email E --provider ID\n\nRemove the user's linked identity at provider ID.",
+	"keys list":   "keys list\n\nList the assertion signing keys and their state.",
 	"mail test": "mail test --to ADDR [--lang ja|en]\n\n" +
 		"Send a test mail now through notify.mail.smtp (not through the outbox) and show\n" +
 		"how the conversation went: connection, TLS, sign-in and the server's answer.",

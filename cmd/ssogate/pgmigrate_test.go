@@ -128,6 +128,17 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if err := st.RememberBrowser(ctx, remembered); err != nil {
 		t.Fatal(err)
 	}
+	// The admin console's state: an organisation setting and a browser an
+	// administrator approved.
+	setting := &store.Setting{Key: store.SettingAccessRoute, Value: "line_only", UpdatedBy: bob.ID, UpdatedAt: at}
+	if err := st.SetSetting(ctx, setting); err != nil {
+		t.Fatal(err)
+	}
+	approved := &store.ApprovedDevice{ID: "device-1", UserID: alice.ID, UserAgent: "Mozilla/5.0", ClientIP: "192.0.2.31",
+		ApprovedBy: bob.ID, CreatedAt: at, LastUsedAt: at.Add(time.Minute)}
+	if err := st.AddDevice(ctx, approved); err != nil {
+		t.Fatal(err)
+	}
 
 	path := filepath.Join(filepath.Dir(src.configPath), "ssogate.db")
 	want, err := sqlite.Export(ctx, path)
@@ -266,6 +277,14 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if err != nil || len(browsers) != 1 || !reflect.DeepEqual(browsers[0], want.Browsers[0]) {
 		t.Errorf("remembered browsers on PostgreSQL = %+v, %v; want %+v", browsers, err, want.Browsers)
 	}
+	settings, err := dst.app.store.Settings(ctx)
+	if err != nil || len(settings) != 1 || !reflect.DeepEqual(settings[0], setting) {
+		t.Errorf("settings on PostgreSQL = %+v, %v; want [%+v]", settings, err, setting)
+	}
+	devices, err := dst.app.store.ListDevices(ctx, alice.ID)
+	if err != nil || len(devices) != 1 || !reflect.DeepEqual(devices[0], approved) {
+		t.Errorf("approved devices on PostgreSQL = %+v, %v; want [%+v]", devices, err, approved)
+	}
 }
 
 // TestCLIMigratePostgres checks that `ssogate migrate` migrates a
@@ -274,7 +293,7 @@ func TestCLIMigratePostgres(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	h := newHarness(t, onPostgres(pg.Database(t)))
 	out, errOut, err := runCLI(t, "", "--config", h.configPath, "migrate")
-	if err != nil || out != "store postgres is migrated (schema version 6)\n" {
+	if err != nil || out != "store postgres is migrated (schema version 7)\n" {
 		t.Fatalf("migrate: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 	_, errOut, err = runCLI(t, "", "--config", h.configPath, "migrate", "--from", "sqlite:x.db")

@@ -33,9 +33,17 @@ const userUsage = `usage: ssogate user COMMAND [flags]
   unlink        --email E --provider ID
   reset-2fa     --email E      (removes the 2-step registration: methods, recovery
                 codes, remembered browsers; the person sets it up again)
+  set           --email E [--name N] [--groups g1,g2] [--role user|admin] [--phone P]
+                [--mobile M] [--organization O] [--department D]   (only the flags given change)
+  delete        --email E [--yes]   (asks to type the email on a terminal; sessions end,
+                the audit log stays)
+  sessions      --email E      (the user's live sessions)
+  revoke        --email E (--id ID | --all)   (end one session, or all of them)
 
 Passwords are read from standard input (or asked for on a terminal), never
-taken from the command line. With --must-change-password (and
+taken from the command line. A user added without a password (no
+--password-stdin, not on a terminal) signs in after an invitation or a
+password reset, or with a federated provider. With --must-change-password (and
 --password-stdin) the password is an initial one: after signing in, the
 person reaches nothing but the password change until they change it.
 `
@@ -70,6 +78,14 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		return c.userUnlink(ctx, args[1:])
 	case "reset-2fa":
 		return c.userResetTwoStep(ctx, args[1:])
+	case "set":
+		return c.userSet(ctx, args[1:])
+	case "delete":
+		return c.userDelete(ctx, args[1:])
+	case "sessions":
+		return c.userSessions(ctx, args[1:])
+	case "revoke":
+		return c.userRevoke(ctx, args[1:])
 	default:
 		fmt.Fprintf(c.stderr, "ssogate user: unknown command %q\n\n%s", args[0], userUsage)
 		return exitCode(2)
@@ -146,21 +162,9 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("user add: %s already exists", e)
 	}
-	var hash string
-	if *pwStdin {
-		if a.local == nil {
-			return errors.New("user add: no local provider is configured to hold a password")
-		}
-		pw, err := c.readPassword(false)
-		if err != nil {
-			return err
-		}
-		if err := a.local.Policy().Check(pw, e); err != nil {
-			return fmt.Errorf("user add: password rejected: %s", policyText(a.local.Policy(), err))
-		}
-		if hash, err = a.local.Hash(ctx, pw); err != nil {
-			return err
-		}
+	hash, err := c.newUserPassword(ctx, a, e, *pwStdin)
+	if err != nil {
+		return err
 	}
 	u := &store.User{
 		Email: e, DisplayName: strings.TrimSpace(*name), Groups: splitList(*groups),
@@ -178,7 +182,42 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	}
 	audit(ctx, a.store, "user_add", u)
 	fmt.Fprintf(c.stdout, "added user %s (%s)\n", u.Email, u.ID)
+	if hash == "" {
+		fmt.Fprintf(c.stdout, "%s has no password: they can sign in only after an invitation (ssogate user invite)\n"+
+			"or a password reset (/password/forgot, or the admin console), or with a federated provider.\n", u.Email)
+	}
 	return nil
+}
+
+// newUserPassword returns the hash of the new user's password: read from
+// standard input with --password-stdin; else, for a person at a terminal,
+// asked for (empty for none); else none ("").
+func (c *cli) newUserPassword(ctx context.Context, a *app, email string, fromStdin bool) (string, error) {
+	prompt := !fromStdin && a.local != nil && c.onTerminal()
+	if !fromStdin && !prompt {
+		return "", nil
+	}
+	if a.local == nil {
+		return "", errors.New("user add: no local provider is configured to hold a password")
+	}
+	if prompt {
+		fmt.Fprintln(c.stderr, "Password for the new user (empty for none: the user then signs in after an invitation or a password reset).")
+	}
+	pw, err := c.readPassword(false)
+	if err != nil || pw == "" {
+		return "", err
+	}
+	if err := a.local.Policy().Check(pw, email); err != nil {
+		return "", fmt.Errorf("user add: password rejected: %s", policyText(a.local.Policy(), err))
+	}
+	return a.local.Hash(ctx, pw)
+}
+
+// onTerminal reports whether standard input is a terminal (a person
+// typing, not a script).
+func (c *cli) onTerminal() bool {
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (c *cli) userList(ctx context.Context, args []string) error {
@@ -260,23 +299,21 @@ func (c *cli) userSetStatus(ctx context.Context, name string, args []string, sta
 		return err
 	}
 	defer a.Close()
-	u.Status = status
-	// Made active, the account starts its lockout count afresh, as an
-	// unlock does.
-	b := &store.Batch{User: u}
-	if status == store.StatusActive {
-		b.ClearFailures = u.ID
-	}
-	if _, err := a.store.Apply(ctx, b); err != nil {
+	// The console's flow: disabling ends the sessions in the same
+	// transaction; enabling starts the lockout count afresh, as an unlock
+	// does.
+	svc := a.gateway.Account()
+	live, err := svc.Sessions(ctx, u.ID)
+	if err != nil {
 		return err
+	}
+	if _, err := svc.SetStatus(ctx, cliAdmin(), u.ID, status); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	n := 0
 	if status != store.StatusActive {
-		if n, err = a.store.DeleteUserSessions(ctx, u.ID); err != nil {
-			return err
-		}
+		n = len(live)
 	}
-	audit(ctx, a.store, "user_"+string(status), u)
 	fmt.Fprintf(c.stdout, "%s is now %s; %d sessions ended\n", u.Email, status, n)
 	return nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,9 +27,9 @@ const lastLoginKey = `coalesce(last_login_at, '-infinity'::timestamptz)`
 // SearchUsers returns the page of users q selects. Paging is by keyset:
 // a page scans its order's index from the cursor and reads Limit+1 rows,
 // so the last page of 100,000 users costs what the first does; Group uses
-// the groups GIN index and Status an index too. Text is ILIKE '%x%' on
-// three columns and a look into the groups list, which no index here
-// answers: with it, a page reads users in order until it has Limit
+// the groups GIN index and Status an index too. Text is LIKE '%x%' on
+// two lower-cased columns the users_search trigger keeps, which no index
+// here answers: with it, a page reads users in order until it has Limit
 // matches, and Total counts over the whole table. At 100,000 users that
 // scan is tens of milliseconds (storetest's 100,000-user case measures
 // and logs it), fine for an admin console; pg_trgm would be the next step.
@@ -50,9 +51,10 @@ func (s *Store) searchUsers(ctx context.Context, q store.UserQuery) (*store.User
 		return "$" + strconv.Itoa(len(args))
 	}
 	if q.Text != "" {
-		like := arg("%" + escapeLike(q.Text) + "%")
-		where = append(where, `(email ILIKE `+like+` OR display_name ILIKE `+like+` OR department ILIKE `+like+`
-			OR EXISTS (SELECT 1 FROM unnest(groups) AS g WHERE lower(g) = lower(`+arg(q.Text)+`)))`)
+		// search and search_groups are lower-cased by the users_search
+		// trigger (0007_admin.sql); lower() here makes the pattern match.
+		where = append(where, `(search LIKE lower(`+arg("%"+escapeLike(q.Text)+"%")+`)
+			OR search_groups LIKE lower(`+arg("%\x1f"+escapeLike(q.Text)+"\x1f%")+`))`)
 	}
 	if q.Group != "" {
 		where = append(where, "groups @> ARRAY["+arg(q.Group)+"::text]")
@@ -119,17 +121,37 @@ func escapeLike(s string) string {
 // that name them; their sessions, identity links, password, factors,
 // recovery codes, remembered and approved browsers and failure counts go
 // with the user's row (ON DELETE CASCADE). Audit events stay. It
-// publishes a store.ChangeUser (which also drops the user's cached
-// sessions), and returns store.ErrNotFound if the user is absent.
+// publishes a store.ChangeUser and a store.ChangeSession for each session
+// it ended (as Accounts.Apply's EndSessions does), and returns
+// store.ErrNotFound if the user is absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// The sessions go first, explicitly, so that each is reported.
+		rows, err := tx.Query(ctx, `DELETE FROM sessions WHERE user_id = $1 RETURNING id`, id)
+		if err != nil {
+			return err
+		}
+		ended, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		// RETURNING promises no order; the change feed gets a stable one.
+		slices.Sort(ended)
 		if err := oneRow(tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM tickets WHERE user_id = $1`, id); err != nil {
 			return err
 		}
-		return notify(ctx, tx, store.Change{Kind: store.ChangeUser, ID: id})
+		if err := notify(ctx, tx, store.Change{Kind: store.ChangeUser, ID: id}); err != nil {
+			return err
+		}
+		for _, sid := range ended {
+			if err := notify(ctx, tx, store.Change{Kind: store.ChangeSession, ID: sid}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete user: %w", mapErr(err))

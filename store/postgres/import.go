@@ -19,7 +19,8 @@ var ErrNotEmpty = errors.New("postgres: the target database is not empty")
 // transaction, which must equal d's: otherwise nothing is committed. It
 // refuses (with ErrNotEmpty) a database that holds any users, sessions,
 // keys, secrets, tickets, links, audit events, outbox messages, failure
-// counts or 2-step verification records, even ones a gateway made
+// counts, 2-step verification records, settings or approved devices,
+// even ones a gateway made
 // on its first start there (signing keys, cookie secrets), since they
 // would clash with the copied ones.
 func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, error) {
@@ -29,7 +30,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, 
 		// waits here rather than interleaving its own rows.
 		if _, err := tx.Exec(ctx, `LOCK TABLE users, passwords, identity_links, signing_keys, secrets,
 			tickets, sessions, audit_events, outbox, failure_counts, factors, recovery_codes,
-			remembered_browsers IN EXCLUSIVE MODE`); err != nil {
+			remembered_browsers, settings, approved_devices IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := countRows(ctx, tx, d.Counts())
@@ -141,6 +142,12 @@ func copyDump(ctx context.Context, tx pgx.Tx, d *store.Dump) error {
 		})},
 		{"remembered_browsers", strings.Fields(strings.NewReplacer(",", " ").Replace(browserColumns)), rowsOf(d.Browsers, func(b *store.RememberedBrowser) []any {
 			return []any{b.ID, b.UserID, b.UserAgent, b.ClientIP, ts(b.CreatedAt), ts(b.LastUsedAt), ts(b.ExpiresAt)}
+		})},
+		{"settings", []string{"key", "value", "updated_by", "updated_at"}, rowsOf(d.Settings, func(st *store.Setting) []any {
+			return []any{st.Key, st.Value, st.UpdatedBy, ts(st.UpdatedAt)}
+		})},
+		{"approved_devices", strings.Fields(strings.NewReplacer(",", " ").Replace(deviceColumns)), rowsOf(d.Devices, func(dev *store.ApprovedDevice) []any {
+			return []any{dev.ID, dev.UserID, dev.UserAgent, dev.ClientIP, dev.ApprovedBy, ts(dev.CreatedAt), ts(dev.LastUsedAt)}
 		})},
 	}
 	for _, t := range tables {

@@ -54,6 +54,31 @@ func TestChangeFeed(t *testing.T) {
 	})
 }
 
+// TestManyUsers runs the 100,000-user listing case, seeding the users
+// with Import (COPY, one transaction).
+func TestManyUsers(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	storetest.RunManyUsers(t, func(t *testing.T) store.Store { return openDB(t, pg.Database(t)) },
+		func(t *testing.T, s store.Store, users []*store.User) {
+			if _, err := s.(*Store).Import(t.Context(), &store.Dump{Users: users}); err != nil {
+				t.Fatal(err)
+			}
+			// Fresh statistics, as autovacuum would soon have them, so the
+			// planner sees 100,000 rows rather than an empty table.
+			if _, err := s.(*Store).pool.Exec(t.Context(), `ANALYZE users`); err != nil {
+				t.Fatal(err)
+			}
+		})
+}
+
+func TestAdminChanges(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	storetest.RunAdminChanges(t, func(t *testing.T) storetest.Shared {
+		dsn := pg.Database(t)
+		return storetest.Shared{A: openDB(t, dsn), B: openDB(t, dsn)}
+	})
+}
+
 func TestShared(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	storetest.RunShared(t, func(t *testing.T) storetest.Shared {

@@ -136,7 +136,9 @@ func escapeLike(s string) string {
 // that name them; their sessions, identity links, password, factors,
 // recovery codes, remembered and approved browsers and failure counts go
 // with the user's row (ON DELETE CASCADE). Audit events stay. It records
-// a store.ChangeUser, and returns store.ErrNotFound if the user is absent.
+// a store.ChangeUser and a store.ChangeSession for each session it ended
+// (as Accounts.Apply's EndSessions does), and returns store.ErrNotFound
+// if the user is absent.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.deleteUser(ctx, id); err != nil {
 		return fmt.Errorf("sqlite: delete user: %w", mapErr(err))
@@ -150,24 +152,28 @@ func (s *Store) deleteUser(ctx context.Context, id string) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The sessions go first, explicitly, so that each is reported.
+	ended, err := endSessions(ctx, tx, id, "")
+	if err != nil {
+		return err
+	}
 	if err := oneRow(tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tickets WHERE user_id = ?`, id); err != nil {
 		return err
 	}
-	if err := insertChange(ctx, tx, store.Change{Kind: store.ChangeUser, ID: id}); err != nil {
-		return err
+	changes := []store.Change{{Kind: store.ChangeUser, ID: id}}
+	for _, sid := range ended {
+		changes = append(changes, store.Change{Kind: store.ChangeSession, ID: sid})
+	}
+	at := time.Now().UnixMilli()
+	for _, c := range changes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changes (kind, id, at) VALUES (?, ?, ?)`, string(c.Kind), c.ID, at); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
-}
-
-// insertChange records c in the changes table on q, a transaction on the
-// writing connection (see execChange).
-func insertChange(ctx context.Context, q querier, c store.Change) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO changes (kind, id, at) VALUES (?, ?, ?)`,
-		string(c.Kind), c.ID, time.Now().UnixMilli())
-	return err
 }
 
 // Settings returns every stored organisation setting, ordered by key.

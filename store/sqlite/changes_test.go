@@ -157,3 +157,22 @@ func TestApplyChanges(t *testing.T) {
 		return storetest.Shared{A: a, B: b}
 	})
 }
+
+// TestAdminChanges runs what the Admin methods publish on the change feed
+// on two stores opened on one file.
+func TestAdminChanges(t *testing.T) {
+	storetest.RunAdminChanges(t, func(t *testing.T) storetest.Shared {
+		path := filepath.Join(t.TempDir(), "ssogate.db")
+		a, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { a.Close() })
+		b, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return storetest.Shared{A: a, B: b}
+	})
+}

@@ -173,6 +173,21 @@ func export(ctx context.Context, path string) (*store.Dump, error) {
 			d.Browsers = append(d.Browsers, &b)
 			return err
 		}},
+		{`SELECT key, value, updated_by, updated_at FROM settings ORDER BY key`, func(rows *sql.Rows) error {
+			var (
+				st store.Setting
+				at sql.NullInt64
+			)
+			err := rows.Scan(&st.Key, &st.Value, &st.UpdatedBy, &at)
+			st.UpdatedAt = fromMillis(at)
+			d.Settings = append(d.Settings, &st)
+			return err
+		}},
+		{`SELECT ` + deviceColumns + ` FROM approved_devices ORDER BY id`, func(rows *sql.Rows) error {
+			dev, err := scanDevice(rows)
+			d.Devices = append(d.Devices, dev)
+			return err
+		}},
 	}
 	for _, st := range steps {
 		if err := readRows(ctx, tx, st.query, st.scan); err != nil {

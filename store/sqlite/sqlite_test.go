@@ -607,3 +607,38 @@ func TestSecretAcrossProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestManyUsers runs the 100,000-user listing case, seeding the users in
+// one transaction on the writing connection.
+func TestManyUsers(t *testing.T) {
+	storetest.RunManyUsers(t, func(t *testing.T) store.Store { return openTemp(t) },
+		func(t *testing.T, st store.Store, users []*store.User) {
+			s := st.(*Store)
+			ctx := t.Context()
+			tx, err := s.wdb.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range users {
+				groups, err := toJSON(u.Groups)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ins.ExecContext(ctx, u.ID, normalizeEmail(u.Email), u.DisplayName, u.Phone, u.Mobile,
+					u.Organization, u.Department, groups, string(u.Role), string(u.Status), "[]", u.Language,
+					u.MustChangePassword, toMillis(u.CreatedAt), toMillis(u.UpdatedAt), toMillis(u.LastLoginAt),
+					toMillis(u.PreviousLoginAt)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		})
+}

@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RecoveryCodes", recoveryCodeTests},
 		{"RememberedBrowsers", browserTests},
 		{"TwoStep", twoStepTests},
+		{"Admin", adminTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -12,6 +12,29 @@ CREATE INDEX users_status_email ON users (status, email COLLATE "C", id COLLATE 
 -- The group filter: groups @> ARRAY[g].
 CREATE INDEX users_groups ON users USING gin (groups);
 
+-- SearchUsers' Text filter, case-insensitive, reads two columns kept
+-- lower-cased by a trigger instead of lower-casing three columns and the
+-- groups of every user at every search: with 100,000 users that took
+-- the page from 0.6 s to tens of milliseconds. search is the email,
+-- display name and department; search_groups the groups, each between
+-- unit separators (U+001F) so that a whole group name is a substring.
+ALTER TABLE users ADD COLUMN search text NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN search_groups text NOT NULL DEFAULT '';
+
+CREATE FUNCTION users_search() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search := lower(NEW.email || E'\n' || NEW.display_name || E'\n' || NEW.department);
+    NEW.search_groups := lower(E'\x1f' || array_to_string(NEW.groups, E'\x1f') || E'\x1f');
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER users_search BEFORE INSERT OR UPDATE OF email, display_name, department, groups ON users
+    FOR EACH ROW EXECUTE FUNCTION users_search();
+
+-- The users there already: an update of email fires the trigger.
+UPDATE users SET email = email;
+
 -- Pending tickets by purpose (invitations) and a user's tickets (deleted
 -- with the user, or when an invitation is revoked).
 CREATE INDEX tickets_purpose_created_at ON tickets (purpose, created_at);
