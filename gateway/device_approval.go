@@ -34,7 +34,6 @@ const (
 	deviceWaitPath    = "/login/device"
 	deviceStartPath   = "/login/device/start"
 	deviceApprovePath = "/admin/devices/approve"
-	deviceRevokePath  = "/admin/devices/revoke"
 )
 
 // deviceCookieAge is how long a browser keeps its approved-device
@@ -247,7 +246,6 @@ func (g *Gateway) deviceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+deviceStartPath, g.deviceStartSubmit)
 	g.adminRoute(mux, "GET "+deviceApprovePath, g.deviceApprovePage)
 	g.adminRoute(mux, "POST "+deviceApprovePath, g.deviceApproveSubmit)
-	g.adminRoute(mux, "POST "+deviceRevokePath, g.adminDeviceRevoke)
 }
 
 // deviceEnded shows the end of a request (denied, or gone) and clears
@@ -481,21 +479,9 @@ func (g *Gateway) deviceServices() []*service {
 	return out
 }
 
-// UserDevicesSection is the console user page's list of user's approved
-// devices, each with a revoke button posting to /admin/devices/revoke
-// (the page renders it with {{template "device_list" .Devices}}).
-func (g *Gateway) userDevicesSection(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User) (portal.DevicesSection, error) {
-	sec, err := g.devicesSection(w, r, sess, user, deviceRevokePath)
-	sec.UserID = user.ID
-	for i := range sec.Devices {
-		// The administrator's own browser is not the user's.
-		sec.Devices[i].Current = false
-	}
-	return sec, err
-}
-
-// revokeDevice removes user's approved device id (by is who asked) and
-// forgets it here at once.
+// revokeDevice removes user's approved device id (by is who asked: the
+// person, or an administrator on the console's user page) and forgets it
+// here at once.
 func (g *Gateway) revokeDevice(r *http.Request, user, by *store.User, id string) error {
 	if err := g.account.RevokeDevice(r.Context(), user, by, id, g.flowOrigin(r)); err != nil {
 		return err
@@ -521,28 +507,5 @@ func (g *Gateway) ownDeviceRevoke(w http.ResponseWriter, r *http.Request, sess *
 		g.fail(w, r, code, key, err)
 	default:
 		http.Redirect(w, r, "/account/sessions?ended=device", http.StatusSeeOther)
-	}
-}
-
-// adminDeviceRevoke is POST /admin/devices/revoke: user, device. The
-// administrator removes a user's approved device and returns to the
-// user's page.
-func (g *Gateway) adminDeviceRevoke(w http.ResponseWriter, r *http.Request, sess *store.Session, admin *store.User) {
-	user, err := g.store.GetUser(r.Context(), r.PostFormValue("user"))
-	if errors.Is(err, store.ErrNotFound) {
-		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
-		return
-	}
-	if err == nil {
-		err = g.revokeDevice(r, user, admin, r.PostFormValue("device"))
-	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		g.fail(w, r, http.StatusNotFound, "devices.error.gone", nil)
-	case err != nil:
-		code, key := storeFailure(w, err)
-		g.fail(w, r, code, key, err)
-	default:
-		http.Redirect(w, r, adminPrefix+"/users/"+url.PathEscape(user.ID)+"?notice=device_revoked", http.StatusSeeOther)
 	}
 }

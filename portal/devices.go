@@ -67,15 +67,13 @@ type DeviceApprovePage struct {
 // DevicesSection lists a person's approved browsers (device approval)
 // with a form per browser that posts its ID as "device" (and csrf_token)
 // to Action to revoke it: the "device_list" template fragment renders
-// it, on /account/sessions and on the console's user page.
+// it on /account/sessions.
 type DevicesSection struct {
 	Devices []DeviceItem
 	// On shows the section even when empty: device approval applies.
 	On        bool
 	Action    string
 	CSRFToken string
-	// UserID, when set, is posted as "user" (the console's form).
-	UserID string
 }
 
 // DeviceItem is one approved browser.

@@ -293,7 +293,7 @@ func deviceServices(up string) harnessOption {
 // with device_approval sends a session whose browser is not approved
 // through the approval (proxy and /auth), and lets it through once the
 // browser is; other services never ask. An administrator revoking the
-// device from the console's form closes the service again.
+// device on the console's user page closes the service again.
 func TestDeviceApprovalService(t *testing.T) {
 	up := newUpstream(t)
 	h := newHarness(t, deviceServices(up.URL))
@@ -343,11 +343,13 @@ func TestDeviceApprovalService(t *testing.T) {
 	if err != nil || len(devs) != 1 {
 		t.Fatalf("approved devices %v, %v", devs, err)
 	}
-	admin.get("/admin/devices/approve?ticket=x")
-	p = admin.post("/admin/devices/revoke", url.Values{"user": {alice.ID}, "device": {devs[0].ID}})
-	if p.StatusCode != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "/admin/users/"+alice.ID) {
-		t.Fatalf("console revoke: %d %q", p.StatusCode, p.Header.Get("Location"))
+	p = admin.get("/admin/users/" + alice.ID)
+	expectStatus(t, p, http.StatusOK)
+	if !strings.Contains(p.body, `id="extra-devices"`) || !strings.Contains(p.body, `value="`+devs[0].ID+`"`) {
+		t.Fatalf("the console's user page does not list the approved device:\n%s", p.body)
 	}
+	p = admin.post("/admin/users/"+alice.ID, url.Values{"action": {"revoke_device"}, "value": {devs[0].ID}})
+	expectRedirect(t, p, "/admin/users/"+alice.ID+"?done=revoke_device")
 	expectRedirect(t, b.getWith("/payroll/slip?m=11", map[string][]string{"Accept": {htmlAccept}}), start)
 	if devs, _ := h.app.store.ListDevices(context.Background(), alice.ID); len(devs) != 0 {
 		t.Fatal("the revoked device is still stored")
