@@ -204,6 +204,34 @@ func (s *Service) BeginDeviceApproval(ctx context.Context, u *store.User, req De
 	return token, nil
 }
 
+// AdoptDevice approves the browser of a sign-in that carries a live
+// session of u already: a browser the account has used, not a new one
+// (device approval switched on while it was signed in, or a
+// re-authentication). It returns the token for the approved-device
+// cookie.
+func (s *Service) AdoptDevice(ctx context.Context, u *store.User, userAgent string, o Origin) (string, error) {
+	a, err := s.admin()
+	if err != nil {
+		return "", err
+	}
+	cookie, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	d := &store.ApprovedDevice{ID: DeviceID(cookie), UserID: u.ID, UserAgent: truncateRunes(userAgent, 512),
+		ClientIP: o.ClientIP, CreatedAt: now, LastUsedAt: now}
+	if err := a.AddDevice(ctx, d); err != nil {
+		return "", fmt.Errorf("account: approved device: %w", err)
+	}
+	ev := s.flowEvent("device_adopt", o, now)
+	ev.UserID, ev.Actor, ev.Outcome, ev.Detail = u.ID, u.Email, store.OutcomeSuccess, "signed_in_browser"
+	if err := s.commit(ctx, &store.Batch{Audit: []*store.AuditEvent{ev}}); err != nil {
+		return "", err
+	}
+	return cookie, nil
+}
+
 // openDevice opens a device ticket's data.
 func (s *Service) openDevice(t *store.Ticket, ad []byte) (*DeviceRequest, error) {
 	seal, err := s.deviceSealer()

@@ -208,6 +208,21 @@ func (g *Gateway) deviceStep(w http.ResponseWriter, r *http.Request, provider st
 	if known {
 		return false, 0, ""
 	}
+	// A browser signed in as this person already (a re-authentication,
+	// or device approval switched on meanwhile) is not a new browser: it
+	// is approved as it is. Without this, an administrator's
+	// re-authentication for the console would wait for another one.
+	if sess, u, err := g.sessions.Resolve(ctx, r); err == nil && u.ID == user.ID && !sess.Expired(g.now()) {
+		token, err := g.account.AdoptDevice(ctx, user, r.UserAgent(), g.flowOrigin(r))
+		if err != nil {
+			g.log.Error("device approval failed", "request_id", requestID(ctx), "err", err)
+			status, key := storeFailure(w, err)
+			return true, status, key
+		}
+		http.SetCookie(w, g.deviceCookie(token, int(deviceCookieAge/time.Second)))
+		g.devices.remember(deviceKey{user: user.ID, token: token}, g.now())
+		return false, 0, ""
+	}
 	// A browser that already waits for this person's approval keeps its
 	// request: signing in again must not mail the administrators again.
 	if req, err := g.account.DeviceWaiting(ctx, g.deviceWaitToken(r)); err == nil && req.UserID == user.ID && req.Session == "" {

@@ -406,3 +406,34 @@ func TestDeviceApprovalRuntimeSetting(t *testing.T) {
 	expectRedirect(t, settingChange(admin, store.SettingDeviceApproval, "false", false), "/admin/settings?saved=device_approval")
 	expectRedirect(t, h.browser().login(alice.Email, alicePW, ""), "/")
 }
+
+// TestDeviceApprovalSignedInBrowser: a browser that carries a live
+// session of the person already (an administrator re-authenticating for
+// the console, or device approval switched on while signed in) is not a
+// new browser: its sign-in goes through and it is approved as it is;
+// another person's session in it does not count.
+func TestDeviceApprovalSignedInBrowser(t *testing.T) {
+	h := newHarness(t, withPolicy("  device_approval: true\n"))
+	alice := h.addUser("alice@example.co.jp", "山田 太郎", alicePW, "staff")
+	root := h.deviceAdmin("root@example.co.jp", "管理者", "Root-Passw0rd!")
+	admin := issuedBrowser(t, h, root, "pwd")
+	h.clock.Advance(20 * time.Minute)
+	expectRedirect(t, admin.get("/admin/users"), "/login?reauth=1&return_to=%2Fadmin%2Fusers")
+	expectStatus(t, admin.get("/login?reauth=1&return_to=%2Fadmin%2Fusers"), http.StatusOK)
+	p := admin.post("/login", url.Values{"email": {root.Email}, "password": {"Root-Passw0rd!"}, "return_to": {"/admin/users"}})
+	expectRedirect(t, p, "/admin/users")
+	expectStatus(t, admin.get("/admin/users"), http.StatusOK)
+	if admin.cookie(deviceCookieName) == nil || h.auditCount(root, "device_adopt") != 1 {
+		t.Fatal("the signed-in browser was not approved as it is")
+	}
+	if len(h.approvalLinks()) != 0 {
+		t.Fatal("a re-authentication mailed the administrators")
+	}
+	// Alice signing in where root's session is: a new browser for her.
+	admin.get("/login?reauth=1")
+	p = admin.post("/login", url.Values{"email": {alice.Email}, "password": {alicePW}})
+	expectRedirect(t, p, "/login/device")
+	if len(h.approvalLinks()[root.Email]) != 1 {
+		t.Fatal("another person's sign-in in a signed-in browser did not ask for approval")
+	}
+}
