@@ -68,7 +68,7 @@ func (a Admin) actor() string {
 // self reports whether the action is on the administrator's own account.
 func (a Admin) self(userID string) bool { return a.User != nil && a.User.ID == userID }
 
-// event starts the audit event of an administrator's action on u.
+// adminEvent starts the audit event of an administrator's action on u.
 func (s *Service) adminEvent(a Admin, action string, u *store.User, detail string) *store.AuditEvent {
 	ev := s.flowEvent(action, a.Origin, s.now())
 	ev.UserID, ev.Actor, ev.Outcome = u.ID, a.actor(), store.OutcomeSuccess

@@ -44,7 +44,7 @@ func (g *Gateway) renderSettings(w http.ResponseWriter, r *http.Request, sess *s
 		ClientIP: ip.String(), ClientLine: g.lineFor(ctx, ip), HasLines: hasNetworkProvider(g.cfg)}
 	emails := userEmails{g: g}
 	for _, v := range vs {
-		row := portal.SettingRow{Key: v.Key, Value: v.Value, Ignored: v.Ignored}
+		row := portal.SettingRow{Key: v.Key, Value: v.Value, Ignored: v.IgnoredValue}
 		if s := v.Stored; s != nil {
 			row.FromConsole, row.SetAt = true, s.UpdatedAt
 			if row.SetBy = emails.of(ctx, s.UpdatedBy); row.SetBy == "" {

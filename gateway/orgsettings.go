@@ -35,9 +35,10 @@ type SettingValue struct {
 	// Stored is the administrator's setting in effect, or nil when the
 	// YAML's default applies.
 	Stored *store.Setting
-	// Ignored is a stored setting that does not apply, and why (a value
-	// no longer valid with this configuration); "" when none.
-	Ignored string
+	// Ignored says why a stored setting does not apply (a value not
+	// valid with this configuration), "" when none; IgnoredValue is that
+	// stored value.
+	Ignored, IgnoredValue string
 }
 
 // orgSettingKeys are the organisation settings, in the order pages list
@@ -67,7 +68,7 @@ func EffectiveSettings(cfg *config.Config, stored []*store.Setting) []SettingVal
 		v := SettingValue{Key: k, Value: defaults[k]}
 		if s := byKey[k]; s != nil {
 			if why := settingInvalid(cfg, k, s.Value); why != "" {
-				v.Ignored = why
+				v.Ignored, v.IgnoredValue = why, s.Value
 			} else {
 				v.Value, v.Stored = s.Value, s
 			}

@@ -511,3 +511,75 @@ func TestGatewayDoesNotImportMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestWrapStoreAdmin checks that the administrator's calls pass through
+// the wrapper with their answers and are each timed once under their own
+// method label, a missing device (ErrNotFound) an answer, not an error.
+func TestWrapStoreAdmin(t *testing.T) {
+	ctx := context.Background()
+	sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	m := New(nil)
+	st := m.WrapStore(sq)
+	now := time.Now()
+	u := &store.User{Email: "hanako@example.co.jp", DisplayName: "山田 花子", Role: store.RoleUser, Status: store.StatusActive}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := st.SearchUsers(ctx, store.UserQuery{Text: "花子"}); err != nil || page.Total != 1 || page.Users[0].ID != u.ID {
+		t.Fatalf("SearchUsers = %+v, %v; want hanako", page, err)
+	}
+	if err := st.SetSetting(ctx, &store.Setting{Key: store.SettingDeviceApproval, Value: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.Settings(ctx); err != nil || len(list) != 1 || list[0].Value != "true" {
+		t.Fatalf("Settings = %+v, %v; want device_approval=true", list, err)
+	}
+	tk := &store.Ticket{ID: "i1", Purpose: store.PurposeInvitation, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateTicket(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.ListTickets(ctx, store.PurposeInvitation, now); err != nil || len(list) != 1 {
+		t.Fatalf("ListTickets = %v, %v; want the invitation", list, err)
+	}
+	if n, err := st.DeleteTickets(ctx, store.PurposeInvitation, u.ID); err != nil || n != 1 {
+		t.Fatalf("DeleteTickets = %d, %v; want 1", n, err)
+	}
+	if err := st.AddDevice(ctx, &store.ApprovedDevice{ID: "d1", UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UseDevice(ctx, "d1", u.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.ListDevices(ctx, u.ID); err != nil || len(list) != 1 {
+		t.Fatalf("ListDevices = %v, %v; want the device", list, err)
+	}
+	if err := st.DeleteDevice(ctx, u.ID, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteDevice(ctx, u.ID, "d1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("DeleteDevice again = %v, want ErrNotFound", err)
+	}
+	if err := st.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sq.GetUser(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("user after DeleteUser through the wrapper: %v, want ErrNotFound", err)
+	}
+	for _, method := range []string{"SearchUsers", "DeleteUser", "Settings", "SetSetting", "ListTickets", "DeleteTickets",
+		"AddDevice", "UseDevice", "ListDevices", "DeleteDevice"} {
+		want := uint64(1)
+		if method == "DeleteDevice" {
+			want = 2
+		}
+		if got := histogramCount(t, m, "ssogate_store_call_duration_seconds", "method", method); got != want {
+			t.Errorf("%s calls timed = %d, want %d", method, got, want)
+		}
+		if got := counterValue(t, m, "ssogate_store_call_errors_total", "method", method); got != 0 {
+			t.Errorf("%s errors = %v, want 0", method, got)
+		}
+	}
+}

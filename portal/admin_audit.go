@@ -68,7 +68,8 @@ type SettingRow struct {
 	FromConsole bool
 	SetBy       string
 	SetAt       time.Time
-	// Ignored is why a stored value does not apply, "" when none.
+	// Ignored is a stored value that does not apply here (line_only
+	// with no line registered, a malformed value), "" when none.
 	Ignored string
 }
 

@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ssogate/ssogate/internal/testpeers"
 	"github.com/ssogate/ssogate/store"
 )
 
@@ -146,6 +148,20 @@ func TestAdminSettingsLineOnlyNeedsALine(t *testing.T) {
 	if ss, _ := h.app.store.Settings(context.Background()); len(ss) != 0 {
 		t.Fatalf("stored: %+v", ss)
 	}
+
+	// line_only stored while a line existed, the line since removed from
+	// the file: the stored value is not applied (nobody could reach
+	// anything), and the page says so.
+	if err := h.app.store.SetSetting(context.Background(), &store.Setting{Key: store.SettingAccessRoute, Value: "line_only"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(admin.get("/admin/settings").body, "保存されている値「line_only」")
+	})
+	if h.app.gateway.OrgSettings().LineOnly() {
+		t.Fatal("line_only applied without a line")
+	}
+	expectStatus(t, h.browser().get("/login"), http.StatusOK)
 }
 
 func TestAdminSettingsDeviceApproval(t *testing.T) {
@@ -189,4 +205,50 @@ func TestOrgSettingsFromAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return !h.app.gateway.OrgSettings().DeviceApproval })
+}
+
+// TestOrgSettingsAcrossPostgresReplicas: two `ssogate serve` processes on
+// one PostgreSQL database; 2-step verification made required through
+// the first applies to the next sign-in on the second (the change
+// feed's settings notice); check-config, reading the database, names
+// the administrator who set it.
+func TestOrgSettingsAcrossPostgresReplicas(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	dsn := pg.Database(t)
+	up := newUpstream(t)
+	a1, a2 := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	rs := newReplicaSet(t, dsn, "http://"+a1, "1m", up.URL, "")
+	rs.start(a1)
+	n2 := rs.start(a2)
+	rs.waitReady()
+	rs.cli(replicaPW+"\n", "user", "add", "--email", "admin@example.co.jp", "--name", "管理者", "--role", "admin", "--password-stdin")
+	rs.cli(replicaPW+"\n", "user", "add", "--email", replicaEmail, "--name", "Taro", "--groups", "staff", "--password-stdin")
+
+	// on2 is a new browser on the second replica.
+	on2 := func() *browser {
+		b := rs.browser()
+		b.h = &harness{t: t, url: n2.url}
+		return b
+	}
+	expectRedirect(t, on2().login(replicaEmail, replicaPW, ""), "/")
+
+	admin := rs.browser()
+	expectRedirect(t, admin.login("admin@example.co.jp", replicaPW, ""), "/")
+	expectStatus(t, admin.get("/admin/settings"), http.StatusOK)
+	p := admin.post("/admin/settings", url.Values{"key": {store.SettingTwoFactorRequired}, "value": {"true"}, "confirm": {"1"}})
+	expectRedirect(t, p, "/admin/settings?saved=two_factor.required")
+	begin := time.Now()
+	waitFor(t, func() bool {
+		return on2().login(replicaEmail, replicaPW, "").Header.Get("Location") == "/login/2fa/setup"
+	})
+	t.Logf("the second replica applied the setting within %v", time.Since(begin).Round(time.Millisecond))
+	if time.Since(begin) > 5*time.Second {
+		t.Fatalf("took %v: the notice did not arrive, only a sweep", time.Since(begin))
+	}
+
+	out := rs.cli("", "check-config")
+	if !strings.Contains(out, "two_factor.required: true (set in the admin console by admin@example.co.jp at ") ||
+		!strings.Contains(out, "device_approval: false (YAML default)") {
+		t.Fatalf("check-config on PostgreSQL:\n%s", out)
+	}
 }

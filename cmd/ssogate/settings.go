@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/gateway"
 	"github.com/ssogate/ssogate/store"
@@ -26,9 +28,9 @@ type storedSetting struct {
 
 // printSettings writes the organisation settings in effect and where
 // each comes from: the YAML's default, or the value an administrator set
-// in the console (who, when). check-config reads a SQLite store
-// read-only; it does not connect to PostgreSQL, and then says it shows
-// the YAML's defaults only.
+// in the console (who, when). check-config reads the store read-only
+// (nothing is created or migrated); when it cannot, it says it shows the
+// YAML's defaults only.
 func printSettings(ctx context.Context, w io.Writer, cfg *config.Config) {
 	loc := cfg.Portal.Location
 	if loc == nil {
@@ -38,14 +40,17 @@ func printSettings(ctx context.Context, w io.Writer, cfg *config.Config) {
 		stored []*storedSetting
 		note   string
 	)
+	var err error
 	switch cfg.Store.Driver {
 	case "sqlite", "":
-		var err error
-		if stored, err = sqliteSettings(ctx, cfg.Store.DSN); err != nil {
-			note = fmt.Sprintf("the store could not be read (%v): YAML defaults only", err)
-		}
+		stored, err = sqliteSettings(ctx, cfg.Store.DSN)
+	case "postgres":
+		stored, err = postgresSettings(ctx, cfg.Store.DSN)
 	default:
-		note = fmt.Sprintf("check-config does not connect to %s: YAML defaults only; values set in the admin console override them", cfg.Store.Driver)
+		err = fmt.Errorf("store driver %q is not available", cfg.Store.Driver)
+	}
+	if err != nil {
+		note = fmt.Sprintf("the store could not be read (%v): YAML defaults only; values set in the admin console override them", err)
 	}
 	if note != "" {
 		fmt.Fprintf(w, "organisation settings (%s):\n", note)
@@ -96,8 +101,7 @@ func sqliteSettings(ctx context.Context, path string) ([]*storedSetting, error) 
 	if tables == 0 {
 		return nil, nil // not migrated to the admin console's schema yet
 	}
-	rows, err := db.QueryContext(ctx, `SELECT s.key, s.value, s.updated_by, s.updated_at, COALESCE(u.email, s.updated_by)
-		FROM settings s LEFT JOIN users u ON u.id = s.updated_by`)
+	rows, err := db.QueryContext(ctx, settingsQuery)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +116,49 @@ func sqliteSettings(ctx context.Context, path string) ([]*storedSetting, error) 
 			return nil, err
 		}
 		s.UpdatedAt = time.UnixMilli(at)
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
+
+// settingsQuery reads the stored settings with their author's email.
+const settingsQuery = `SELECT s.key, s.value, s.updated_by, s.updated_at, COALESCE(u.email, s.updated_by)
+	FROM settings s LEFT JOIN users u ON u.id = s.updated_by`
+
+// postgresSettings reads the stored organisation settings of the
+// PostgreSQL database dsn in a read-only transaction, giving up after
+// a few seconds; none when the schema has no settings table yet.
+func postgresSettings(ctx context.Context, dsn string) ([]*storedSetting, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('settings') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, settingsQuery)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*storedSetting
+	for rows.Next() {
+		var s storedSetting
+		if err := rows.Scan(&s.Key, &s.Value, &s.UpdatedBy, &s.UpdatedAt, &s.by); err != nil {
+			return nil, err
+		}
 		out = append(out, &s)
 	}
 	return out, rows.Err()

@@ -71,6 +71,48 @@ func TestManyUsers(t *testing.T) {
 		})
 }
 
+// TestUpgradeFromV6 takes a database back to schema version 6 (before
+// the administrator's half) with users in it and checks that Open
+// upgrades it in place: the users there are found by a search of their
+// name, department and group, which reads the columns the migration
+// fills for them.
+func TestUpgradeFromV6(t *testing.T) {
+	pg := testpeers.Postgres(t)
+	dsn := pg.Database(t)
+	ctx := t.Context()
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `DROP TABLE approved_devices; DROP TABLE settings;
+		DROP TRIGGER users_search ON users; DROP FUNCTION users_search();
+		ALTER TABLE users DROP COLUMN search, DROP COLUMN search_groups;
+		DROP INDEX users_email_c, users_last_login, users_status_email, users_groups,
+			tickets_purpose_created_at, tickets_user_id, audit_events_client_ip_time, audit_events_outcome_time;
+		DELETE FROM schema_migrations WHERE version > 6;
+		INSERT INTO users (id, email, display_name, department, groups, role, status)
+			VALUES ('u1', 'a@example.com', 'Ann Sato', 'Sales', '{Staff}', 'user', 'active')`); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 6 {
+		t.Fatalf("SchemaVersion of the v6 database = %d, %v; want 6", v, err)
+	}
+	s.Close()
+
+	s = openDB(t, dsn)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 7 {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want 7", v, err)
+	}
+	for _, text := range []string{"SATO", "sales", "staff", "A@EXAMPLE"} {
+		if page, err := s.SearchUsers(ctx, store.UserQuery{Text: text}); err != nil || page.Total != 1 || page.Users[0].ID != "u1" {
+			t.Errorf("SearchUsers %q after upgrade = %+v, %v; want u1", text, page, err)
+		}
+	}
+	if err := s.AddDevice(ctx, &store.ApprovedDevice{ID: "d1", UserID: "u1"}); err != nil {
+		t.Fatalf("AddDevice after upgrade: %v", err)
+	}
+}
+
 func TestAdminChanges(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	storetest.RunAdminChanges(t, func(t *testing.T) storetest.Shared {

@@ -46,13 +46,15 @@ func (s *Store) searchUsers(ctx context.Context, q store.UserQuery) (*store.User
 		args  []any
 	)
 	if q.Text != "" {
-		like := "%" + escapeLike(strings.ToLower(q.Text)) + "%"
+		like := "%" + escapeLike(q.Text) + "%"
 		group, err := json.Marshal(q.Text)
 		if err != nil {
 			return nil, err
 		}
-		// LIKE is case-insensitive for ASCII; the groups LIKE is a cheap
-		// test on the JSON text before json_each checks a whole element.
+		// LIKE and NOCASE fold ASCII letters only, so the text is not
+		// lower-cased here: other letters then match in the case typed.
+		// The groups LIKE is a cheap test on the JSON text before
+		// json_each checks a whole element.
 		where = append(where, `(email LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\'
 			OR department LIKE ? ESCAPE '\'
 			OR (groups LIKE ? ESCAPE '\' AND EXISTS (SELECT 1 FROM json_each(users.groups) WHERE value = ? COLLATE NOCASE)))`)

@@ -328,6 +328,49 @@ func TestUpgradeFromV6(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromV7 opens a database left at schema version 7 (before
+// the administrator's half) and checks that Open upgrades it in place:
+// the users there are listed by last sign-in and searched, and settings
+// and approved devices can be stored.
+func TestUpgradeFromV7(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ssogate.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, dropAdmin+` DELETE FROM schema_migrations WHERE version > 7`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO users (id, email, display_name, role, status, last_login_at)
+		VALUES ('u1', 'a@example.com', 'Ann', 'user', 'active', NULL), ('u2', 'b@example.com', 'Ben', 'user', 'active', 1000)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a v7 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latestVersion(t))
+	}
+	page, err := s.SearchUsers(ctx, store.UserQuery{Sort: store.SortLastLogin})
+	if err != nil || len(page.Users) != 2 || page.Users[0].ID != "u2" || page.Users[1].ID != "u1" {
+		t.Errorf("SearchUsers by last login after upgrade = %+v, %v; want u2, u1", page, err)
+	}
+	if page, err := s.SearchUsers(ctx, store.UserQuery{Text: "ann"}); err != nil || page.Total != 1 {
+		t.Errorf("SearchUsers ann after upgrade = %+v, %v; want u1", page, err)
+	}
+	if err := s.SetSetting(ctx, &store.Setting{Key: store.SettingAccessRoute, Value: "line_only"}); err != nil {
+		t.Fatalf("SetSetting after upgrade: %v", err)
+	}
+	if err := s.AddDevice(ctx, &store.ApprovedDevice{ID: "d1", UserID: "u1"}); err != nil {
+		t.Fatalf("AddDevice after upgrade: %v", err)
+	}
+}
+
 // latestVersion is the version of the newest embedded migration.
 func latestVersion(t *testing.T) int {
 	t.Helper()

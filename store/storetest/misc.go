@@ -194,6 +194,16 @@ var miscTests = []test{
 			{"CreateTicket", func() error { return s.CreateTicket(ctx, ticket("t2", "reset", base)) }},
 			{"ConsumeTicket", func() error { _, err := s.ConsumeTicket(ctx, "reset", "t1", base); return err }},
 			{"DeleteExpiredTickets", func() error { _, err := s.DeleteExpiredTickets(ctx, base.Add(24*time.Hour)); return err }},
+			{"SearchUsers", func() error { _, err := s.SearchUsers(ctx, store.UserQuery{Text: "a"}); return err }},
+			{"DeleteUser", func() error { return s.DeleteUser(ctx, u.ID) }},
+			{"Settings", func() error { _, err := s.Settings(ctx); return err }},
+			{"SetSetting", func() error { return s.SetSetting(ctx, &store.Setting{Key: "k", Value: "v"}) }},
+			{"ListTickets", func() error { _, err := s.ListTickets(ctx, "reset", base); return err }},
+			{"DeleteTickets", func() error { _, err := s.DeleteTickets(ctx, "reset", u.ID); return err }},
+			{"AddDevice", func() error { return s.AddDevice(ctx, device("d1", u.ID, base, base)) }},
+			{"UseDevice", func() error { return s.UseDevice(ctx, "d1", u.ID, base) }},
+			{"ListDevices", func() error { _, err := s.ListDevices(ctx, u.ID); return err }},
+			{"DeleteDevice", func() error { return s.DeleteDevice(ctx, u.ID, "d1") }},
 			{"Ping", func() error { return s.Ping(ctx) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -222,5 +232,11 @@ var miscTests = []test{
 		}
 		noTicket(t, s, "reset", "t2", base)
 		consumeTicket(t, s, "reset", "t1", base)
+		if list, err := s.Settings(t.Context()); err != nil || len(list) != 0 {
+			t.Errorf("Settings after a cancelled SetSetting = %d, %v; want none", len(list), err)
+		}
+		if list := listDevices(t, s, u.ID); len(list) != 0 {
+			t.Errorf("devices after a cancelled AddDevice = %q, want none", deviceIDs(list))
+		}
 	}},
 }

@@ -58,6 +58,18 @@
 //     ExpiresAt; a zero ExpiresAt counts as expired. ListRememberedBrowsers
 //     orders ties of LastUsedAt by ID. UseRememberedBrowser with another
 //     user's id neither slides nor deletes that user's record.
+//   - SearchUsers' Text matches a whole group name case-insensitively
+//     (ASCII case on SQLite) and treats LIKE's wildcards as plain
+//     characters; Group matches exactly. Ties of SortLastLogin come in
+//     any order, but each user once across pages. A Cursor that is not
+//     one the same Sort handed out is store.ErrBadCursor.
+//   - Settings orders by key. ListTickets orders ties of CreatedAt by ID.
+//   - AddDevice assigns CreatedAt (now) and LastUsedAt (CreatedAt) when
+//     zero, only when it succeeds; ListDevices orders ties by ID.
+//   - AuditFilter's Until is exclusive, as is Before.
+//
+// RunManyUsers checks SearchUsers on 100,000 users, seeded in bulk by a
+// hook of the backend's test, and logs how long the pages take.
 //
 // RunUnavailable is the second half, for a backend whose test can fill its
 // disk: Ping and every write then fail with store.ErrUnavailable and change

@@ -65,6 +65,10 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		rememberBrowser(t, s, browser("b1", u.ID, base, base.Add(time.Hour)))
 		rememberBrowser(t, s, browser("b3", u.ID, base, base.Add(time.Hour)))
 		rememberBrowser(t, s, browser("b4", u.ID, base, base))
+		u3 := createUser(t, s, "d@example.com")
+		noErr(t, "AddDevice", s.AddDevice(ctx, device("d1", u.ID, base, base)))
+		noErr(t, "AddDevice", s.AddDevice(ctx, device("d2", u.ID, base, base)))
+		createTicket(t, s, &store.Ticket{ID: "i1", Purpose: store.PurposeInvitation, UserID: u3.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)})
 
 		f.Fill(t)
 		gen := func() ([]byte, error) { return []byte("v"), nil }
@@ -125,6 +129,14 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			{"ForgetBrowser", func() error { return s.ForgetBrowser(ctx, u.ID, "b3") }},
 			{"DeleteExpiredBrowsers", func() error { _, err := s.DeleteExpiredBrowsers(ctx, base.Add(time.Minute)); return err }},
 			{"ResetTwoStep", func() error { return s.ResetTwoStep(ctx, u2.ID) }},
+			{"DeleteUser", func() error { return s.DeleteUser(ctx, u3.ID) }},
+			{"SetSetting", func() error {
+				return s.SetSetting(ctx, &store.Setting{Key: store.SettingAccessRoute, Value: "line_only"})
+			}},
+			{"DeleteTickets", func() error { _, err := s.DeleteTickets(ctx, store.PurposeInvitation, u3.ID); return err }},
+			{"AddDevice", func() error { return s.AddDevice(ctx, device("d3", u.ID, base, base)) }},
+			{"UseDevice", func() error { return s.UseDevice(ctx, "d1", u.ID, base.Add(time.Minute)) }},
+			{"DeleteDevice", func() error { return s.DeleteDevice(ctx, u.ID, "d2") }},
 		}
 		for _, w := range writes {
 			if err := w.call(); !errors.Is(err, store.ErrUnavailable) {
@@ -177,6 +189,21 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		}
 		if n := len(listFactors(t, s, u2.ID)); n != 1 {
 			t.Errorf("%d factors of the second user after a failed reset, want 1", n)
+		}
+		getUser(t, s, u3.ID)
+		if page := searchUsers(t, s, store.UserQuery{Text: "example"}); page.Total != 3 {
+			t.Errorf("SearchUsers after failed writes: Total %d, want 3", page.Total)
+		}
+		if list, err := s.Settings(ctx); err != nil || len(list) != 0 {
+			t.Errorf("Settings after a failed SetSetting = %d, %v; want none", len(list), err)
+		}
+		if list, err := s.ListTickets(ctx, store.PurposeInvitation, base); err != nil || len(list) != 1 {
+			t.Errorf("invitations after failed writes = %d, %v; want 1", len(list), err)
+		}
+		if got := listDevices(t, s, u.ID); !equalStrings(deviceIDs(got), []string{"d1", "d2"}) {
+			t.Errorf("devices after failed writes = %q, want [d1 d2]", deviceIDs(got))
+		} else {
+			sameTime(t, "device d1 LastUsedAt after a failed use", got[0].LastUsedAt, base)
 		}
 
 		f.Free(t)
