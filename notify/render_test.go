@@ -17,8 +17,8 @@ func TestRenderEveryTemplate(t *testing.T) {
 	r := NewRenderer(testTitle, "ja")
 	d := Data{Name: "山田 太郎", Email: "taro@example.co.jp", NewEmail: "t.yamada@example.co.jp", Link: testLink,
 		Expires: "2026年12月20日 09:00", Provider: "Googleアカウント", ClientIP: "203.0.113.9", Time: "2026年12月6日 18:00"}
-	withLink := map[string]bool{TemplateAccountLocked: true, TemplatePasswordReset: true, TemplateEmailChangeConfirm: true,
-		TemplateDeviceApproval: true}
+	withLink := map[string]bool{TemplateAccountLocked: true, TemplatePasswordReset: true, TemplateEmailChangeConfirm: true}
+	withLink[TemplateDeviceApproval] = true
 	for _, name := range Templates {
 		for _, lang := range Languages {
 			c, err := r.Render(&store.Message{Template: name, Language: lang}, d)
