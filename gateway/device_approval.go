@@ -225,7 +225,7 @@ func (g *Gateway) deviceStep(w http.ResponseWriter, r *http.Request, provider st
 	}
 	// A browser that already waits for this person's approval keeps its
 	// request: signing in again must not mail the administrators again.
-	if req, err := g.account.DeviceWaiting(ctx, g.deviceWaitToken(r)); err == nil && req.UserID == user.ID && req.Session == "" {
+	if g.stillWaiting(r, user, "") {
 		g.clearPending(w)
 		http.Redirect(w, r, deviceWaitPath, http.StatusSeeOther)
 		return true, 0, ""
@@ -236,6 +236,13 @@ func (g *Gateway) deviceStep(w http.ResponseWriter, r *http.Request, provider st
 		return true, status, key
 	}
 	return true, 0, ""
+}
+
+// stillWaiting reports whether the request's browser waits already for
+// the approval of user's sign-in (session "") or of user's session.
+func (g *Gateway) stillWaiting(r *http.Request, user *store.User, session string) bool {
+	req, err := g.account.DeviceWaiting(r.Context(), g.deviceWaitToken(r))
+	return err == nil && req.UserID == user.ID && req.Session == session
 }
 
 // beginDeviceWait starts req for the request's browser and sends the
@@ -392,6 +399,11 @@ func (g *Gateway) deviceStartSubmit(w http.ResponseWriter, r *http.Request) {
 	known, err := g.deviceKnown(r.Context(), r, user)
 	if err == nil && known {
 		http.Redirect(w, r, orDefault(target, "/"), http.StatusSeeOther)
+		return
+	}
+	if err == nil && g.stillWaiting(r, user, sess.ID) {
+		// Asking again mails the administrators once only.
+		http.Redirect(w, r, deviceWaitPath, http.StatusSeeOther)
 		return
 	}
 	if err == nil {

@@ -323,6 +323,11 @@ func TestDeviceApprovalService(t *testing.T) {
 		t.Fatal("opening the start page mailed the administrators (a GET must not)")
 	}
 	expectRedirect(t, b.post("/login/device/start", url.Values{"return_to": {target}}), "/login/device")
+	b.get(strings.TrimPrefix(start, h.url))
+	expectRedirect(t, b.post("/login/device/start", url.Values{"return_to": {target}}), "/login/device")
+	if n := len(h.approvalLinks()[root.Email]); n != 1 {
+		t.Fatalf("asking twice mailed the administrators %d times", n)
+	}
 	b.get("/login/device")
 
 	admin := issuedBrowser(t, h, root, "pwd")
