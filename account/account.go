@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ssogate/ssogate/credentials"
@@ -137,13 +138,21 @@ type Service struct {
 	factors     map[mfa.Kind]mfa.Factor
 	pendingSeal *sealer
 	factorSeal  *sealer
+
+	// Device approval seals its requests under the pending key (see
+	// devices_approval.go), whether or not 2-step verification is on.
+	deviceKey  []byte
+	deviceOnce sync.Once
+	deviceSeal *sealer
+	deviceErr  error
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{st: o.Store, comp: o.Compose, pw: o.Passwords, link: o.Link, pol: o.Policy,
 		loc: o.Location, now: o.Now, log: o.Log,
-		rule: o.Rule, label: o.ProviderLabel, reset2FA: o.ResetSecondFactor, enqueued: o.Enqueued}
+		rule: o.Rule, label: o.ProviderLabel, reset2FA: o.ResetSecondFactor, enqueued: o.Enqueued,
+		deviceKey: o.PendingKey}
 	if s.now == nil {
 		s.now = time.Now
 	}

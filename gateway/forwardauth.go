@@ -255,6 +255,9 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	case verdictStepUp:
 		g.challengeStepUp(w, orig, browser && !nginx)
 		return
+	case verdictDevice:
+		g.challengeTo(w, g.deviceStartURL(orig), browser && !nginx)
+		return
 	default:
 		g.challenge(w, r, orig, verdict == verdictStale, browser && !nginx)
 		return

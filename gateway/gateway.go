@@ -264,6 +264,9 @@ type Gateway struct {
 	// kick wakes the outbox worker after a flow queued a message.
 	kick func()
 
+	// devices remembers approved browsers for services' device checks.
+	devices deviceCache
+
 	// Hand-off to downstream services.
 	keys            *keyring
 	handoffs        *handoffCache

@@ -51,6 +51,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /account/email", g.emailPage)
 	mux.HandleFunc("POST /account/email", g.emailSubmit)
 	g.twoStepRoutes(mux)
+	g.deviceRoutes(mux)
 	mux.HandleFunc("GET "+stepUpPath, g.stepUpPage)
 	mux.HandleFunc("GET /account/sessions", g.sessionsPage)
 	mux.HandleFunc("POST /account/sessions", g.sessionsSubmit)
@@ -527,6 +528,11 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 	// The second step, when the policy asks it, comes before any
 	// session: the browser waits at /login/2fa with a pending sign-in.
 	if waits, status, key := g.secondStep(w, r, p, user, amr, line, returnTo); waits {
+		return status, key
+	}
+	// Device approval, when on, comes last: a new browser waits for an
+	// administrator at /login/device.
+	if waits, status, key := g.deviceStep(w, r, p.ID(), user, amr, line, returnTo); waits {
 		return status, key
 	}
 	// A new session at every sign-in: the old one, if any, ends here.

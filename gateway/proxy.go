@@ -220,9 +220,10 @@ func (g *Gateway) stripGatewayCookies(h http.Header) {
 }
 
 // ownCookie reports whether name is one of the gateway's cookies: the
-// session, CSRF, language and device cookies.
+// session, CSRF, language and device cookies, and device approval's.
 func (g *Gateway) ownCookie(name string) bool {
-	return name == g.sessions.name || name == g.csrf.cookie || name == g.langCk || name == g.shared.deviceCk
+	return name == g.sessions.name || name == g.csrf.cookie || name == g.langCk || name == g.shared.deviceCk ||
+		name == g.deviceCookieName() || name == g.deviceWaitCookieName()
 }
 
 // dropGatewayCookieWrites removes Set-Cookie lines from an upstream
@@ -318,6 +319,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, s *service)
 			g.challengeStepUp(w, orig, wantsHTML(r))
 			return
 		}
+		if verdict == verdictDevice {
+			g.challengeTo(w, g.deviceStartURL(orig), wantsHTML(r))
+			return
+		}
 		g.challenge(w, r, orig, verdict == verdictStale, wantsHTML(r))
 		return
 	}
@@ -350,6 +355,7 @@ const (
 	verdictUnavailable         // the store cannot be reached now: 503, try again
 	verdictMustChange          // signed in, but must change the password first
 	verdictStepUp              // signed in and allowed, but the service needs a second factor
+	verdictDevice              // signed in and allowed, but the service needs an approved browser
 )
 
 // authorize decides whether the request's session may use s.
@@ -376,6 +382,15 @@ func (g *Gateway) authorize(ctx context.Context, r *http.Request, s *service) (*
 	}
 	if g.needsStepUp(ctx, s, second) {
 		return sess, user, verdictStepUp
+	}
+	if need, err := g.needsDevice(ctx, r, s, user); err != nil {
+		g.log.Error("device check failed", "request_id", requestID(ctx), "err", err)
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, nil, verdictUnavailable
+		}
+		return nil, nil, verdictError
+	} else if need {
+		return sess, user, verdictDevice
 	}
 	return sess, user, verdictAllow
 }

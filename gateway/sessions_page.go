@@ -15,6 +15,7 @@ var sessionsNotices = map[string]string{
 	"one":     "sessions.notice.revoked",
 	"others":  "sessions.notice.revoked_others",
 	"browser": "sessions.notice.browser_forgotten",
+	"device":  "devices.notice.revoked",
 }
 
 // maxBrowserBytes is how much of a user agent the sessions page shows.
@@ -48,6 +49,11 @@ func (g *Gateway) sessionsView(w http.ResponseWriter, r *http.Request, sess *sto
 		g.fail(w, r, code, key, err)
 		return page, false
 	}
+	if page.Devices, err = g.devicesSection(w, r, sess, user, "/account/sessions"); err != nil {
+		code, key := storeFailure(w, err)
+		g.fail(w, r, code, key, err)
+		return page, false
+	}
 	for _, s := range list {
 		item := portal.SessionItem{ID: s.ID, Current: s.ID == sess.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
 			ClientIP: s.ClientIP, Browser: truncate(s.UserAgent, maxBrowserBytes), Line: s.Line}
@@ -66,6 +72,10 @@ func (g *Gateway) sessionsSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess, user, ok := g.requireSessionForm(w, r)
 	if !ok {
+		return
+	}
+	if device := r.PostFormValue("device"); device != "" {
+		g.ownDeviceRevoke(w, r, sess, user, device)
 		return
 	}
 	id := r.PostFormValue("id")

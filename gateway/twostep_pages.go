@@ -266,6 +266,20 @@ func (g *Gateway) pendingAgain(w http.ResponseWriter, r *http.Request, token str
 // enrolment, else to where it was going.
 func (g *Gateway) passed(w http.ResponseWriter, r *http.Request, p *account.Passed) {
 	ctx := r.Context()
+	if p.StepUp == "" && g.deviceApprovalOn() {
+		// The second step is passed; a new browser now waits for its
+		// approval (deviceStep), remembered for the second step already.
+		g.clearPending(w)
+		if p.RememberToken != "" {
+			g.setRemembered(w, p.RememberToken)
+		}
+		if waits, status, key := g.deviceStep(w, r, p.Provider, p.User, p.AMR, p.Line, p.ReturnTo); waits {
+			if key != "" {
+				g.fail(w, r, status, key, nil)
+			}
+			return
+		}
+	}
 	sess, err := g.completeSignIn(w, r, p)
 	if errors.Is(err, errStepUpGone) {
 		g.pendingGone(w, r, "twostep.error.session_ended")

@@ -19,6 +19,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 		Expires: "2026年12月20日 09:00", Provider: "Googleアカウント", ClientIP: "203.0.113.9", Time: "2026年12月6日 18:00"}
 	withLink := map[string]bool{TemplateAccountLocked: true, TemplatePasswordReset: true, TemplateEmailChangeConfirm: true}
 	withLink[TemplateInvitation], withLink[TemplateMethodChange] = true, true
+	withLink[TemplateDeviceApproval] = true
 	for _, name := range Templates {
 		for _, lang := range Languages {
 			c, err := r.Render(&store.Message{Template: name, Language: lang}, d)

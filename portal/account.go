@@ -117,6 +117,8 @@ type SessionsPage struct {
 	// Browsers are the remembered browsers (2-step verification), each
 	// with a form that posts its ID as id to forget it.
 	Browsers []RememberedBrowserItem
+	// Devices are the approved browsers (device approval).
+	Devices  DevicesSection
 	ErrorKey string
 }
 
