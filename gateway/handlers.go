@@ -61,6 +61,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+identityCheckPath, g.identityCheckSubmit)
 	mux.HandleFunc("GET /password/reset", g.resetPage)
 	mux.HandleFunc("POST /password/reset", g.resetSubmit)
+	mux.HandleFunc("GET /email/change", g.emailLinkPage)
+	mux.HandleFunc("POST /email/change", g.emailLinkSubmit)
 	mux.HandleFunc("GET /email/confirm", g.emailConfirmPage)
 	mux.HandleFunc("POST /email/confirm", g.emailConfirmSubmit)
 	g.auditRoutes(mux)

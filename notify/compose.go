@@ -51,6 +51,10 @@ const (
 	// TemplateMethodChange: a link an administrator sent so that the
 	// person chooses a new login method (Data.Link, Expires).
 	TemplateMethodChange = "method_change"
+	// TemplateEmailChangeLink: a link an administrator sent so that the
+	// person enters a new address themselves (Data.Link, Expires,
+	// Inviter).
+	TemplateEmailChangeLink = "email_change_link"
 	// TemplateDeviceApproval: to the administrators, a new browser waits
 	// for approval (Data.Name, Email, UserAgent, ClientIP, Time, Link).
 	TemplateDeviceApproval = "device_approval"

@@ -18,7 +18,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	d := Data{Name: "山田 太郎", Email: "taro@example.co.jp", NewEmail: "t.yamada@example.co.jp", Link: testLink,
 		Expires: "2026年12月20日 09:00", Provider: "Googleアカウント", ClientIP: "203.0.113.9", Time: "2026年12月6日 18:00"}
 	withLink := map[string]bool{TemplateAccountLocked: true, TemplatePasswordReset: true, TemplateEmailChangeConfirm: true}
-	withLink[TemplateInvitation], withLink[TemplateMethodChange] = true, true
+	withLink[TemplateInvitation], withLink[TemplateMethodChange], withLink[TemplateEmailChangeLink] = true, true, true
 	withLink[TemplateDeviceApproval] = true
 	for _, name := range Templates {
 		for _, lang := range Languages {

@@ -78,6 +78,11 @@ type EmailChangePage struct {
 	NeedPassword bool
 	ErrorKey     string
 	Sent         bool
+	// Ticket is set on /email/change?ticket=T, the page of a link an
+	// administrator sent: the form posts there, and LinkErrorKey
+	// replaces it when the link no longer works.
+	Ticket       string
+	LinkErrorKey string
 }
 
 // EmailConfirmPage is /email/confirm?ticket=T: one button that posts

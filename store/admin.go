@@ -13,6 +13,9 @@ const (
 	// PurposeMethodChange: a link an administrator sends so that the
 	// person chooses a new login method themselves.
 	PurposeMethodChange = "method_change"
+	// PurposeEmailChangeLink: a link an administrator sends so that the
+	// person enters a new email address themselves.
+	PurposeEmailChangeLink = "email_change_link"
 	// PurposePIN: a PIN identity check in progress (sealed state: the
 	// PIN's hash, tries, the chosen target).
 	PurposePIN = "pin"
