@@ -8,7 +8,6 @@ import (
 	"github.com/ssogate/ssogate/account"
 )
 
-
 // userInvite invites one person as the console's invitations page does.
 func (c *cli) userInvite(ctx context.Context, args []string) error {
 	fs := c.flags("user invite")
