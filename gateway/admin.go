@@ -45,8 +45,10 @@ func (g *Gateway) AdminPatterns() []string { return slices.Clone(g.adminPatterns
 // requireAdmin lets a console request through, or answers it: to the
 // sign-in when there is no session, 403 when the person is not an
 // administrator, to the sign-in again (reauth=1) when the sign-in is
-// older than adminReauthAfter; for a POST, 403 on a bad CSRF token (the
-// form is parsed here).
+// older than adminReauthAfter, through the second step (step-up, which
+// a remembered browser does not skip) when the administrator has a
+// second factor the session was not signed in with; for a POST, 403 on a
+// bad CSRF token (the form is parsed here).
 func (g *Gateway) requireAdmin(w http.ResponseWriter, r *http.Request) (*store.Session, *store.User, bool) {
 	sess, user, ok := g.requireSession(w, r)
 	if !ok {
@@ -56,15 +58,26 @@ func (g *Gateway) requireAdmin(w http.ResponseWriter, r *http.Request) (*store.S
 		g.fail(w, r, http.StatusForbidden, "error.forbidden", nil)
 		return nil, nil, false
 	}
-	if g.now().Sub(sess.AuthTime) > adminReauthAfter {
-		target := adminPrefix
-		if r.Method == http.MethodGet {
-			if t, ok := g.redirects.Safe(r.URL.RequestURI()); ok {
-				target = t
-			}
+	target := adminPrefix
+	if r.Method == http.MethodGet {
+		if t, ok := g.redirects.Safe(r.URL.RequestURI()); ok {
+			target = t
 		}
+	}
+	if g.now().Sub(sess.AuthTime) > adminReauthAfter {
 		http.Redirect(w, r, "/login?reauth=1&return_to="+url.QueryEscape(target), http.StatusSeeOther)
 		return nil, nil, false
+	}
+	if !hasSecondFactor(sess.AMR) && g.account.TwoStepOn() {
+		st, err := g.account.Status(r.Context(), user.ID)
+		if err != nil {
+			g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+			return nil, nil, false
+		}
+		if len(st.Factors) > 0 {
+			http.Redirect(w, r, "/login/2fa/step-up?return_to="+url.QueryEscape(target), http.StatusSeeOther)
+			return nil, nil, false
+		}
 	}
 	if r.Method == http.MethodPost && !g.parseForm(w, r, sess.ID) {
 		return nil, nil, false

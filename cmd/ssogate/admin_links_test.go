@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/notify"
 	"github.com/ssogate/ssogate/store"
@@ -80,4 +81,33 @@ func TestAdminSendsChangeLinks(t *testing.T) {
 	nb := h.browser()
 	expectRedirect(t, nb.login("carol.new@example.co.jp", alicePW, ""), "/")
 	expectStatus(t, nb.post(userPage, url.Values{"action": {"send_email_link"}}), http.StatusForbidden)
+}
+
+// TestAdminConsoleAsksSecondStep: an administrator with an authenticator
+// app whose session was made without it (a remembered browser skipped the
+// step) is sent through the step before any console page; the step is
+// not skipped by the remembered browser there, and afterwards the
+// console opens. An administrator without a second factor is not asked.
+func TestAdminConsoleAsksSecondStep(t *testing.T) {
+	h := newHarness(t, withTwoStep("    required: true\n"))
+	admin, secret, _ := h.enrolledUser()
+	admin.Role = store.RoleAdmin
+	if err := h.app.store.UpdateUser(t.Context(), admin); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	expectRedirect(t, b.login(admin.Email, alicePW, "/me"), "/login/2fa")
+	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}, "remember": {"1"}}), "/me")
+	expectStatus(t, b.get("/admin/users"), http.StatusOK)
+
+	// Signed in again later from the remembered browser: no second step
+	// at sign-in, so the console asks for it.
+	h.clock.Advance(10 * time.Minute)
+	b.get("/logout")
+	expectRedirect(t, b.post("/logout", url.Values{}), "/login?logged_out=1")
+	expectRedirect(t, b.login(admin.Email, alicePW, "/"), "/")
+	expectRedirect(t, b.get("/admin/users"), "/login/2fa/step-up?return_to=%2Fadmin%2Fusers")
+	expectRedirect(t, b.get("/login/2fa/step-up?return_to=%2Fadmin%2Fusers"), "/login/2fa")
+	expectRedirect(t, b.post("/login/2fa", url.Values{"code": {h.totpCode(secret, 0)}}), "/admin/users")
+	expectStatus(t, b.get("/admin/users"), http.StatusOK)
 }
