@@ -17,7 +17,7 @@ password=${DEMO_PASSWORD:-Sakura-Passw0rd!}
 demo_apps=(whoami:9001 wiki:9002 expenses:9003 attendance:9004)
 
 printf '%s\n' "$password" | ./bin/ssogate --config "$config" user add \
-  --email "$email" --name '山田 太郎' --groups staff \
+  --email "$email" --name '山田 太郎' --groups staff --role admin \
   --organization '株式会社サンプル' --department '情報システム部' \
   --password-stdin --if-not-exists
 
