@@ -69,15 +69,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, u *store.User, newEmai
 	if err != nil {
 		return fmt.Errorf("account: email change: %w", err)
 	}
-	e, err := NormalizeNewEmail(newEmail)
+	e, err := newAddress(fresh, newEmail, confirm)
 	if err != nil {
 		return err
-	}
-	if c, err := NormalizeNewEmail(confirm); err != nil || c != e {
-		return ErrEmailMismatch
-	}
-	if e == fresh.Email {
-		return ErrEmailSame
 	}
 	has, err := s.HasPassword(ctx, fresh.ID)
 	if err != nil {
@@ -102,6 +96,22 @@ func (s *Service) RequestEmailChange(ctx context.Context, u *store.User, newEmai
 		return err
 	}
 	return s.commit(ctx, b)
+}
+
+// newAddress is the new address typed twice for u's email change,
+// normalised, or ErrEmailInvalid, ErrEmailMismatch or ErrEmailSame.
+func newAddress(u *store.User, typed, confirm string) (string, error) {
+	e, err := NormalizeNewEmail(typed)
+	if err != nil {
+		return "", err
+	}
+	if c, err := NormalizeNewEmail(confirm); err != nil || c != e {
+		return "", ErrEmailMismatch
+	}
+	if e == u.Email {
+		return "", ErrEmailSame
+	}
+	return e, nil
 }
 
 // emailChangeBatch is the writes that ask to change fresh's address to e

@@ -70,15 +70,9 @@ func (s *Service) RequestEmailChangeByLink(ctx context.Context, ticket, newEmail
 	if err != nil {
 		return err
 	}
-	e, err := NormalizeNewEmail(newEmail)
+	e, err := newAddress(u, newEmail, confirm)
 	if err != nil {
 		return err
-	}
-	if c, err := NormalizeNewEmail(confirm); err != nil || c != e {
-		return ErrEmailMismatch
-	}
-	if e == u.Email {
-		return ErrEmailSame
 	}
 	now := s.now()
 	b, err := s.emailChangeBatch(u, e, "by_link", o, now)

@@ -593,15 +593,9 @@ func (s *Service) IdentityCheckEmail(ctx context.Context, token, newEmail, confi
 	if err != nil {
 		return err
 	}
-	e, err := NormalizeNewEmail(newEmail)
+	e, err := newAddress(u, newEmail, confirm)
 	if err != nil {
 		return err
-	}
-	if c, err := NormalizeNewEmail(confirm); err != nil || c != e {
-		return ErrEmailMismatch
-	}
-	if e == u.Email {
-		return ErrEmailSame
 	}
 	now := s.now()
 	b, err := s.emailChangeBatch(u, e, "identity_check", o, now)

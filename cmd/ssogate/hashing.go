@@ -153,28 +153,11 @@ func checkStoredHashes(ctx context.Context, cfg *config.Config) error {
 // sqliteHashCosts counts the stored password hashes of the SQLite database
 // at path by cost, opening it read-only.
 func sqliteHashCosts(ctx context.Context, path string) ([]local.StoredCost, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_busy_timeout=5000"}
-	db, err := sql.Open("sqlite3", u.String())
-	if err != nil {
-		return nil, err
+	db, err := openSQLiteReadOnly(ctx, path, "passwords")
+	if db == nil || err != nil {
+		return nil, err // no file or no table: not migrated yet
 	}
 	defer db.Close()
-	var tables int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'passwords'`).Scan(&tables); err != nil {
-		return nil, err
-	}
-	if tables == 0 {
-		return nil, nil // an empty database: not migrated yet
-	}
 	rows, err := db.QueryContext(ctx, `SELECT hash FROM passwords`)
 	if err != nil {
 		return nil, err
@@ -199,4 +182,34 @@ func sqliteHashCosts(ctx context.Context, path string) ([]local.StoredCost, erro
 		out = append(out, local.StoredCost{Cost: c, Accounts: n})
 	}
 	return out, nil
+}
+
+// openSQLiteReadOnly opens the SQLite database at path read-only, for
+// check-config, which must create and migrate nothing: nil (and no
+// error) when the file does not exist or has no table named table yet.
+func openSQLiteReadOnly(ctx context.Context, path, table string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_busy_timeout=5000"}
+	db, err := sql.Open("sqlite3", u.String())
+	if err != nil {
+		return nil, err
+	}
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&tables); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if tables == 0 {
+		db.Close()
+		return nil, nil
+	}
+	return db, nil
 }

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,28 +73,11 @@ func printSettings(ctx context.Context, w io.Writer, cfg *config.Config) {
 // database at path, read-only (nothing is created or migrated); none
 // when the file or its settings table does not exist yet.
 func sqliteSettings(ctx context.Context, path string) ([]*storedSetting, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_busy_timeout=5000"}
-	db, err := sql.Open("sqlite3", u.String())
-	if err != nil {
-		return nil, err
+	db, err := openSQLiteReadOnly(ctx, path, "settings")
+	if db == nil || err != nil {
+		return nil, err // no file or no table: not migrated to the console's schema yet
 	}
 	defer db.Close()
-	var tables int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'settings'`).Scan(&tables); err != nil {
-		return nil, err
-	}
-	if tables == 0 {
-		return nil, nil // not migrated to the admin console's schema yet
-	}
 	rows, err := db.QueryContext(ctx, settingsQuery)
 	if err != nil {
 		return nil, err
