@@ -175,15 +175,14 @@ func (s *Service) BeginDeviceApproval(ctx context.Context, u *store.User, req De
 	}
 	t := &store.Ticket{ID: tokenID(token), Purpose: store.PurposeDeviceApproval, UserID: u.ID, Data: data,
 		CreatedAt: now, ExpiresAt: now.Add(DeviceApprovalTTL)}
-	users, err := s.st.ListUsers(ctx)
+	// The active administrators, at most a page of them: the status
+	// index narrows the scan, and the role is checked on what it reads.
+	admins, err := s.st.SearchUsers(ctx, store.UserQuery{Role: store.RoleAdmin, Status: store.StatusActive, Limit: store.MaxUserLimit})
 	if err != nil {
 		return "", fmt.Errorf("account: administrators: %w", err)
 	}
 	b := &store.Batch{Tickets: []*store.Ticket{t}}
-	for _, a := range users {
-		if a.Role != store.RoleAdmin || a.Status != store.StatusActive {
-			continue
-		}
+	for _, a := range admins.Users {
 		lang := s.mailLang(a, "")
 		m, err := s.comp.Mail(a.Email, lang, notify.TemplateDeviceApproval, a.ID, notify.Data{
 			Name: u.DisplayName, Email: u.Email, UserAgent: req.UserAgent, ClientIP: req.ClientIP,

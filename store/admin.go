@@ -61,7 +61,10 @@ type UserQuery struct {
 	// Group keeps users in this group; Status users with this status.
 	Group  string
 	Status Status
-	Sort   UserSort
+	// Role keeps users with this role (the administrators a device
+	// approval is mailed to).
+	Role Role
+	Sort UserSort
 	// Cursor is the Next of the previous page ("" for the first page).
 	Cursor string
 	// Limit caps the page; 0 means 50, at most 500.

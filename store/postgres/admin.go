@@ -59,6 +59,9 @@ func (s *Store) searchUsers(ctx context.Context, q store.UserQuery) (*store.User
 	if q.Group != "" {
 		where = append(where, "groups @> ARRAY["+arg(q.Group)+"::text]")
 	}
+	if q.Role != "" {
+		where = append(where, "role = "+arg(string(q.Role)))
+	}
 	if q.Status != "" {
 		where = append(where, "status = "+arg(string(q.Status)))
 	}

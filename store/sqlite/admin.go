@@ -68,6 +68,9 @@ func (s *Store) searchUsers(ctx context.Context, q store.UserQuery) (*store.User
 		where = append(where, `(groups LIKE ? ESCAPE '\' AND EXISTS (SELECT 1 FROM json_each(users.groups) WHERE value = ?))`)
 		args = append(args, "%"+escapeLike(string(group))+"%", q.Group)
 	}
+	if q.Role != "" {
+		where, args = append(where, "role = ?"), append(args, string(q.Role))
+	}
 	if q.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(q.Status))
 	}

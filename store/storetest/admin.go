@@ -112,12 +112,14 @@ func searchFixture(t *testing.T, s store.Store) map[string]*store.User {
 	users := map[string]*store.User{}
 	for _, u := range []*store.User{
 		{Email: "Alice@Example.com", DisplayName: "Alice Tanaka", Department: "Sales", Groups: []string{"staff", "eng"}, Status: store.StatusActive},
-		{Email: "bob@example.com", DisplayName: "Bob", Department: "Engineering", Groups: []string{"staff"}, Status: store.StatusLocked},
+		{Email: "bob@example.com", DisplayName: "Bob", Department: "Engineering", Groups: []string{"staff"}, Status: store.StatusLocked, Role: store.RoleAdmin},
 		{Email: "carol@other.org", DisplayName: "Carol 山田 Émile", Department: "経理部", Groups: []string{"Finance"}, Status: store.StatusDisabled},
 		{Email: "dave@example.com", DisplayName: "Dave", Groups: []string{"engineering-leads"}, Status: store.StatusInvited},
-		{Email: "under_score@example.com", DisplayName: "100% sure", Status: store.StatusActive},
+		{Email: "under_score@example.com", DisplayName: "100% sure", Status: store.StatusActive, Role: store.RoleAdmin},
 	} {
-		u.Role = store.RoleUser
+		if u.Role == "" {
+			u.Role = store.RoleUser
+		}
 		noErr(t, "CreateUser "+u.Email, s.CreateUser(t.Context(), u))
 		users[u.Email] = u
 	}
@@ -162,6 +164,10 @@ var adminTests = []test{
 			{store.UserQuery{Group: "staff", Status: store.StatusActive}, []string{"alice@example.com"}},
 			{store.UserQuery{Text: "example", Status: store.StatusActive}, []string{"alice@example.com", "under_score@example.com"}},
 			{store.UserQuery{Text: "bob", Group: "staff", Status: store.StatusActive}, nil},
+			// Role, alone and with the status (the active administrators).
+			{store.UserQuery{Role: store.RoleAdmin}, []string{"bob@example.com", "under_score@example.com"}},
+			{store.UserQuery{Role: store.RoleAdmin, Status: store.StatusActive}, []string{"under_score@example.com"}},
+			{store.UserQuery{Role: store.RoleUser, Status: store.StatusActive}, []string{"alice@example.com"}},
 		} {
 			page := searchUsers(t, s, tc.q)
 			if got := userEmails(page.Users); !equalStrings(got, tc.want) {
