@@ -69,6 +69,9 @@ type Options struct {
 // and the background sweeper. Settings it is built from (session and
 // assertion settings, the public URL's scheme) take effect at restart.
 type Shared struct {
+	// store is the one every gateway of the process shares; the
+	// organisation settings are read from it.
+	store        store.Store
 	sessions     *sessionManager
 	csrf         *csrf
 	langCk       string
@@ -107,7 +110,7 @@ func NewShared(ctx context.Context, o Options) (*Shared, error) {
 		return nil, errors.New("gateway: Config and Store are required")
 	}
 	cfg := o.Config
-	sh := &Shared{log: o.Logger, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}),
+	sh := &Shared{store: o.Store, log: o.Logger, now: o.Now, stop: make(chan struct{}), done: make(chan struct{}),
 		watching: make(chan struct{}), handoffs: newHandoffCache(defaultSessionCacheSize)}
 	if sh.log == nil {
 		sh.log = slog.Default()
@@ -492,15 +495,15 @@ func (sh *Shared) sweepOnce() {
 	sh.orgSettingsChanged(ctx)
 	// Expired tickets can no longer be used, and some (profile drafts)
 	// hold personal data: they go.
-	if _, err := sh.sessions.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {
+	if _, err := sh.store.DeleteExpiredTickets(ctx, sh.now()); err != nil {
 		sh.log.Warn("ticket sweep failed", "err", err)
 	}
 	// Ended throttle and rate-limit windows count nothing any more.
-	if _, err := sh.sessions.store.DeleteExpiredHits(ctx, sh.now()); err != nil {
+	if _, err := sh.store.DeleteExpiredHits(ctx, sh.now()); err != nil {
 		sh.log.Warn("throttle window sweep failed", "err", err)
 	}
 	// An expired remembered browser no longer skips the second step.
-	if _, err := sh.sessions.store.DeleteExpiredBrowsers(ctx, sh.now()); err != nil {
+	if _, err := sh.store.DeleteExpiredBrowsers(ctx, sh.now()); err != nil {
 		sh.log.Warn("remembered browser sweep failed", "err", err)
 	}
 	n, err := sh.sessions.sweep(ctx)

@@ -145,7 +145,7 @@ type orgView struct {
 // the previous snapshot (logged): a store that cannot be read now should
 // not switch policies back to the YAML's.
 func (sh *Shared) loadOrg(ctx context.Context) error {
-	ss, err := sh.sessions.store.Settings(ctx)
+	ss, err := sh.store.Settings(ctx)
 	if err != nil {
 		return fmt.Errorf("gateway: organisation settings: %w", err)
 	}
