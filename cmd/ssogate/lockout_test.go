@@ -78,8 +78,9 @@ func comparable(p *page, email string) string {
 
 // TestLockoutNoEnumeration: an unknown email, a wrong password and a
 // locked account (even with its right password) answer alike: same
-// status, cookies and page, and, over 30 tries each, the same median
-// time, since each runs the password hash and the same store work.
+// status, cookies and page, and, over 30 tries each, the same fast
+// times (their tenth percentile), since each runs the password hash and
+// the same store work.
 func TestLockoutNoEnumeration(t *testing.T) {
 	h := newHarness(t, withPolicy("  throttle:\n    max_failures: 100000\n"))
 	locked := h.addUser("taro@example.co.jp", "山田 太郎", "Sakura-Passw0rd!")
@@ -114,7 +115,10 @@ func TestLockoutNoEnumeration(t *testing.T) {
 	// a fixed order a periodic cost — the collector after every other
 	// 8 MiB hash — falls on the same kinds every round and reads as a
 	// difference between them), checks that the answers do not change,
-	// and returns each kind's median.
+	// and returns each kind's tenth percentile: the time of its work
+	// with little of the machine's noise, which only ever adds time (on
+	// a loaded 2-core CI machine the times fall into two modes, 18 and
+	// 29 ms, and a median jumps between them from kind to kind).
 	measure := func(first bool) []time.Duration {
 		times := make([][]time.Duration, len(kinds))
 		for n := range tries {
@@ -134,7 +138,7 @@ func TestLockoutNoEnumeration(t *testing.T) {
 		}
 		meds := make([]time.Duration, len(kinds))
 		for i := range kinds {
-			meds[i] = median(times[i])
+			meds[i] = percentile(times[i], 0.1)
 		}
 		return meds
 	}
@@ -156,19 +160,20 @@ func TestLockoutNoEnumeration(t *testing.T) {
 	// Skipping the hash (one argon2id run here costs milliseconds) or the
 	// store work would show far beyond this, and in every measurement. A
 	// machine busy with other work (CI runs packages side by side) can
-	// slow one kind's tries for a while; so a difference is measured
-	// again, and only one that stays in three measurements fails.
+	// still slow one kind's tries for a while; so a difference is
+	// measured again, and only one that stays in three measurements
+	// fails.
 	differ := func(meds []time.Duration) bool {
 		lo, hi := slices.Min(meds), slices.Max(meds)
 		return hi-lo > time.Millisecond && float64(hi) > 1.35*float64(lo)
 	}
 	for attempt := 1; ; attempt++ {
-		t.Logf("median times: %v (unknown, wrong, locked+right, locked+wrong)", meds)
+		t.Logf("10th-percentile times: %v (unknown, wrong, locked+right, locked+wrong)", meds)
 		if !differ(meds) {
 			break
 		}
 		if attempt == 3 {
-			t.Errorf("medians differ in %d measurements; the last: %v", attempt, meds)
+			t.Errorf("times differ in %d measurements; the last: %v", attempt, meds)
 			break
 		}
 		meds = measure(false)
@@ -397,4 +402,11 @@ func TestEnableStartsLockoutCountAfresh(t *testing.T) {
 	if s := h.status(u); s != store.StatusLocked {
 		t.Fatalf("10 wrong passwords after enabling: %s, want locked again", s)
 	}
+}
+
+// percentile returns the q-quantile (0 ≤ q ≤ 1) of ds, the nearest rank.
+func percentile(ds []time.Duration, q float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1))]
 }
