@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,8 +77,14 @@ func TestBrowserAdminUsers(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("search-form")),
 		chromedp.SendKeys(chromedp.ID("group"), "staff"),
 		chromedp.Click(chromedp.ID("search")),
-		chromedp.WaitVisible(chromedp.ID("list-heading")),
 	); err != nil {
+		t.Fatal(err)
+	}
+	// The list's heading is on the page before the search too: wait for
+	// the search's own page to have loaded, or the next navigation aborts
+	// this one.
+	loadedWith(t, bctx, "group=staff")
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.ID("list-heading"))); err != nil {
 		t.Fatal(err)
 	}
 	fits("users")
@@ -107,6 +114,11 @@ func TestBrowserAdminUsers(t *testing.T) {
 		clearInput("q"),
 		chromedp.SendKeys(chromedp.ID("q"), "花子"),
 		chromedp.Click(chromedp.ID("search")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	loadedWith(t, bctx, "q=%E8%8A%B1%E5%AD%90")
+	if err := chromedp.Do(bctx,
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-user="`+hanako.ID+`"] a`)),
 		chromedp.Click(chromedp.CSS(`tr[data-user="`+hanako.ID+`"] a`)),
 		chromedp.WaitVisible(chromedp.ID("profile-form")),
@@ -138,4 +150,15 @@ func TestBrowserAdminUsers(t *testing.T) {
 	if p := cb.get("/"); p.StatusCode != 303 {
 		t.Fatalf("the disabled user's browser got %d", p.StatusCode)
 	}
+}
+
+// loadedWith waits until the browser's page is one whose query holds
+// part and has loaded whole.
+func loadedWith(t *testing.T, bctx context.Context, part string) {
+	t.Helper()
+	js := `location.search.includes(` + strconv.Quote(part) + `) && document.readyState === "complete"`
+	waitFor(t, func() bool {
+		ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js))
+		return err == nil && ok
+	})
 }
