@@ -85,83 +85,101 @@ const (
 	callDeleteDevice
 	callPing
 	callClose
+	callCreateOAuthToken
+	callGetOAuthToken
+	callRotateRefreshToken
+	callDeleteOAuthTokens
+	callDeleteExpiredOAuthTokens
+	callAddSessionClient
+	callListSessionClients
+	callDeleteSessionClients
+	callDeleteExpiredSessionClients
 	numStoreCalls
 )
 
 // storeCallNames are the method label values, by storeCall.
 var storeCallNames = [numStoreCalls]string{
-	callCreateUser:             "CreateUser",
-	callGetUser:                "GetUser",
-	callGetUserByEmail:         "GetUserByEmail",
-	callListUsers:              "ListUsers",
-	callUpdateUser:             "UpdateUser",
-	callRecordLogin:            "RecordLogin",
-	callSetPasswordHash:        "SetPasswordHash",
-	callPasswordHash:           "PasswordHash",
-	callCreateSession:          "CreateSession",
-	callGetSession:             "GetSession",
-	callTouchSession:           "TouchSession",
-	callTouchSessions:          "TouchSessions",
-	callDeleteSession:          "DeleteSession",
-	callListUserSessions:       "ListUserSessions",
-	callDeleteUserSessions:     "DeleteUserSessions",
-	callDeleteExpiredSessions:  "DeleteExpiredSessions",
-	callAppendAudit:            "AppendAudit",
-	callListAudit:              "ListAudit",
-	callSecret:                 "Secret",
-	callAddSigningKey:          "AddSigningKey",
-	callListSigningKeys:        "ListSigningKeys",
-	callRetireSigningKey:       "RetireSigningKey",
-	callDeleteSigningKey:       "DeleteSigningKey",
-	callLinkIdentity:           "LinkIdentity",
-	callUserByIdentity:         "UserByIdentity",
-	callTouchIdentity:          "TouchIdentity",
-	callListUserIdentities:     "ListUserIdentities",
-	callUnlinkIdentity:         "UnlinkIdentity",
-	callCreateTicket:           "CreateTicket",
-	callConsumeTicket:          "ConsumeTicket",
-	callDeleteExpiredTickets:   "DeleteExpiredTickets",
-	callApply:                  "Apply",
-	callCountFailure:           "CountFailure",
-	callFailures:               "Failures",
-	callClearFailure:           "ClearFailure",
-	callHit:                    "Hit",
-	callHitCount:               "HitCount",
-	callDeleteExpiredHits:      "DeleteExpiredHits",
-	callEnqueueMessage:         "EnqueueMessage",
-	callClaimMessages:          "ClaimMessages",
-	callMessageSent:            "MessageSent",
-	callMessageFailed:          "MessageFailed",
-	callListMessages:           "ListMessages",
-	callPeekTicket:             "PeekTicket",
-	callAddFactor:              "AddFactor",
-	callListFactors:            "ListFactors",
-	callFactorByHandle:         "FactorByHandle",
-	callUseFactor:              "UseFactor",
-	callRenameFactor:           "RenameFactor",
-	callDeleteFactor:           "DeleteFactor",
-	callSetRecoveryCodes:       "SetRecoveryCodes",
-	callUseRecoveryCode:        "UseRecoveryCode",
-	callRecoveryCodesLeft:      "RecoveryCodesLeft",
-	callRememberBrowser:        "RememberBrowser",
-	callUseRememberedBrowser:   "UseRememberedBrowser",
-	callListRememberedBrowsers: "ListRememberedBrowsers",
-	callForgetBrowser:          "ForgetBrowser",
-	callDeleteExpiredBrowsers:  "DeleteExpiredBrowsers",
-	callResetTwoStep:           "ResetTwoStep",
-	callSearchUsers:            "SearchUsers",
-	callUsersByIDPrefix:        "UsersByIDPrefix",
-	callDeleteUser:             "DeleteUser",
-	callSettings:               "Settings",
-	callSetSetting:             "SetSetting",
-	callListTickets:            "ListTickets",
-	callDeleteTickets:          "DeleteTickets",
-	callAddDevice:              "AddDevice",
-	callUseDevice:              "UseDevice",
-	callListDevices:            "ListDevices",
-	callDeleteDevice:           "DeleteDevice",
-	callPing:                   "Ping",
-	callClose:                  "Close",
+	callCreateUser:                  "CreateUser",
+	callGetUser:                     "GetUser",
+	callGetUserByEmail:              "GetUserByEmail",
+	callListUsers:                   "ListUsers",
+	callUpdateUser:                  "UpdateUser",
+	callRecordLogin:                 "RecordLogin",
+	callSetPasswordHash:             "SetPasswordHash",
+	callPasswordHash:                "PasswordHash",
+	callCreateSession:               "CreateSession",
+	callGetSession:                  "GetSession",
+	callTouchSession:                "TouchSession",
+	callTouchSessions:               "TouchSessions",
+	callDeleteSession:               "DeleteSession",
+	callListUserSessions:            "ListUserSessions",
+	callDeleteUserSessions:          "DeleteUserSessions",
+	callDeleteExpiredSessions:       "DeleteExpiredSessions",
+	callAppendAudit:                 "AppendAudit",
+	callListAudit:                   "ListAudit",
+	callSecret:                      "Secret",
+	callAddSigningKey:               "AddSigningKey",
+	callListSigningKeys:             "ListSigningKeys",
+	callRetireSigningKey:            "RetireSigningKey",
+	callDeleteSigningKey:            "DeleteSigningKey",
+	callLinkIdentity:                "LinkIdentity",
+	callUserByIdentity:              "UserByIdentity",
+	callTouchIdentity:               "TouchIdentity",
+	callListUserIdentities:          "ListUserIdentities",
+	callUnlinkIdentity:              "UnlinkIdentity",
+	callCreateTicket:                "CreateTicket",
+	callConsumeTicket:               "ConsumeTicket",
+	callDeleteExpiredTickets:        "DeleteExpiredTickets",
+	callApply:                       "Apply",
+	callCountFailure:                "CountFailure",
+	callFailures:                    "Failures",
+	callClearFailure:                "ClearFailure",
+	callHit:                         "Hit",
+	callHitCount:                    "HitCount",
+	callDeleteExpiredHits:           "DeleteExpiredHits",
+	callEnqueueMessage:              "EnqueueMessage",
+	callClaimMessages:               "ClaimMessages",
+	callMessageSent:                 "MessageSent",
+	callMessageFailed:               "MessageFailed",
+	callListMessages:                "ListMessages",
+	callPeekTicket:                  "PeekTicket",
+	callAddFactor:                   "AddFactor",
+	callListFactors:                 "ListFactors",
+	callFactorByHandle:              "FactorByHandle",
+	callUseFactor:                   "UseFactor",
+	callRenameFactor:                "RenameFactor",
+	callDeleteFactor:                "DeleteFactor",
+	callSetRecoveryCodes:            "SetRecoveryCodes",
+	callUseRecoveryCode:             "UseRecoveryCode",
+	callRecoveryCodesLeft:           "RecoveryCodesLeft",
+	callRememberBrowser:             "RememberBrowser",
+	callUseRememberedBrowser:        "UseRememberedBrowser",
+	callListRememberedBrowsers:      "ListRememberedBrowsers",
+	callForgetBrowser:               "ForgetBrowser",
+	callDeleteExpiredBrowsers:       "DeleteExpiredBrowsers",
+	callResetTwoStep:                "ResetTwoStep",
+	callSearchUsers:                 "SearchUsers",
+	callUsersByIDPrefix:             "UsersByIDPrefix",
+	callDeleteUser:                  "DeleteUser",
+	callSettings:                    "Settings",
+	callSetSetting:                  "SetSetting",
+	callListTickets:                 "ListTickets",
+	callDeleteTickets:               "DeleteTickets",
+	callAddDevice:                   "AddDevice",
+	callUseDevice:                   "UseDevice",
+	callListDevices:                 "ListDevices",
+	callDeleteDevice:                "DeleteDevice",
+	callPing:                        "Ping",
+	callClose:                       "Close",
+	callCreateOAuthToken:            "CreateOAuthToken",
+	callGetOAuthToken:               "GetOAuthToken",
+	callRotateRefreshToken:          "RotateRefreshToken",
+	callDeleteOAuthTokens:           "DeleteOAuthTokens",
+	callDeleteExpiredOAuthTokens:    "DeleteExpiredOAuthTokens",
+	callAddSessionClient:            "AddSessionClient",
+	callListSessionClients:          "ListSessionClients",
+	callDeleteSessionClients:        "DeleteSessionClients",
+	callDeleteExpiredSessionClients: "DeleteExpiredSessionClients",
 }
 
 func (ts *timedStore) CreateUser(ctx context.Context, u *store.User) error {
@@ -666,4 +684,67 @@ func (ts *timedStore) Close() error {
 	err := ts.st.Close()
 	ts.done(callClose, start, err)
 	return err
+}
+
+func (ts *timedStore) CreateOAuthToken(ctx context.Context, t *store.OAuthToken) error {
+	start := time.Now()
+	err := ts.st.CreateOAuthToken(ctx, t)
+	ts.done(callCreateOAuthToken, start, err)
+	return err
+}
+
+func (ts *timedStore) GetOAuthToken(ctx context.Context, id string) (*store.OAuthToken, error) {
+	start := time.Now()
+	v, err := ts.st.GetOAuthToken(ctx, id)
+	ts.done(callGetOAuthToken, start, err)
+	return v, err
+}
+
+func (ts *timedStore) RotateRefreshToken(ctx context.Context, id string, next *store.OAuthToken, now time.Time) (*store.OAuthToken, error) {
+	start := time.Now()
+	v, err := ts.st.RotateRefreshToken(ctx, id, next, now)
+	ts.done(callRotateRefreshToken, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteOAuthTokens(ctx context.Context, f store.OAuthTokenFilter) (int, error) {
+	start := time.Now()
+	n, err := ts.st.DeleteOAuthTokens(ctx, f)
+	ts.done(callDeleteOAuthTokens, start, err)
+	return n, err
+}
+
+func (ts *timedStore) DeleteExpiredOAuthTokens(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	n, err := ts.st.DeleteExpiredOAuthTokens(ctx, now)
+	ts.done(callDeleteExpiredOAuthTokens, start, err)
+	return n, err
+}
+
+func (ts *timedStore) AddSessionClient(ctx context.Context, c *store.SessionClient) error {
+	start := time.Now()
+	err := ts.st.AddSessionClient(ctx, c)
+	ts.done(callAddSessionClient, start, err)
+	return err
+}
+
+func (ts *timedStore) ListSessionClients(ctx context.Context, sessionID string) ([]*store.SessionClient, error) {
+	start := time.Now()
+	v, err := ts.st.ListSessionClients(ctx, sessionID)
+	ts.done(callListSessionClients, start, err)
+	return v, err
+}
+
+func (ts *timedStore) DeleteSessionClients(ctx context.Context, sessionID string) error {
+	start := time.Now()
+	err := ts.st.DeleteSessionClients(ctx, sessionID)
+	ts.done(callDeleteSessionClients, start, err)
+	return err
+}
+
+func (ts *timedStore) DeleteExpiredSessionClients(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	n, err := ts.st.DeleteExpiredSessionClients(ctx, now)
+	ts.done(callDeleteExpiredSessionClients, start, err)
+	return n, err
 }

@@ -291,6 +291,9 @@ type Store interface {
 	// users, organisation settings, pending tickets and approved devices
 	// (see admin.go).
 	Admin
+	// Federation holds the identity-provider side: tokens issued to apps
+	// and the apps each session signed in to (see federation.go).
+	Federation
 
 	// Ping reports whether the backend is reachable and can write: it
 	// commits a tiny write of its own, so a full disk or a read-only

@@ -84,7 +84,7 @@ func TestUpgradeFromV6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `DROP TABLE approved_devices; DROP TABLE settings;
+	if _, err := s.pool.Exec(ctx, `DROP TABLE oauth_tokens, session_clients; DROP TABLE approved_devices; DROP TABLE settings;
 		DROP TRIGGER users_search ON users; DROP FUNCTION users_search();
 		ALTER TABLE users DROP COLUMN search, DROP COLUMN search_groups;
 		DROP INDEX users_email_c, users_last_login, users_status_email, users_groups,

@@ -167,7 +167,8 @@ func TestMigrateReportsApplied(t *testing.T) {
 		DROP TABLE identity_links; DROP TABLE tickets; DROP TABLE health; DROP TABLE changes;
 		DROP TABLE outbox; DROP TABLE failure_counts; DROP TABLE hit_windows;
 		DROP TABLE factors; DROP TABLE recovery_codes; DROP TABLE remembered_browsers;
-		DROP TABLE settings; DROP TABLE approved_devices; DROP TABLE schema_migrations`); err != nil {
+		DROP TABLE settings; DROP TABLE approved_devices; DROP TABLE oauth_tokens; DROP TABLE session_clients;
+		DROP TABLE schema_migrations`); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
@@ -178,7 +179,7 @@ func TestMigrateReportsApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"0001_init.sql", "0002_signing_keys.sql", "0003_identities_tickets.sql", "0004_health.sql", "0005_changes.sql", "0006_accounts.sql",
-		"0007_twostep.sql", "0008_admin.sql"}
+		"0007_twostep.sql", "0008_admin.sql", "0009_federation.sql"}
 	if !slices.Equal(applied, want) {
 		t.Errorf("Migrate applied %q, want %q", applied, want)
 	}
@@ -226,8 +227,9 @@ func TestUpgradeFromV1(t *testing.T) {
 	}
 }
 
-// dropAdmin undoes migration 0008 (the administrator's half).
-const dropAdmin = `DROP TABLE approved_devices; DROP TABLE settings;
+// dropAdmin undoes migrations 0009 (the identity-provider side) and 0008
+// (the administrator's half).
+const dropAdmin = `DROP TABLE oauth_tokens; DROP TABLE session_clients; DROP TABLE approved_devices; DROP TABLE settings;
 	DROP INDEX users_last_login; DROP INDEX users_status_email;
 	DROP INDEX IF EXISTS tickets_purpose_created_at; DROP INDEX IF EXISTS tickets_user_id;
 	DROP INDEX audit_events_client_ip_time; DROP INDEX audit_events_outcome_time;`
