@@ -356,6 +356,12 @@ type Service struct {
 	Require2FA bool `yaml:"require_2fa"`
 	// Headers names the identity headers the service receives.
 	Headers ServiceHeaders `yaml:"headers"`
+	// OIDC makes the service a client of the gateway's OpenID Provider
+	// (an app that signs in with OpenID Connect); nil when it is not.
+	OIDC *ServiceOIDC `yaml:"oidc"`
+	// SAML makes the service a service provider of the gateway's SAML
+	// IdP; nil when it is not.
+	SAML *ServiceSAML `yaml:"saml"`
 
 	URLParsed      *url.URL `yaml:"-"`
 	UpstreamParsed *url.URL `yaml:"-"`

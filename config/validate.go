@@ -308,7 +308,8 @@ func (v *validator) cookieName(name string) {
 // reservedPrefixes are gateway paths a service on the gateway's own host
 // may not take.
 var reservedPrefixes = []string{"/login", "/logout", "/me", "/lang", "/auth", "/static", "/.well-known", "/healthz", "/readyz",
-	"/account", "/password", "/unlock", "/email", "/callback", "/saml", "/invite", "/identity-check", "/admin"}
+	"/account", "/password", "/unlock", "/email", "/callback", "/saml", "/invite", "/identity-check", "/admin",
+	"/oauth2", "/idp"}
 
 // reservedProviderIDs are the ids a provider cannot have: /login/<id>
 // is the gateway's own page of the 2-step verification or the passkey
@@ -604,6 +605,12 @@ func (v *validator) services() {
 		v.allowedNetworks(path, s)
 		v.serviceRouting(path, s, routes)
 		v.serviceHandOff(path, s)
+		if s.OIDC != nil {
+			v.serviceOIDC(path+".oidc", s)
+		}
+		if s.SAML != nil {
+			v.serviceSAML(path+".saml", s)
+		}
 	}
 }
 

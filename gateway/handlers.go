@@ -70,6 +70,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
 	g.adminUserRoutes(mux)
+	g.oidcProviderRoutes(mux)
+	g.samlIdPRoutes(mux)
 	mux.Handle("GET /static/", portal.Static())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusNotFound, "error.not_found", nil)
@@ -229,12 +231,25 @@ func (g *Gateway) tiles(user *store.User, lang string) []portal.Tile {
 			continue
 		}
 		out = append(out, portal.Tile{ID: s.cfg.ID, Name: s.cfg.Name.In(lang), Description: s.cfg.Description.In(lang),
-			Icon: s.cfg.Icon, URL: s.cfg.URL})
+			Icon: s.cfg.Icon, URL: g.tileURL(s)})
 	}
 	if user.Role == store.RoleAdmin {
 		out = append(out, adminTile(lang))
 	}
 	return out
+}
+
+// tileURL is where a service's tile leads: an app that signs in through
+// the gateway's OpenID Provider or SAML IdP is launched signed in;
+// anything else is opened at its URL.
+func (g *Gateway) tileURL(s *service) string {
+	switch {
+	case s.cfg.OIDC != nil:
+		return g.oidcLaunchURL(s)
+	case s.cfg.SAML != nil:
+		return g.samlLaunchURL(s)
+	}
+	return s.cfg.URL
 }
 
 // allows reports whether user is in one of the service's groups (or the
@@ -583,7 +598,7 @@ func (g *Gateway) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	g.handoffs.forget(sess.ID)
 	g.auditSuccess(ctx, store.AuditEvent{Action: "logout", UserID: user.ID, Actor: user.Email})
-	http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
+	g.logoutApps(w, r, sess, "/login?logged_out=1")
 }
 
 func (g *Gateway) profilePage(w http.ResponseWriter, r *http.Request) {

@@ -3,18 +3,22 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"sync"
 	"time"
 
@@ -36,8 +40,12 @@ const DefaultKeyActivation = 2 * keyReload
 // keyReload is how often a gateway rereads the signing keys from the store.
 const keyReload = 30 * time.Second
 
-// keyring holds the assertion signing keys: the one that signs now and the
-// public keys published at /.well-known/jwks.json.
+// keyring holds the gateway's signing keys, in one family per algorithm:
+// ES256 signs the assertions handed to services behind the gateway; RS256
+// (made on first use) signs what the identity-provider side issues, OIDC
+// ID tokens and SAML responses, since RS256 is what every relying party
+// accepts. Each family has the key that signs now; every public key is
+// published at /.well-known/jwks.json.
 type keyring struct {
 	store store.Store
 	seal  cipher.AEAD
@@ -47,13 +55,21 @@ type keyring struct {
 	mu       sync.RWMutex
 	keys     []*loadedKey // oldest ActiveAt first
 	loadedAt time.Time
+
+	// makeMu makes one process create a missing family's first key once.
+	makeMu sync.Mutex
 }
 
 // loadedKey is a usable signing key.
 type loadedKey struct {
-	meta   *store.SigningKey
-	signer jose.Signer
-	public jose.JSONWebKey
+	meta    *store.SigningKey
+	signer  jose.Signer
+	public  jose.JSONWebKey
+	private crypto.Signer
+	// cert is a self-signed certificate of an RS256 key, made the same
+	// way from the same key on every replica (SAML metadata carries keys
+	// as certificates); nil for ES256.
+	cert *x509.Certificate
 }
 
 // sealer returns the AEAD that encrypts private keys at rest, keyed from
@@ -90,8 +106,8 @@ func (k *keyring) load(ctx context.Context) error {
 		return fmt.Errorf("gateway: list signing keys: %w", err)
 	}
 	now := k.now()
-	if !hasSigner(metas, now) {
-		m, err := newSigningKey(k.seal, now, now)
+	if !hasSigner(metas, jose.ES256, now) {
+		m, err := newSigningKey(k.seal, jose.ES256, now, now)
 		if err != nil {
 			return err
 		}
@@ -138,27 +154,85 @@ func sameKey(a, b *store.SigningKey) bool {
 		bytes.Equal(a.Private, b.Private)
 }
 
-func hasSigner(metas []*store.SigningKey, now time.Time) bool {
+// hasSigner reports whether a key of alg signs at now or will sign later.
+func hasSigner(metas []*store.SigningKey, alg jose.SignatureAlgorithm, now time.Time) bool {
 	for _, m := range metas {
-		if m.RetiredAt.IsZero() || now.Before(m.RetiredAt) {
+		if m.Algorithm == string(alg) && (m.RetiredAt.IsZero() || now.Before(m.RetiredAt)) {
 			return true
 		}
 	}
 	return false
 }
 
-// current returns the key that signs at now: the newest active one.
+// current returns the assertion key that signs at now: the newest active
+// ES256 key.
 func (k *keyring) current() (*loadedKey, error) {
+	return k.signing(jose.ES256)
+}
+
+// signing returns the newest key of alg active at now.
+func (k *keyring) signing(alg jose.SignatureAlgorithm) (*loadedKey, error) {
 	now := k.now()
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	for i := len(k.keys) - 1; i >= 0; i-- {
 		m := k.keys[i].meta
-		if !now.Before(m.ActiveAt) && (m.RetiredAt.IsZero() || now.Before(m.RetiredAt)) {
+		if m.Algorithm == string(alg) && !now.Before(m.ActiveAt) && (m.RetiredAt.IsZero() || now.Before(m.RetiredAt)) {
 			return k.keys[i], nil
 		}
 	}
-	return nil, errors.New("gateway: no active signing key")
+	return nil, fmt.Errorf("gateway: no active %s signing key", alg)
+}
+
+// currentAlg returns the key of alg that signs at now, making the
+// family's first key when there is none yet (RS256 is made only once the
+// identity-provider side needs it).
+func (k *keyring) currentAlg(ctx context.Context, alg jose.SignatureAlgorithm) (*loadedKey, error) {
+	if lk, err := k.signing(alg); err == nil {
+		return lk, nil
+	}
+	k.makeMu.Lock()
+	defer k.makeMu.Unlock()
+	if lk, err := k.signing(alg); err == nil {
+		return lk, nil
+	}
+	metas, err := k.store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: list signing keys: %w", err)
+	}
+	now := k.now()
+	// Another replica may have made one meanwhile: then reloading finds it.
+	if !hasSigner(metas, alg, now) {
+		m, err := newSigningKey(k.seal, alg, now, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := k.store.AddSigningKey(ctx, m); err != nil {
+			return nil, fmt.Errorf("gateway: add signing key: %w", err)
+		}
+	}
+	if err := k.load(ctx); err != nil {
+		return nil, err
+	}
+	return k.signing(alg)
+}
+
+// published returns the keys of alg that are published at now: those
+// that sign, will sign, or signed something that may still be valid;
+// oldest first. SAML metadata lists them all, so that a service provider
+// learns a rotated-in key before it signs.
+func (k *keyring) published(alg jose.SignatureAlgorithm) []*loadedKey {
+	now := k.now()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	var out []*loadedKey
+	for _, lk := range k.keys {
+		m := lk.meta
+		if m.Algorithm == string(alg) && (m.RetiredAt.IsZero() || now.Before(m.RetiredAt.Add(k.ttl+keyGrace))) {
+			out = append(out, lk)
+		}
+	}
+	return out
 }
 
 // jwks returns the published key set: every key that signs, will sign, or
@@ -177,10 +251,23 @@ func (k *keyring) jwks() jose.JSONWebKeySet {
 	return set
 }
 
-// newSigningKey makes a P-256 key that signs from activeAt, sealed for the
-// store.
-func newSigningKey(aead cipher.AEAD, now, activeAt time.Time) (*store.SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// rsaKeyBits is the size of RS256 keys: what SAML service providers and
+// OIDC relying parties all accept.
+const rsaKeyBits = 2048
+
+// newSigningKey makes a key of alg (a P-256 key for ES256, an RSA key for
+// RS256) that signs from activeAt, sealed for the store.
+func newSigningKey(aead cipher.AEAD, alg jose.SignatureAlgorithm, now, activeAt time.Time) (*store.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case jose.ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jose.RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaKeyBits)
+	default:
+		return nil, fmt.Errorf("gateway: signing key algorithm %q not supported", alg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gateway: generate signing key: %w", err)
 	}
@@ -188,7 +275,7 @@ func newSigningKey(aead cipher.AEAD, now, activeAt time.Time) (*store.SigningKey
 	if err != nil {
 		return nil, err
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -203,14 +290,15 @@ func newSigningKey(aead cipher.AEAD, now, activeAt time.Time) (*store.SigningKey
 	}
 	sealed := aead.Seal(nonce, nonce, der, []byte(kid))
 	return &store.SigningKey{
-		ID: kid, Algorithm: string(jose.ES256), Private: sealed, Public: pub,
+		ID: kid, Algorithm: string(alg), Private: sealed, Public: pub,
 		CreatedAt: now, ActiveAt: activeAt,
 	}, nil
 }
 
 // openSigningKey unseals m into a signer and its public JWK.
 func openSigningKey(aead cipher.AEAD, m *store.SigningKey) (*loadedKey, error) {
-	if m.Algorithm != string(jose.ES256) {
+	alg := jose.SignatureAlgorithm(m.Algorithm)
+	if alg != jose.ES256 && alg != jose.RS256 {
 		return nil, fmt.Errorf("gateway: signing key %s: unsupported algorithm %q", m.ID, m.Algorithm)
 	}
 	ns := aead.NonceSize()
@@ -225,54 +313,102 @@ func openSigningKey(aead cipher.AEAD, m *store.SigningKey) (*loadedKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: signing key %s: %w", m.ID, err)
 	}
-	priv, ok := parsed.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("gateway: signing key %s: not an ECDSA key", m.ID)
+	var priv crypto.Signer
+	switch p := parsed.(type) {
+	case *ecdsa.PrivateKey:
+		if alg == jose.ES256 {
+			priv = p
+		}
+	case *rsa.PrivateKey:
+		if alg == jose.RS256 {
+			priv = p
+		}
+	}
+	if priv == nil {
+		return nil, fmt.Errorf("gateway: signing key %s: not an %s key", m.ID, alg)
 	}
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: priv, KeyID: m.ID}},
+		jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: m.ID}},
 		(&jose.SignerOptions{}).WithType("JWT"),
 	)
 	if err != nil {
 		return nil, err
 	}
-	return &loadedKey{meta: m, signer: signer, public: jose.JSONWebKey{
-		Key: &priv.PublicKey, KeyID: m.ID, Algorithm: string(jose.ES256), Use: "sig",
-	}}, nil
+	lk := &loadedKey{meta: m, signer: signer, private: priv, public: jose.JSONWebKey{
+		Key: priv.Public(), KeyID: m.ID, Algorithm: string(alg), Use: "sig",
+	}}
+	if alg == jose.RS256 {
+		if lk.cert, err = keyCertificate(m, priv); err != nil {
+			return nil, err
+		}
+	}
+	return lk, nil
 }
 
-// RotateSigningKey adds a new signing key that signs from now+activateIn
-// and retires the current keys at that moment; they stay published until
-// their last assertion has expired. It returns the new key id.
-func RotateSigningKey(ctx context.Context, cfg *config.Config, st store.Store, now time.Time, activateIn time.Duration) (string, error) {
+// keyCertificate makes the self-signed certificate of an RS256 key. Every
+// field comes from the stored key (RSA PKCS #1 v1.5 signatures are
+// deterministic), so every replica publishes the same certificate.
+func keyCertificate(m *store.SigningKey, priv crypto.Signer) (*x509.Certificate, error) {
+	sum := sha256.Sum256([]byte(m.ID))
+	tmpl := &x509.Certificate{
+		SerialNumber:          new(big.Int).SetBytes(sum[:16]),
+		Subject:               pkix.Name{CommonName: "ssogate signing key " + m.ID},
+		NotBefore:             m.CreatedAt.Add(-time.Hour).UTC().Truncate(time.Second),
+		NotAfter:              m.CreatedAt.AddDate(20, 0, 0).UTC().Truncate(time.Second),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: signing key %s: certificate: %w", m.ID, err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+// RotateSigningKey adds, for every key family in use (ES256 always, RS256
+// once made), a new key that signs from now+activateIn, and retires that
+// family's current keys at that moment; they stay published until their
+// last token has expired. It returns the new key ids, ES256's first.
+func RotateSigningKey(ctx context.Context, cfg *config.Config, st store.Store, now time.Time, activateIn time.Duration) ([]string, error) {
 	master, err := masterSecret(ctx, cfg, st)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	aead, err := sealer(master)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	activeAt := now.Add(activateIn)
-	m, err := newSigningKey(aead, now, activeAt)
-	if err != nil {
-		return "", err
-	}
 	old, err := st.ListSigningKeys(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := st.AddSigningKey(ctx, m); err != nil {
-		return "", fmt.Errorf("gateway: add signing key: %w", err)
-	}
-	for _, o := range old {
-		if o.RetiredAt.IsZero() || o.RetiredAt.After(activeAt) {
-			if err := st.RetireSigningKey(ctx, o.ID, activeAt); err != nil {
-				return "", fmt.Errorf("gateway: retire signing key %s: %w", o.ID, err)
+	var ids []string
+	for _, alg := range []jose.SignatureAlgorithm{jose.ES256, jose.RS256} {
+		inUse := alg == jose.ES256
+		for _, o := range old {
+			inUse = inUse || o.Algorithm == string(alg)
+		}
+		if !inUse {
+			continue
+		}
+		m, err := newSigningKey(aead, alg, now, activeAt)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.AddSigningKey(ctx, m); err != nil {
+			return nil, fmt.Errorf("gateway: add signing key: %w", err)
+		}
+		for _, o := range old {
+			if o.Algorithm == string(alg) && (o.RetiredAt.IsZero() || o.RetiredAt.After(activeAt)) {
+				if err := st.RetireSigningKey(ctx, o.ID, activeAt); err != nil {
+					return nil, fmt.Errorf("gateway: retire signing key %s: %w", o.ID, err)
+				}
 			}
 		}
+		ids = append(ids, m.ID)
 	}
-	return m.ID, nil
+	return ids, nil
 }
 
 // jwksJSON renders the key set for /.well-known/jwks.json.

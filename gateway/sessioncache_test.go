@@ -359,10 +359,11 @@ func TestChangeFeedRevokesAtOnce(t *testing.T) {
 	gone("user disabled by another process", 1)
 
 	// New signing keys are loaded when announced.
-	kid, err := RotateSigningKey(ctx, g.cfg, cli, time.Now(), time.Minute)
+	kids, err := RotateSigningKey(ctx, g.cfg, cli, time.Now(), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
+	kid := kids[0]
 	deadline := time.Now().Add(time.Second)
 	for !strings.Contains(string(must(g.keys.jwksJSON())), kid) {
 		if time.Now().After(deadline) {

@@ -169,10 +169,11 @@ func TestSigningKeyRotation(t *testing.T) {
 
 	// Rotate with a one-minute activation: the new key is published at
 	// once but the old one keeps signing until then.
-	newKid, err := gateway.RotateSigningKey(context.Background(), h.app.cfg, h.app.store, h.clock.Now(), time.Minute)
+	newKids, err := gateway.RotateSigningKey(context.Background(), h.app.cfg, h.app.store, h.clock.Now(), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
+	newKid := newKids[0]
 	if err := h.app.gateway.ReloadKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}

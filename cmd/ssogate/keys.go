@@ -60,11 +60,13 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	now := time.Now()
-	kid, err := gateway.RotateSigningKey(ctx, cfg, st, now, *activateIn)
+	kids, err := gateway.RotateSigningKey(ctx, cfg, st, now, *activateIn)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "new signing key %s signs from %s\n", kid, now.Add(*activateIn).Format(time.RFC3339))
+	for _, kid := range kids {
+		fmt.Fprintf(c.stdout, "new signing key %s signs from %s\n", kid, now.Add(*activateIn).Format(time.RFC3339))
+	}
 	return nil
 }
 
