@@ -1,0 +1,157 @@
+package testpeers
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/oauth2-proxy/mockoidc"
+)
+
+// unverifiedUser is a mockoidc user whose ID token says
+// "email_verified": false (mockoidc's own leaves a false claim out, and
+// oauth2-proxy takes a missing claim as verified).
+type unverifiedUser struct{ *mockoidc.MockUser }
+
+func (u unverifiedUser) Claims(_ []string, c *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	return &struct {
+		*mockoidc.IDTokenClaims
+		Email         string `json:"email"`
+		EmailVerified bool   `json:"email_verified"`
+	}{c, u.Email, false}, nil
+}
+
+// recordingOP is mockoidc with a record of the authorization requests it
+// received.
+type recordingOP struct {
+	*mockoidc.MockOIDC
+	mu        sync.Mutex
+	authorize []url.Values
+}
+
+func newRecordingOP(t *testing.T) *recordingOP {
+	t.Helper()
+	m, err := mockoidc.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &recordingOP{MockOIDC: m}
+	m.AddMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == mockoidc.AuthorizationEndpoint {
+				op.mu.Lock()
+				op.authorize = append(op.authorize, r.URL.Query())
+				op.mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ln, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown() })
+	return op
+}
+
+func (op *recordingOP) authorizations() []url.Values {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return append([]url.Values(nil), op.authorize...)
+}
+
+// TestOAuth2ProxySignIn signs in through the real oauth2-proxy against a
+// real OpenID Provider (mockoidc): the upstream receives the person's
+// identity, PKCE S256 was used, a person outside allowed_groups is
+// refused and sign-out ends the session.
+func TestOAuth2ProxySignIn(t *testing.T) {
+	op := newRecordingOP(t)
+	cfg := op.Config()
+	p := OAuth2Proxy(t, OAuth2ProxyConfig{
+		IssuerURL: op.Issuer(), ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		CodeChallengeMethod: "S256", AllowedGroups: []string{"engineering"},
+	})
+
+	alice := &mockoidc.MockUser{Subject: "u-1", Email: "alice@example.co.jp", EmailVerified: true,
+		PreferredUsername: "alice", Groups: []string{"engineering", "経理"}}
+	op.QueueUser(alice)
+	browser := Browser()
+	got := p.GetUpstream(t, browser, "/app/page?x=1")
+	h := got.Header
+	if got.Path != "/app/page?x=1" || h.Get("X-Forwarded-Email") != alice.Email || h.Get("X-Forwarded-User") != "u-1" ||
+		h.Get("X-Forwarded-Preferred-Username") != "alice" || h.Get("X-Forwarded-Groups") != "engineering,経理" {
+		t.Errorf("the upstream received %s with %v; want alice's identity on /app/page?x=1", got.Path, h)
+	}
+	auths := op.authorizations()
+	if len(auths) != 1 {
+		t.Fatalf("%d authorization requests; want 1", len(auths))
+	}
+	a := auths[0]
+	if a.Get("code_challenge_method") != "S256" || len(a.Get("code_challenge")) != 43 || a.Get("redirect_uri") != p.RedirectURL ||
+		a.Get("scope") != "openid email profile groups" || a.Get("client_id") != cfg.ClientID || a.Get("state") == "" {
+		t.Errorf("authorization request %v; want PKCE S256, the redirect URI %s, the scope and a state", a, p.RedirectURL)
+	}
+	// Signed in: no new authorization request.
+	p.GetUpstream(t, browser, "/again")
+	if n := len(op.authorizations()); n != 1 {
+		t.Errorf("%d authorization requests after a second page; want the session to be kept (1)", n)
+	}
+
+	// Signing out clears the session: the next page asks the OP again.
+	// (Not following sign_out's redirect to "/", which would sign in anew.)
+	noFollow := *browser
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Get(p.URL + "/oauth2/sign_out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("sign_out answered %s; want 302 Found", resp.Status)
+	}
+	bob := &mockoidc.MockUser{Subject: "u-2", Email: "bob@example.co.jp", EmailVerified: true,
+		PreferredUsername: "bob", Groups: []string{"sales"}}
+	op.QueueUser(bob)
+	resp, err = browser.Get(p.URL + "/app/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("bob (not in engineering) got %s at %s; want 403 Forbidden", resp.Status, resp.Request.URL)
+	}
+	if n := len(op.authorizations()); n != 2 {
+		t.Errorf("%d authorization requests after sign-out; want 2", n)
+	}
+	if n := len(p.Received()); n != 2 {
+		t.Errorf("the upstream received %d requests; want 2 (alice's), none of bob's", n)
+	}
+}
+
+// TestOAuth2ProxyUnverifiedEmail: oauth2-proxy refuses an ID token whose
+// email_verified is false unless told to accept it.
+func TestOAuth2ProxyUnverifiedEmail(t *testing.T) {
+	op := newRecordingOP(t)
+	cfg := op.Config()
+	user := unverifiedUser{&mockoidc.MockUser{Subject: "u-3", Email: "carol@example.co.jp"}}
+	for _, allow := range []bool{false, true} {
+		p := OAuth2Proxy(t, OAuth2ProxyConfig{IssuerURL: op.Issuer(), ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+			InsecureAllowUnverifiedEmail: allow})
+		op.QueueUser(user)
+		resp, err := Browser().Get(p.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		reached := resp.StatusCode == http.StatusOK && len(p.Received()) == 1
+		if reached != allow {
+			t.Errorf("insecure_oidc_allow_unverified_email=%t: %s at %s, upstream reached %t", allow, resp.Status, resp.Request.URL, reached)
+		}
+	}
+}
