@@ -250,8 +250,8 @@ func (m *MellonPeer) httpdConf(c MellonConfig) string {
 	}
 	b.WriteString("StartServers 1\nMinSpareServers 1\nMaxSpareServers 4\nMaxRequestWorkers 16\n")
 	fmt.Fprintf(&b, "DocumentRoot %s\n", quote(filepath.Join(d, "htdocs")))
-	// Sessions live in shared memory, so a graceful reload keeps them;
-	// the lock file is this server's own, not /var/run's.
+	// Sessions live in shared memory (made anew by every start or
+	// reload); the lock file is this server's own, not /var/run's.
 	fmt.Fprintf(&b, "MellonCacheSize 100\nMellonLockFile %s\n", quote(filepath.Join(d, "mellon.lock")))
 	fmt.Fprintf(&b, "ScriptAliasMatch ^/secret/ %s\n", quote(filepath.Join(d, "cgi", "env")))
 	fmt.Fprintf(&b, "ScriptAliasMatch ^/whoami$ %s\n", quote(filepath.Join(d, "cgi", "env")))
@@ -312,9 +312,7 @@ func (m *MellonPeer) start(tb testing.TB) {
 	tb.Helper()
 	begin := time.Now()
 	m.cmd = exec.Command(apacheBin, "-f", m.conf, "-DFOREGROUND")
-	// A process group of its own: the prefork MPM signals its whole group
-	// when it stops or reloads, which would otherwise be the test's.
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	m.cmd.SysProcAttr = peerProcAttr()
 	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
 	if err := m.cmd.Start(); err != nil {
 		tb.Fatalf("testpeers: mellon: start httpd: %v", err)
@@ -371,11 +369,12 @@ func (m *MellonPeer) Restart(tb testing.TB) {
 }
 
 // Reload makes httpd read its files again (a graceful restart, SIGUSR1)
-// and returns once the new generation serves.
+// and returns once the new generation serves. mellon's sessions end: it
+// makes its shared memory anew.
 func (m *MellonPeer) Reload(tb testing.TB) {
 	tb.Helper()
 	before := strings.Count(m.ErrorLog(), "resuming normal operations")
-	if err := m.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if err := m.cmd.Process.Signal(gracefulRestart); err != nil {
 		tb.Fatalf("testpeers: mellon: graceful restart: %v", err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

@@ -2,6 +2,8 @@ package testpeers
 
 import (
 	"bytes"
+	"compress/flate"
+	"crypto/x509"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -9,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/beevik/etree"
 )
 
 // Attribute names crewjam's samlidp sends (URIs; mellon names its
@@ -132,4 +136,193 @@ func TestMellonSignIn(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || !strings.HasPrefix(loc, m.URL+"/mellon/login?") {
 		t.Errorf("/secret/ after logout: %s to %q; want a redirect to mellon's login", resp.Status, loc)
 	}
+}
+
+// firstRedirectToIdP opens /secret/ with a new browser and returns the
+// redirect that takes it to the IdP: mellon's AuthnRequest (HTTP-Redirect
+// binding) in its query, and the request's XML.
+func firstRedirectToIdP(t *testing.T, m *MellonPeer, idp *SAMLIdP) (url.Values, string) {
+	t.Helper()
+	var toIdP *url.URL
+	browser := Browser()
+	browser.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(r.URL.String(), idp.URL()) {
+			toIdP = r.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := browser.Get(m.SecretURL(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if toIdP == nil {
+		t.Fatalf("/secret/ did not redirect to the IdP: %s at %s", resp.Status, resp.Request.URL)
+	}
+	q := toIdP.Query()
+	raw, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, string(xml)
+}
+
+// TestMellonAuthnRequest checks what mellon asks of the IdP, as shaped by
+// MellonConfig: a signed HTTP-Redirect AuthnRequest (RSA-SHA256 unless
+// MellonSignatureMethod says otherwise), the first NameID format of the
+// SP metadata, the requested authentication context; and that mellon
+// refuses an assertion whose context is not the one it asked for.
+func TestMellonAuthnRequest(t *testing.T) {
+	const (
+		sha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+		sha1   = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+		mfa    = "urn:example:ac:mfa"
+		// What samlidp says of a password sign-in.
+		password = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+	)
+	idp := NewSAMLIdP(t)
+	idp.PutUser(t, "alice", `{"name":"alice","password":"Alice!Pass123","email":"alice@example.co.jp"}`)
+	md := idpMetadata(t, idp)
+	addressCheckOff := MellonSetting{"MellonSubjectConfirmationDataAddressCheck", []string{"Off"}}
+	for _, tc := range []struct {
+		name       string
+		formats    []string
+		settings   []MellonSetting
+		sigAlg     string
+		wantInXML  []string
+		signInWith int // the status /secret/ answers after the IdP's response
+	}{
+		{name: "defaults", sigAlg: sha256, signInWith: http.StatusOK,
+			wantInXML: []string{`ForceAuthn="false"`, `IsPassive="false"`, `<samlp:NameIDPolicy Format="` + NameIDTransient + `" AllowCreate="true"/>`}},
+		{name: "persistent NameID, SHA-1", formats: []string{NameIDPersistent, NameIDEmail},
+			settings: []MellonSetting{{"MellonSignatureMethod", []string{"rsa-sha1"}}}, sigAlg: sha1, signInWith: http.StatusOK,
+			wantInXML: []string{`<samlp:NameIDPolicy Format="` + NameIDPersistent + `" AllowCreate="true"/>`}},
+		{name: "asks for a context the IdP gives", settings: []MellonSetting{{"MellonAuthnContextClassRef", []string{password}}},
+			sigAlg: sha256, signInWith: http.StatusOK,
+			wantInXML: []string{`<samlp:RequestedAuthnContext><saml:AuthnContextClassRef>` + password + `</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>`}},
+		{name: "asks for a context the IdP does not give", settings: []MellonSetting{{"MellonAuthnContextClassRef", []string{mfa}}},
+			sigAlg: sha256, signInWith: http.StatusForbidden,
+			wantInXML: []string{`<saml:AuthnContextClassRef>` + mfa + `</saml:AuthnContextClassRef>`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Mellon(t, MellonConfig{IdPMetadata: md, NameIDFormats: tc.formats,
+				Settings: append([]MellonSetting{addressCheckOff}, tc.settings...)})
+			idp.RegisterSP(t, "mellon-"+strings.ReplaceAll(tc.name, " ", "-"), m.SPMetadata)
+			q, xml := firstRedirectToIdP(t, m, idp)
+			if q.Get("SigAlg") != tc.sigAlg || q.Get("Signature") == "" || q.Get("RelayState") != m.SecretURL("") {
+				t.Errorf("redirect to the IdP: SigAlg %q, Signature %q, RelayState %q; want a %s signature and /secret/",
+					q.Get("SigAlg"), q.Get("Signature"), q.Get("RelayState"), tc.sigAlg)
+			}
+			for _, want := range append(tc.wantInXML, `Destination="`+idp.URL()+`/sso"`,
+				`AssertionConsumerServiceURL="`+m.URL+`/mellon/postResponse"`, `<saml:Issuer>`+m.EntityID+`</saml:Issuer>`) {
+				if !strings.Contains(xml, want) {
+					t.Errorf("AuthnRequest lacks %s:\n%s", want, xml)
+				}
+			}
+
+			browser := Browser()
+			resp, err := browser.Get(m.SecretURL(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body := FollowSAMLForms(t, browser, resp)
+			login, _ := ParseForm(resp.Request.URL, body)
+			resp, err = login.Submit(browser, url.Values{"user": {"alice"}, "password": {"Alice!Pass123"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body = FollowSAMLForms(t, browser, resp)
+			if resp.StatusCode != tc.signInWith {
+				t.Errorf("after the IdP's response: %s at %s; want %d\n%s", resp.Status, resp.Request.URL, tc.signInWith, body)
+			}
+		})
+	}
+}
+
+// TestMellonKeyRotation: once the IdP signs with a new key, mellon refuses
+// its responses until SetIdPMetadata gives it the new metadata. The
+// reload ends the sessions mellon had (they live in shared memory that a
+// graceful restart makes anew): people sign in again, silently while
+// their IdP session lasts.
+func TestMellonKeyRotation(t *testing.T) {
+	idp := NewSAMLIdP(t)
+	m := Mellon(t, MellonConfig{IdPMetadata: idpMetadata(t, idp), NoEncryptionKey: true,
+		Settings: []MellonSetting{{"MellonSubjectConfirmationDataAddressCheck", []string{"Off"}}, {"MellonSamlResponseDump", []string{"On"}}}})
+	idp.RegisterSP(t, "mellon", m.SPMetadata)
+	idp.PutUser(t, "alice", `{"name":"alice","password":"Alice!Pass123","email":"alice@example.co.jp"}`)
+	before, env := mellonSignIn(t, m, idp, "")
+	// Without an encryption key in the SP metadata the assertion comes in clear.
+	if resp, _ := base64.StdEncoding.DecodeString(env["MELLON_SAML_RESPONSE"]); bytes.Contains(resp, []byte("EncryptedAssertion")) ||
+		!bytes.Contains(resp, []byte("<saml:Assertion")) {
+		t.Errorf("without an encryption key, the response is not a plain assertion:\n%s", resp)
+	}
+
+	// The way an IdP rolls over without a failed sign-in: its metadata
+	// lists the next certificate (after the current one) before it signs
+	// with it. mellon accepts either.
+	key, cert := RSAKeyPair(t, "idp2.example.test")
+	m.SetIdPMetadata(t, withSigningCert(t, idpMetadata(t, idp), cert))
+	old, oldCert := idp.Key, idp.Certificate
+	idp.Rotate(t, key, cert)
+	mellonSignIn(t, m, idp, "")
+
+	// An IdP signing with a key its metadata at the SP does not list is
+	// refused.
+	idp.Rotate(t, old, oldCert)
+	m.SetIdPMetadata(t, idpMetadata(t, idp))
+	idp.Rotate(t, key, cert)
+	browser := Browser()
+	resp, err := browser.Get(m.SecretURL(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := FollowSAMLForms(t, browser, resp)
+	login, _ := ParseForm(resp.Request.URL, body)
+	resp, err = login.Submit(browser, url.Values{"user": {"alice"}, "password": {"Alice!Pass123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = FollowSAMLForms(t, browser, resp)
+	if resp.StatusCode == http.StatusOK {
+		t.Fatalf("mellon accepted a response signed with a key its IdP metadata does not hold (%s)", resp.Request.URL)
+	}
+	t.Logf("a response signed with the new key before SetIdPMetadata: %s", resp.Status)
+
+	m.SetIdPMetadata(t, idpMetadata(t, idp))
+	if got := m.Whoami(t, before)["MELLON_NAME_ID"]; got != "" {
+		t.Errorf("after the reload the earlier session still shows NameID %q; mellon's sessions were expected to end", got)
+	}
+	mellonSignIn(t, m, idp, "")
+}
+
+// withSigningCert is IdP metadata that lists cert as a further signing
+// key, after the ones it has.
+func withSigningCert(t *testing.T, metadata []byte, cert *x509.Certificate) []byte {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(metadata); err != nil {
+		t.Fatal(err)
+	}
+	kds := doc.FindElements("//IDPSSODescriptor/KeyDescriptor[@use='signing']")
+	if len(kds) == 0 {
+		t.Fatalf("no signing KeyDescriptor in\n%s", metadata)
+	}
+	last := kds[len(kds)-1]
+	next := last.Copy()
+	c := next.FindElement(".//X509Certificate")
+	if c == nil {
+		t.Fatalf("no X509Certificate in the signing KeyDescriptor of\n%s", metadata)
+	}
+	c.SetText(base64.StdEncoding.EncodeToString(cert.Raw))
+	last.Parent().InsertChildAt(last.Index()+1, next)
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

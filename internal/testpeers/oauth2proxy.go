@@ -180,6 +180,7 @@ func OAuth2Proxy(tb testing.TB, c OAuth2ProxyConfig) *OAuth2ProxyPeer {
 	args := append([]string{"--config=" + conf}, c.ExtraArgs...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = peerProcAttr()
 	begin := time.Now()
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("testpeers: start oauth2-proxy: %v", err)
