@@ -326,3 +326,86 @@ func withSigningCert(t *testing.T, metadata []byte, cert *x509.Certificate) []by
 	}
 	return out
 }
+
+// withSLO is IdP metadata with a single logout service (HTTP-Redirect) at
+// location, which samlidp's own metadata lacks.
+func withSLO(t *testing.T, metadata []byte, location string) []byte {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(metadata); err != nil {
+		t.Fatal(err)
+	}
+	desc := doc.FindElement("//IDPSSODescriptor")
+	sso := desc.FindElement("SingleSignOnService")
+	if sso == nil {
+		t.Fatalf("no SingleSignOnService in\n%s", metadata)
+	}
+	slo := etree.NewElement("SingleLogoutService")
+	slo.Space = sso.Space
+	slo.CreateAttr("Binding", BindingHTTPRedirect)
+	slo.CreateAttr("Location", location)
+	// The schema puts SingleLogoutService before NameIDFormat and
+	// SingleSignOnService.
+	before := sso
+	if f := desc.FindElement("NameIDFormat"); f != nil && f.Index() < sso.Index() {
+		before = f
+	}
+	desc.InsertChildAt(before.Index(), slo)
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMellonLogoutRequest: with an IdP that has a single logout service,
+// mellon's logout sends the browser there with a signed LogoutRequest
+// (HTTP-Redirect) naming the session's NameID and SessionIndex, and
+// ends its own session at once.
+func TestMellonLogoutRequest(t *testing.T) {
+	idp := NewSAMLIdP(t)
+	m := Mellon(t, MellonConfig{IdPMetadata: withSLO(t, idpMetadata(t, idp), idp.URL()+"/slo"), NameIDFormats: []string{NameIDEmail},
+		Settings: []MellonSetting{{"MellonSubjectConfirmationDataAddressCheck", []string{"Off"}}}})
+	idp.RegisterSP(t, "mellon", m.SPMetadata)
+	idp.PutUser(t, "alice", `{"name":"alice","password":"Alice!Pass123","email":"alice@example.co.jp"}`)
+	browser, _ := mellonSignIn(t, m, idp, "")
+
+	var toIdP *url.URL
+	browser.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(r.URL.String(), idp.URL()) {
+			toIdP = r.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := browser.Get(m.LogoutURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if toIdP == nil || toIdP.Path != "/slo" {
+		t.Fatalf("logout: %s at %s, not a redirect to the IdP's /slo", resp.Status, resp.Request.URL)
+	}
+	q := toIdP.Query()
+	raw, err := base64.StdEncoding.DecodeString(q.Get("SAMLRequest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<samlp:LogoutRequest ", `Destination="` + idp.URL() + `/slo"`,
+		`<saml:Issuer>` + m.EntityID + `</saml:Issuer>`, `>alice@example.co.jp</saml:NameID>`, `<samlp:SessionIndex>`} {
+		if !strings.Contains(string(xml), want) {
+			t.Errorf("LogoutRequest lacks %s:\n%s", want, xml)
+		}
+	}
+	if q.Get("SigAlg") != "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" || q.Get("Signature") == "" {
+		t.Errorf("LogoutRequest not signed with RSA-SHA256: SigAlg %q", q.Get("SigAlg"))
+	}
+	browser.CheckRedirect = nil
+	if got := m.Whoami(t, browser)["MELLON_NAME_ID"]; got != "" {
+		t.Errorf("/whoami after the LogoutRequest left: NameID %q; want no session", got)
+	}
+}
