@@ -43,6 +43,10 @@ type OAuth2ProxyConfig struct {
 	Scope string
 	// CodeChallengeMethod is "S256", "plain" or "" (no PKCE).
 	CodeChallengeMethod string
+	// VerifyNonce sends a nonce and checks the ID token's
+	// (insecure_oidc_skip_nonce = false); oauth2-proxy's default sends
+	// none.
+	VerifyNonce bool
 	// EmailClaim and GroupsClaim name the ID token's claims; default
 	// "email" and "groups".
 	EmailClaim  string
@@ -240,6 +244,7 @@ func oauth2ProxyConfig(tb testing.TB, c OAuth2ProxyConfig, p *OAuth2ProxyPeer) s
 		list("allowed_groups", c.AllowedGroups)
 	}
 	boolean("insecure_oidc_allow_unverified_email", c.InsecureAllowUnverifiedEmail)
+	boolean("insecure_oidc_skip_nonce", !c.VerifyNonce)
 	if c.BackendLogoutURL != "" {
 		str("backend_logout_url", c.BackendLogoutURL)
 	}

@@ -75,7 +75,7 @@ func TestOAuth2ProxySignIn(t *testing.T) {
 	cfg := op.Config()
 	p := OAuth2Proxy(t, OAuth2ProxyConfig{
 		IssuerURL: op.Issuer(), ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		CodeChallengeMethod: "S256", AllowedGroups: []string{"engineering"},
+		CodeChallengeMethod: "S256", AllowedGroups: []string{"engineering"}, VerifyNonce: true,
 	})
 
 	alice := &mockoidc.MockUser{Subject: "u-1", Email: "alice@example.co.jp", EmailVerified: true,
@@ -94,8 +94,9 @@ func TestOAuth2ProxySignIn(t *testing.T) {
 	}
 	a := auths[0]
 	if a.Get("code_challenge_method") != "S256" || len(a.Get("code_challenge")) != 43 || a.Get("redirect_uri") != p.RedirectURL ||
-		a.Get("scope") != "openid email profile groups" || a.Get("client_id") != cfg.ClientID || a.Get("state") == "" {
-		t.Errorf("authorization request %v; want PKCE S256, the redirect URI %s, the scope and a state", a, p.RedirectURL)
+		a.Get("scope") != "openid email profile groups" || a.Get("client_id") != cfg.ClientID || a.Get("state") == "" ||
+		a.Get("nonce") == "" || a.Get("response_type") != "code" {
+		t.Errorf("authorization request %v; want a code request with PKCE S256, the redirect URI %s, the scope, a state and a nonce", a, p.RedirectURL)
 	}
 	// Signed in: no new authorization request.
 	p.GetUpstream(t, browser, "/again")
