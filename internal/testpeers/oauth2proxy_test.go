@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 
@@ -98,8 +99,27 @@ func TestOAuth2ProxySignIn(t *testing.T) {
 		a.Get("nonce") == "" || a.Get("response_type") != "code" {
 		t.Errorf("authorization request %v; want a code request with PKCE S256, the redirect URI %s, the scope, a state and a nonce", a, p.RedirectURL)
 	}
-	// Signed in: no new authorization request.
-	p.GetUpstream(t, browser, "/again")
+	// Signed in: no new authorization request. Identity headers the
+	// browser sends are replaced, not passed on.
+	req, err := http.NewRequest(http.MethodGet, p.URL+"/again", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Forwarded-Email", "mallory@example.com")
+	req.Header.Set("X-Forwarded-Groups", "admins")
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	again := p.Received()
+	if len(again) != 2 || again[1].Path != "/again" {
+		t.Fatalf("the upstream received %d requests; want 2, the second /again", len(again))
+	}
+	if h := again[1].Header; !slices.Equal(h.Values("X-Forwarded-Email"), []string{alice.Email}) ||
+		!slices.Equal(h.Values("X-Forwarded-Groups"), []string{"engineering,経理"}) {
+		t.Errorf("with forged identity headers the upstream received %v; want alice's only", h)
+	}
 	if n := len(op.authorizations()); n != 1 {
 		t.Errorf("%d authorization requests after a second page; want the session to be kept (1)", n)
 	}
@@ -108,7 +128,7 @@ func TestOAuth2ProxySignIn(t *testing.T) {
 	// (Not following sign_out's redirect to "/", which would sign in anew.)
 	noFollow := *browser
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := noFollow.Get(p.URL + "/oauth2/sign_out")
+	resp, err = noFollow.Get(p.URL + "/oauth2/sign_out")
 	if err != nil {
 		t.Fatal(err)
 	}
