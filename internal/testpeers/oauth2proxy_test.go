@@ -1,12 +1,17 @@
 package testpeers
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
@@ -25,12 +30,19 @@ func (u unverifiedUser) Claims(_ []string, c *mockoidc.IDTokenClaims) (jwt.Claim
 	}{c, u.Email, false}, nil
 }
 
-// recordingOP is mockoidc with a record of the authorization requests it
-// received.
+// recordingOP is mockoidc with a record of the authorization and token
+// requests it received.
 type recordingOP struct {
 	*mockoidc.MockOIDC
 	mu        sync.Mutex
 	authorize []url.Values
+	token     []tokenRequest
+}
+
+// tokenRequest is a request to the token endpoint.
+type tokenRequest struct {
+	form          url.Values
+	authorization string
 }
 
 func newRecordingOP(t *testing.T) *recordingOP {
@@ -42,9 +54,17 @@ func newRecordingOP(t *testing.T) *recordingOP {
 	op := &recordingOP{MockOIDC: m}
 	m.AddMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == mockoidc.AuthorizationEndpoint {
+			switch r.URL.Path {
+			case mockoidc.AuthorizationEndpoint:
 				op.mu.Lock()
 				op.authorize = append(op.authorize, r.URL.Query())
+				op.mu.Unlock()
+			case mockoidc.TokenEndpoint:
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				form, _ := url.ParseQuery(string(body))
+				op.mu.Lock()
+				op.token = append(op.token, tokenRequest{form, r.Header.Get("Authorization")})
 				op.mu.Unlock()
 			}
 			next.ServeHTTP(w, r)
@@ -59,6 +79,12 @@ func newRecordingOP(t *testing.T) *recordingOP {
 	}
 	t.Cleanup(func() { m.Shutdown() })
 	return op
+}
+
+func (op *recordingOP) tokenRequests() []tokenRequest {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return append([]tokenRequest(nil), op.token...)
 }
 
 func (op *recordingOP) authorizations() []url.Values {
@@ -174,5 +200,81 @@ func TestOAuth2ProxyUnverifiedEmail(t *testing.T) {
 		if reached != allow {
 			t.Errorf("insecure_oidc_allow_unverified_email=%t: %s at %s, upstream reached %t", allow, resp.Status, resp.Request.URL, reached)
 		}
+	}
+}
+
+// TestOAuth2ProxyRefreshAndLogout: the token request authenticates with
+// client_secret_basic; with CookieRefresh the session is refreshed with
+// the refresh token, and a refused refresh (a session the OP ended)
+// signs the person out; sign-out calls BackendLogoutURL with the ID
+// token.
+func TestOAuth2ProxyRefreshAndLogout(t *testing.T) {
+	op := newRecordingOP(t)
+	cfg := op.Config()
+	var logoutMu sync.Mutex
+	var logouts []url.Values
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logoutMu.Lock()
+		logouts = append(logouts, r.URL.Query())
+		logoutMu.Unlock()
+	}))
+	t.Cleanup(backend.Close)
+	p := OAuth2Proxy(t, OAuth2ProxyConfig{IssuerURL: op.Issuer(), ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		CookieRefresh: time.Second, BackendLogoutURL: backend.URL + "/logout?id_token_hint={id_token}"})
+	noFollow := func(c *http.Client) *http.Client {
+		nf := *c
+		nf.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		return &nf
+	}
+
+	// oauth2-proxy compares the session's age, truncated to the second,
+	// with cookie_refresh: 1s is reached in 2s at most.
+	const refreshWait = 2100 * time.Millisecond
+	browser := Browser()
+	p.GetUpstream(t, browser, "/")
+	// golang.org/x/oauth2 tries client_secret_basic first; mockoidc knows
+	// only client_secret_post, so it retries with that.
+	toks := op.tokenRequests()
+	if len(toks) != 2 || toks[0].form.Get("grant_type") != "authorization_code" || !strings.HasPrefix(toks[0].authorization, "Basic ") ||
+		toks[0].form.Get("client_secret") != "" || toks[1].form.Get("client_secret") != cfg.ClientSecret || toks[1].authorization != "" {
+		t.Fatalf("token requests %+v; want an authorization_code grant with client_secret_basic, then with client_secret_post", toks)
+	}
+	time.Sleep(refreshWait)
+	p.GetUpstream(t, browser, "/later")
+	toks = op.tokenRequests()
+	if len(toks) < 3 || toks[len(toks)-1].form.Get("grant_type") != "refresh_token" || toks[len(toks)-1].form.Get("refresh_token") == "" {
+		t.Fatalf("token requests %+v; want a refresh_token grant after cookie_refresh", toks)
+	}
+
+	// The OP refuses the next refresh (both tries, basic and post): the
+	// session ends, and the browser is sent to sign in again.
+	for range 2 {
+		op.QueueError(&mockoidc.ServerError{Code: http.StatusBadRequest, Error: "invalid_grant", Description: "session ended"})
+	}
+	time.Sleep(refreshWait)
+	resp, err := noFollow(browser).Get(p.URL + "/after-logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, op.AuthorizationEndpoint()) {
+		t.Errorf("after a refused refresh: %s to %q; want a redirect to the OP's authorization endpoint", resp.Status, loc)
+	}
+	if n := len(p.Received()); n != 2 {
+		t.Errorf("the upstream received %d requests; want 2 (none after the refused refresh)", n)
+	}
+
+	// Sign-out calls the backend logout URL with the session's ID token.
+	browser = Browser()
+	p.GetUpstream(t, browser, "/")
+	resp, err = noFollow(browser).Get(p.URL + "/oauth2/sign_out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	logoutMu.Lock()
+	defer logoutMu.Unlock()
+	if len(logouts) != 1 || strings.Count(logouts[0].Get("id_token_hint"), ".") != 2 {
+		t.Errorf("backend logout requests %v; want one with the ID token (a JWT) as id_token_hint", logouts)
 	}
 }
