@@ -60,7 +60,11 @@ type MellonConfig struct {
 	// MellonSetEnv, MellonSubjectConfirmationDataAddressCheck Off.
 	Settings []MellonSetting
 	// SecretSettings are further directives for /secret/ only, e.g.
-	// MellonCond, MellonRequire, MellonAuthnContextClassRef.
+	// MellonCond or MellonRequire, or RequestHeader (mod_headers is
+	// loaded) to pass a variable as a header, which the page shows as
+	// HTTP_<NAME>. (Settings that shape the AuthnRequest, such as
+	// MellonAuthnContextClassRef, act only in Settings: the request is
+	// made at /mellon/login.)
 	SecretSettings []MellonSetting
 }
 
@@ -242,7 +246,7 @@ func (m *MellonPeer) httpdConf(c MellonConfig) string {
 	fmt.Fprintf(&b, "ServerRoot %s\nDefaultRuntimeDir %s\nPidFile %s\nErrorLog %s\nLogLevel info auth_mellon:debug\n",
 		quote(d), quote(filepath.Join(d, "run")), quote(filepath.Join(d, "httpd.pid")), quote(filepath.Join(d, "error.log")))
 	fmt.Fprintf(&b, "Listen %s\nServerName %s\n", hostPort, hostPort)
-	for _, mod := range []string{"mpm_prefork", "authn_core", "authz_core", "authz_user", "alias", "cgi", "auth_mellon"} {
+	for _, mod := range []string{"mpm_prefork", "authn_core", "authz_core", "authz_user", "alias", "cgi", "headers", "auth_mellon"} {
 		fmt.Fprintf(&b, "LoadModule %s_module %s\n", mod, quote(filepath.Join(apacheModules, "mod_"+mod+".so")))
 	}
 	if os.Geteuid() == 0 {

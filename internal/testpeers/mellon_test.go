@@ -87,6 +87,8 @@ func TestMellonSignIn(t *testing.T) {
 			{"MellonSetEnv", []string{"displayName", oidCommonName}},
 			{"MellonSamlResponseDump", []string{"On"}},
 		},
+		// How an app behind mod_proxy would get an attribute.
+		SecretSettings: []MellonSetting{{"RequestHeader", []string{"set", "X-Remote-Email", "%{SSO_MAIL}e", "env=SSO_MAIL"}}},
 	})
 	if !strings.Contains(string(m.SPMetadata), `entityID="`+m.URL+`/mellon/metadata"`) {
 		t.Fatalf("SP metadata without the entity ID %s/mellon/metadata:\n%s", m.URL, m.SPMetadata)
@@ -97,9 +99,9 @@ func TestMellonSignIn(t *testing.T) {
 
 	browser, env := mellonSignIn(t, m, idp, "page?x=1")
 	if env["MELLON_NAME_ID"] != "alice@example.co.jp" || env["REMOTE_USER"] != "alice@example.co.jp" ||
-		env["AUTH_TYPE"] != "Mellon" || env["SSO_MAIL"] != "alice@example.co.jp" ||
+		env["AUTH_TYPE"] != "Mellon" || env["SSO_MAIL"] != "alice@example.co.jp" || env["HTTP_X_REMOTE_EMAIL"] != "alice@example.co.jp" ||
 		env["MELLON_displayName"] != "山田 花子" || !slices.Equal(env.Values("MELLON_groups"), []string{"engineering", "経理"}) {
-		t.Errorf("/secret/ saw %v; want alice's NameID, mail, displayName and both groups", env)
+		t.Errorf("/secret/ saw %v; want alice's NameID, mail (also as X-Remote-Email), displayName and both groups", env)
 	}
 	// The IdP encrypted the assertion to the SP's key (its metadata has
 	// one), and mellon decrypted it.
