@@ -411,3 +411,62 @@ func TestMellonLogoutRequest(t *testing.T) {
 		t.Errorf("/whoami after the LogoutRequest left: NameID %q; want no session", got)
 	}
 }
+
+// TestMellonIdPInitiated: mellon takes an unsolicited response (the IdP
+// starts the sign-in, as a launcher tile does) and sends the browser to
+// its RelayState when that is on the SP's own host; a RelayState
+// elsewhere is refused.
+func TestMellonIdPInitiated(t *testing.T) {
+	idp := NewSAMLIdP(t)
+	m := Mellon(t, MellonConfig{IdPMetadata: idpMetadata(t, idp),
+		Settings: []MellonSetting{{"MellonSubjectConfirmationDataAddressCheck", []string{"Off"}}}})
+	idp.RegisterSP(t, "mellon", m.SPMetadata)
+	idp.PutUser(t, "alice", `{"name":"alice","password":"Alice!Pass123","email":"alice@example.co.jp"}`)
+	idp.Put(t, "/shortcuts/tile", "application/json",
+		`{"name":"tile","service_provider":"`+m.EntityID+`","relay_state":"`+m.SecretURL("from-tile")+`"}`)
+	idp.Put(t, "/shortcuts/elsewhere", "application/json",
+		`{"name":"elsewhere","service_provider":"`+m.EntityID+`","relay_state":"http://127.0.0.2:9/phish"}`)
+
+	browser := Browser()
+	resp, err := browser.PostForm(idp.URL()+"/login", url.Values{"user": {"alice"}, "password": {"Alice!Pass123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("IdP login: %s", resp.Status)
+	}
+	resp, err = browser.Get(idp.URL() + "/login/tile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := FollowSAMLForms(t, browser, resp)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != m.SecretURL("from-tile") {
+		t.Fatalf("IdP-initiated sign-in ended at %s with %s; want /secret/from-tile:\n%s", resp.Request.URL, resp.Status, body)
+	}
+	env, err := ParseMellonEnv(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["MELLON_NAME_ID"] != "alice@example.co.jp" {
+		t.Errorf("/secret/from-tile saw NameID %q; want alice's", env["MELLON_NAME_ID"])
+	}
+
+	other := Browser()
+	other.Jar = browser.Jar
+	other.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Host == "127.0.0.2:9" {
+			t.Errorf("mellon sent the browser to the RelayState on another host: %s", r.URL)
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err = other.Get(idp.URL() + "/login/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = FollowSAMLForms(t, other, resp)
+	if resp.StatusCode != http.StatusBadRequest || resp.Request.URL.String() != m.URL+"/mellon/postResponse" {
+		t.Errorf("a RelayState on another host: %s at %s; want 400 Bad Request at mellon's postResponse", resp.Status, resp.Request.URL)
+	}
+}
