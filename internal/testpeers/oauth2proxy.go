@@ -120,8 +120,8 @@ func FreePort(tb testing.TB) int {
 }
 
 // OAuth2ProxyBinary finds the oauth2-proxy that scripts/test-deps.sh
-// builds: $SSOGATE_OAUTH2_PROXY, else oauth2-proxy on PATH, else
-// GOPATH/bin/oauth2-proxy. It skips tb when there is none, or fails it
+// builds: $SSOGATE_OAUTH2_PROXY, else GOPATH/bin/oauth2-proxy, else
+// oauth2-proxy on PATH. It skips tb when there is none, or fails it
 // when SSOGATE_REQUIRE_BROWSER is set (as `make test` does after running
 // scripts/test-deps.sh).
 func OAuth2ProxyBinary(tb testing.TB) string {
@@ -133,10 +133,6 @@ func OAuth2ProxyBinary(tb testing.TB) string {
 			return p
 		}
 	}
-	if p, err := exec.LookPath("oauth2-proxy"); err == nil {
-		return p
-	}
-	tried = append(tried, "oauth2-proxy on PATH")
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
 		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
 			p := filepath.Join(dir, "bin", "oauth2-proxy")
@@ -146,6 +142,10 @@ func OAuth2ProxyBinary(tb testing.TB) string {
 			}
 		}
 	}
+	if p, err := exec.LookPath("oauth2-proxy"); err == nil {
+		return p
+	}
+	tried = append(tried, "oauth2-proxy on PATH")
 	msg := fmt.Sprintf("testpeers: no oauth2-proxy (tried %s); scripts/test-deps.sh builds %s", strings.Join(tried, ", "), OAuth2ProxyVersion)
 	if os.Getenv(requireEnv) != "" {
 		tb.Fatal(msg)
