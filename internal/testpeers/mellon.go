@@ -246,7 +246,7 @@ func (m *MellonPeer) httpdConf(c MellonConfig) string {
 	fmt.Fprintf(&b, "ServerRoot %s\nDefaultRuntimeDir %s\nPidFile %s\nErrorLog %s\nLogLevel info auth_mellon:debug\n",
 		quote(d), quote(filepath.Join(d, "run")), quote(filepath.Join(d, "httpd.pid")), quote(filepath.Join(d, "error.log")))
 	fmt.Fprintf(&b, "Listen %s\nServerName %s\n", hostPort, hostPort)
-	for _, mod := range []string{"mpm_prefork", "authn_core", "authz_core", "authz_user", "alias", "cgi", "headers", "auth_mellon"} {
+	for _, mod := range []string{"mpm_prefork", "authn_core", "authz_core", "authz_user", "alias", "cgi", "headers", "setenvif", "auth_mellon"} {
 		fmt.Fprintf(&b, "LoadModule %s_module %s\n", mod, quote(filepath.Join(apacheModules, "mod_"+mod+".so")))
 	}
 	if os.Geteuid() == 0 {
@@ -257,6 +257,11 @@ func (m *MellonPeer) httpdConf(c MellonConfig) string {
 	// Sessions live in shared memory (made anew by every start or
 	// reload); the lock file is this server's own, not /var/run's.
 	fmt.Fprintf(&b, "MellonCacheSize 100\nMellonLockFile %s\n", quote(filepath.Join(d, "mellon.lock")))
+	// mellon marks its cookie SameSite=None, which a browser drops unless
+	// it is also Secure (https): over http it must carry no SameSite at all
+	// (Lax in the browser, enough on 127.0.0.1 where every port is the
+	// same site).
+	b.WriteString("SetEnvIf Request_URI ^ MELLON_DISABLE_SAMESITE=1\n")
 	fmt.Fprintf(&b, "ScriptAliasMatch ^/secret/ %s\n", quote(filepath.Join(d, "cgi", "env")))
 	fmt.Fprintf(&b, "ScriptAliasMatch ^/whoami$ %s\n", quote(filepath.Join(d, "cgi", "env")))
 	fmt.Fprintf(&b, "<Directory %s>\n  Require all granted\n</Directory>\n", quote(d))
