@@ -266,6 +266,9 @@ func (m *MellonPeer) httpdConf(c MellonConfig) string {
 	fmt.Fprintf(&b, "ScriptAliasMatch ^/whoami$ %s\n", quote(filepath.Join(d, "cgi", "env")))
 	fmt.Fprintf(&b, "<Directory %s>\n  Require all granted\n</Directory>\n", quote(d))
 	b.WriteString("<Location />\n  Require all granted\n  MellonEnable info\n  MellonEndpointPath /mellon\n")
+	// The cookie's name is mellon-<this>: cookies do not tell ports apart,
+	// and two peers in one browser must not share one.
+	fmt.Fprintf(&b, "  MellonVariable %s\n", quote("p"+strings.TrimPrefix(hostPort, "127.0.0.1:")))
 	fmt.Fprintf(&b, "  MellonSPMetadataFile %s\n  MellonSPPrivateKeyFile %s\n  MellonSPCertFile %s\n  MellonIdPMetadataFile %s\n",
 		quote(filepath.Join(d, "sp-metadata.xml")), quote(filepath.Join(d, "sp-key.pem")),
 		quote(filepath.Join(d, "sp-cert.pem")), quote(filepath.Join(d, "idp-metadata.xml")))

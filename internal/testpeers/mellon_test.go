@@ -470,3 +470,30 @@ func TestMellonIdPInitiated(t *testing.T) {
 		t.Errorf("a RelayState on another host: %s at %s; want 400 Bad Request at mellon's postResponse", resp.Status, resp.Request.URL)
 	}
 }
+
+// TestMellonTwoInOneBrowser: two mellon peers on 127.0.0.1 keep their
+// sessions apart in one browser.
+func TestMellonTwoInOneBrowser(t *testing.T) {
+	idp := NewSAMLIdP(t)
+	c := MellonConfig{IdPMetadata: idpMetadata(t, idp),
+		Settings: []MellonSetting{{"MellonSubjectConfirmationDataAddressCheck", []string{"Off"}}}}
+	a, b := Mellon(t, c), Mellon(t, c)
+	idp.RegisterSP(t, "a", a.SPMetadata)
+	idp.RegisterSP(t, "b", b.SPMetadata)
+	idp.PutUser(t, "alice", `{"name":"alice","password":"Alice!Pass123","email":"alice@example.co.jp"}`)
+	browser, _ := mellonSignIn(t, a, idp, "")
+	// Signed in at the IdP already: b's sign-in needs no form.
+	resp, err := browser.Get(b.SecretURL(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := FollowSAMLForms(t, browser, resp)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != b.SecretURL("") {
+		t.Fatalf("b's sign-in ended at %s with %s:\n%s", resp.Request.URL, resp.Status, body)
+	}
+	for _, m := range []*MellonPeer{a, b} {
+		if got := m.Whoami(t, browser)["MELLON_NAME_ID"]; got != "alice@example.co.jp" {
+			t.Errorf("%s/whoami: NameID %q; want alice's (each peer keeps its session)", m.URL, got)
+		}
+	}
+}

@@ -229,6 +229,9 @@ func oauth2ProxyConfig(tb testing.TB, c OAuth2ProxyConfig, p *OAuth2ProxyPeer) s
 	str("redirect_url", p.RedirectURL)
 	list("upstreams", []string{p.Upstream.URL + "/"})
 	str("cookie_secret", base64.URLEncoding.EncodeToString(secret))
+	// Cookies do not tell ports apart: two peers on 127.0.0.1 (or a peer
+	// and the gateway) in one browser must not share a cookie name.
+	str("cookie_name", "_oauth2_proxy_"+strconv.Itoa(c.Port))
 	boolean("cookie_secure", false)
 	list("email_domains", []string{"*"})
 	boolean("skip_provider_button", true)

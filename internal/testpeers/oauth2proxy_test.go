@@ -278,3 +278,20 @@ func TestOAuth2ProxyRefreshAndLogout(t *testing.T) {
 		t.Errorf("backend logout requests %v; want one with the ID token (a JWT) as id_token_hint", logouts)
 	}
 }
+
+// TestOAuth2ProxyTwoInOneBrowser: two peers on 127.0.0.1 keep their
+// sessions apart in one browser (cookies do not tell ports apart).
+func TestOAuth2ProxyTwoInOneBrowser(t *testing.T) {
+	op := newRecordingOP(t)
+	cfg := op.Config()
+	c := OAuth2ProxyConfig{IssuerURL: op.Issuer(), ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}
+	a, b := OAuth2Proxy(t, c), OAuth2Proxy(t, c)
+	browser := Browser()
+	a.GetUpstream(t, browser, "/")
+	b.GetUpstream(t, browser, "/")
+	a.GetUpstream(t, browser, "/again")
+	b.GetUpstream(t, browser, "/again")
+	if n := len(op.authorizations()); n != 2 {
+		t.Errorf("%d authorization requests; want 2, one sign-in per peer", n)
+	}
+}
