@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -338,17 +337,6 @@ func (p *OAuth2ProxyPeer) Stop() {
 
 // Output is what oauth2-proxy wrote to stdout and stderr so far.
 func (p *OAuth2ProxyPeer) Output() string { return p.out.String() }
-
-// Browser is a user agent for signing in through a peer: it keeps
-// cookies and follows redirects (and so runs a whole OIDC code flow in
-// one Get).
-func Browser() *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		panic(err) // cookiejar.New fails only on a bad PublicSuffixList, and none is given
-	}
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
-}
 
 // GetUpstream GETs path (under the peer's URL) with client and returns
 // what the upstream received, failing tb unless the upstream answered.
