@@ -293,7 +293,7 @@ func TestCLIMigratePostgres(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	h := newHarness(t, onPostgres(pg.Database(t)))
 	out, errOut, err := runCLI(t, "", "--config", h.configPath, "migrate")
-	if err != nil || out != "store postgres is migrated (schema version 7)\n" {
+	if err != nil || out != "store postgres is migrated (schema version 8)\n" {
 		t.Fatalf("migrate: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 	_, errOut, err = runCLI(t, "", "--config", h.configPath, "migrate", "--from", "sqlite:x.db")
