@@ -143,7 +143,7 @@ func (s *Store) DeleteExpiredOAuthTokens(ctx context.Context, t time.Time) (int,
 	return int(n), err
 }
 
-func scanOAuthToken(row *sql.Row) (*store.OAuthToken, error) {
+func scanOAuthToken(row scanner) (*store.OAuthToken, error) {
 	var t store.OAuthToken
 	var scopes, aud, amr string
 	var authTime, createdAt, expiresAt, usedAt sql.NullInt64
