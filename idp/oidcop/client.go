@@ -97,7 +97,9 @@ func (c *Client) AuthMethod() oidc.AuthMethod {
 }
 
 // ResponseTypes implements op.Client: the code flow only.
-func (c *Client) ResponseTypes() []oidc.ResponseType { return []oidc.ResponseType{oidc.ResponseTypeCode} }
+func (c *Client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
 
 // GrantTypes implements op.Client.
 func (c *Client) GrantTypes() []oidc.GrantType {
