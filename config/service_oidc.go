@@ -123,12 +123,17 @@ func (v *validator) serviceOIDC(path string, s *Service) {
 			o.TokenEndpointAuthMethod = "none"
 		}
 	}
-	v.oneOf(path+".token_endpoint_auth_method", "token_endpoint_auth_method", o.TokenEndpointAuthMethod, OIDCAuthMethods)
-	if o.Public != (o.TokenEndpointAuthMethod == "none") {
+	switch {
+	case !slices.Contains(OIDCAuthMethods, o.TokenEndpointAuthMethod):
+		// How the client proves itself is unknown, so its secret and keys
+		// cannot be checked either.
+		v.oneOf(path+".token_endpoint_auth_method", "token_endpoint_auth_method", o.TokenEndpointAuthMethod, OIDCAuthMethods)
+	case o.Public != (o.TokenEndpointAuthMethod == "none"):
 		v.errorf(path+".token_endpoint_auth_method", "a public client (public: true) uses none, and only a public client does; got %q", o.TokenEndpointAuthMethod)
+	default:
+		v.oidcSecret(path, o)
+		v.oidcKeys(path, o)
 	}
-	v.oidcSecret(path, o)
-	v.oidcKeys(path, o)
 	if len(o.RedirectURIs) == 0 {
 		v.errorf(path+".redirect_uris", "required: where the app receives the code, e.g. https://app.example.com/oauth2/callback")
 	}
