@@ -278,7 +278,9 @@ func (p *Provider) LogoutToken(ctx context.Context, c *Client, sub, sid string) 
 	if err != nil {
 		return "", fmt.Errorf("oidcop: logout token signer: %w", err)
 	}
-	now := p.st.now()
+	// The wall clock, as for the library's ID tokens: the app checks
+	// iat and exp against its own.
+	now := time.Now()
 	claims := map[string]any{
 		"iss": p.issuer, "aud": c.GetID(), "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
 		"jti": newSecret(), "sub": sub, "sid": sid,
