@@ -33,7 +33,7 @@ import (
 // page, back-channel logout receiver) on a second server, and a browser
 // (cookie jar, redirects not followed) signed in as alice.
 type opEnv struct {
-	t      *testing.T
+	t      testing.TB
 	g      *Gateway
 	st     store.Store
 	clock  *testclock.Clock
@@ -52,7 +52,7 @@ type opEnv struct {
 // opClientSecret is the test clients' secret (long enough).
 const opClientSecret = "s3cret-s3cret-s3cret-s3cret-s3cret-0123456789"
 
-func newOPEnv(t *testing.T, extra string) *opEnv {
+func newOPEnv(t testing.TB, extra string) *opEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -232,7 +232,7 @@ func (e *opEnv) authorizeURL(client string, q url.Values) string {
 }
 
 // query returns the query of a redirect target.
-func query(t *testing.T, loc string) url.Values {
+func query(t testing.TB, loc string) url.Values {
 	t.Helper()
 	u, err := url.Parse(loc)
 	if err != nil {

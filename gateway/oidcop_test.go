@@ -207,7 +207,7 @@ func jwsHeader(t *testing.T, raw string) jose.Header {
 
 // codeFor runs an authorization request of client through the browser
 // and returns the code.
-func (e *opEnv) codeFor(t *testing.T, client string, q url.Values) string {
+func (e *opEnv) codeFor(t testing.TB, client string, q url.Values) string {
 	t.Helper()
 	loc, status := e.browse(e.authorizeURL(client, q))
 	if !strings.HasPrefix(loc, e.rp.URL+"/callback?") || query(t, loc).Get("code") == "" {
