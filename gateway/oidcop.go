@@ -87,6 +87,13 @@ func (g *Gateway) newOIDCGateway(ctx context.Context) (*oidcGateway, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	// The RS256 family's first key is made now rather than at the first
+	// sign-in: a replica started later then loads it with the others, so
+	// every replica publishes the key before an ID token signed with it
+	// reaches an app.
+	if _, err := g.keys.currentAlg(ctx, jose.RS256); err != nil {
+		return nil, err
+	}
 	master, err := g.store.Secret(ctx, oidcSecretName, func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)

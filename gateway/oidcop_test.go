@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -654,5 +656,143 @@ func TestOIDCMachineEndpointsFromServers(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin POST /profile: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestOIDCLineOnly: under policy.access_route line_only the provider's
+// server-to-server endpoints answer apps calling from their own networks,
+// while the authorization request and the login step stay behind the
+// line check.
+func TestOIDCLineOnly(t *testing.T) {
+	e := newOPEnv(t, `providers:
+  - id: local
+    type: local
+  - id: office
+    type: network
+    label: Office
+    networks: [203.0.113.0/24]
+policy:
+  access_route: line_only
+`)
+	if status, body := e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"},
+		"redirect_uri": {e.rp.URL + "/callback"}}, "rp", e.secret); status == http.StatusForbidden || body["error"] == nil {
+		t.Fatalf("token endpoint off the line: %d %v, want the provider's OAuth error", status, body)
+	}
+	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/jwks.json"} {
+		resp, err := http.Get(e.issuer + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s off the line: %d", path, resp.StatusCode)
+		}
+	}
+	for _, path := range []string{strings.TrimPrefix(e.authorizeURL("rp", nil), e.issuer), "/oauth2/login?id=x", "/oauth2/logout"} {
+		resp, err := e.c.Get(e.issuer + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s off the line: %d, want 403", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestOIDCReplicas: two gateways on one store act as one provider: the
+// code issued by one is redeemed at the other, whose access token the
+// first one's UserInfo accepts.
+func TestOIDCReplicas(t *testing.T) {
+	e := newOPEnv(t, "")
+	e.signIn(e.user, "pwd")
+	ctx := context.Background()
+	g2, err := New(ctx, Options{Config: e.g.cfg, Store: e.st, Providers: e.g.providers, Renderer: e.g.render,
+		Logger: e.g.log, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g2.Close() })
+	srv2 := httptest.NewServer(g2.Handler())
+	t.Cleanup(srv2.Close)
+
+	code := e.codeFor(t, "rp", nil)
+	issuer := e.issuer
+	e.issuer = srv2.URL // the token request goes to the second replica
+	status, tok := e.exchange(code, nil)
+	e.issuer = issuer
+	if status != 200 {
+		t.Fatalf("code of replica 1 redeemed at replica 2: %d %v", status, tok)
+	}
+	req, _ := http.NewRequest("GET", e.issuer+"/oauth2/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), e.user.Email) {
+		t.Fatalf("userinfo at replica 1 with replica 2's token: %d %s", resp.StatusCode, body)
+	}
+	// The ID token of replica 2 verifies against replica 1's JWKS.
+	p, err := oidc.NewProvider(ctx, e.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verifier(&oidc.Config{ClientID: "rp"}).Verify(ctx, tok["id_token"].(string)); err != nil {
+		t.Fatalf("replica 2's ID token against replica 1's JWKS: %v", err)
+	}
+}
+
+// TestOIDCAlgNone: an unsigned token (alg none) is accepted nowhere: not
+// as id_token_hint at logout, not as a private_key_jwt client assertion.
+func TestOIDCAlgNone(t *testing.T) {
+	e := newOPEnv(t, "")
+	e.signIn(e.user, "pwd")
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	now := time.Now().Unix()
+	hint := b64(`{"alg":"none","typ":"JWT"}`) + "." + b64(`{"iss":"`+e.issuer+`","sub":"`+e.user.ID+`","aud":"rp","exp":`+
+		strconv.FormatInt(now+300, 10)+`,"iat":`+strconv.FormatInt(now, 10)+`}`) + "."
+	resp, err := e.c.Get(e.issuer + "/oauth2/logout?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {e.rp.URL + "/bye"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("logout with an alg none id_token_hint: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, _, err := e.g.sessions.Resolve(context.Background(), func() *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		iu, _ := url.Parse(e.issuer)
+		for _, c := range e.c.Jar.Cookies(iu) {
+			r.AddCookie(c)
+		}
+		return r
+	}()); err != nil {
+		t.Fatalf("the session ended on an unsigned hint: %v", err)
+	}
+	code := e.codeFor(t, "rpjwt", nil)
+	assertion := b64(`{"alg":"none","typ":"JWT"}`) + "." + b64(`{"iss":"rpjwt","sub":"rpjwt","aud":"`+e.issuer+`","exp":`+
+		strconv.FormatInt(now+60, 10)+`,"iat":`+strconv.FormatInt(now, 10)+`,"jti":"x"}`) + "."
+	status, _ := e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion": {assertion}}, "", "")
+	if status == 200 {
+		t.Fatal("an alg none client assertion was accepted")
+	}
+}
+
+// TestOIDCRouteClass: the provider's machine endpoints are counted as
+// class oidc, its browser steps as sign-in.
+func TestOIDCRouteClass(t *testing.T) {
+	for path, want := range map[string]string{
+		"/oauth2/token": ClassOIDC, "/oauth2/introspect": ClassOIDC, "/oauth2/revoke": ClassOIDC, "/oauth2/userinfo": ClassOIDC,
+		"/.well-known/openid-configuration": ClassOIDC, "/oauth2/authorize": ClassLogin, "/oauth2/login": ClassLogin,
+		"/oauth2/logout": ClassLogin, "/.well-known/jwks.json": ClassJWKS,
+	} {
+		if got := routeClass(httptest.NewRequest("GET", path, nil), &reqInfo{}); got != want {
+			t.Errorf("routeClass(%s) = %s, want %s", path, got, want)
+		}
 	}
 }
