@@ -92,8 +92,9 @@ func New(c Config) (*Provider, error) {
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 	}
+	// The library logs its refusals (never a token) through slog's
+	// default logger; its WithLogger option is a no-op in v3.
 	opts := []op.Option{
-		op.WithLogger(c.Logger.With("component", "oidc_provider")),
 		op.WithCustomAuthEndpoint(op.NewEndpoint(PathAuthorize)),
 		op.WithCustomTokenEndpoint(op.NewEndpoint(PathToken)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
