@@ -67,6 +67,9 @@ func newOPEnv(t testing.TB, extra string) *opEnv {
 		e.logoutTokens <- r.PostForm.Get("logout_token")
 		w.WriteHeader(http.StatusOK)
 	})
+	rpMux.HandleFunc("GET /jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &e.jwtKey.PublicKey, KeyID: "rp-key-1", Algorithm: "RS256", Use: "sig"}}})
+	})
 	rpMux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "rp page") })
 	e.rp = httptest.NewServer(rpMux)
 	t.Cleanup(e.rp.Close)
@@ -119,6 +122,13 @@ services:
     oidc:
       token_endpoint_auth_method: private_key_jwt
       jwks_file: ` + filepath.Join(dir, "rp-jwks.json") + `
+      redirect_uris: [` + rp + `/callback]
+  - id: rpjwturi
+    name: RP jwks_uri
+    url: ` + rp + `/jwturi/
+    oidc:
+      token_endpoint_auth_method: private_key_jwt
+      jwks_uri: ` + rp + `/jwks.json
       redirect_uris: [` + rp + `/callback]
   - id: spa
     name: SPA

@@ -362,6 +362,14 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 		if status != 200 || body["id_token"] == nil {
 			t.Fatalf("private_key_jwt: %d %v", status, body)
 		}
+		// The same with the keys fetched from the client's jwks_uri.
+		code = e.codeFor(t, "rpjwturi", nil)
+		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {e.clientAssertion(t, "rpjwturi", "rp-key-1")}}, "", "")
+		if status != 200 || body["id_token"] == nil {
+			t.Fatalf("private_key_jwt with jwks_uri: %d %v", status, body)
+		}
 		// An assertion of another key is refused.
 		code = e.codeFor(t, "rpjwt", nil)
 		e2 := *e
