@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -230,8 +231,8 @@ func (g *Gateway) oidcLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	switch v {
 	case verdictError:
+		_ = o.p.Keep(ctx, a) // a reload may succeed
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", errors.New("gateway: oidc login: session lookup failed"))
-		_ = o.p.Keep(ctx, a)
 		return
 	case verdictUnavailable:
 		_ = o.p.Keep(ctx, a)
@@ -356,7 +357,7 @@ func (g *Gateway) oidcLogout(w http.ResponseWriter, r *http.Request) {
 	done := "/login?logged_out=1"
 	if postLogout != "" {
 		c := o.p.Client(clientID)
-		if c == nil || !containsExact(c.PostLogoutRedirectURIs(), postLogout) {
+		if c == nil || !slices.Contains(c.PostLogoutRedirectURIs(), postLogout) {
 			g.fail(w, r, http.StatusBadRequest, "error.oidc_logout", nil)
 			return
 		}
@@ -385,16 +386,6 @@ func (g *Gateway) oidcLogout(w http.ResponseWriter, r *http.Request) {
 	g.handoffs.forget(sess.ID)
 	g.auditSuccess(ctx, store.AuditEvent{Action: "logout", UserID: user.ID, Actor: user.Email, Detail: "oidc client=" + clientID})
 	g.logoutApps(w, r, sess, done)
-}
-
-// containsExact reports whether list holds s, compared byte for byte.
-func containsExact(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // oidcLaunchURL is where the tile of a client of the OpenID Provider
