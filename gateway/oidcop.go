@@ -113,6 +113,13 @@ func (g *Gateway) newOIDCGateway(ctx context.Context) (*oidcGateway, error) {
 	p, err := oidcop.New(oidcop.Config{
 		Issuer: g.issuer, Store: g.store, Clients: clients, Keys: oidcKeys{g.keys},
 		CryptoKey: [32]byte(seal), Now: g.now, Logger: g.log,
+		OnReplay: func(ctx context.Context, what, clientID, userID string) {
+			ev := store.AuditEvent{Action: "oidc_token", UserID: userID}
+			if clientID != "" {
+				ev.Detail = "client=" + clientID
+			}
+			g.auditFailure(ctx, ev, what)
+		},
 	})
 	if err != nil {
 		return nil, err

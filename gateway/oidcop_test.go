@@ -282,6 +282,10 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 		if status, _ := e.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}}, "rp", e.secret); status == 200 {
 			t.Fatal("the first redemption's refresh token survived the reuse")
 		}
+		evs, _ := e.st.ListAudit(ctx, store.AuditFilter{Action: "oidc_token"})
+		if len(evs) == 0 || evs[0].Outcome != store.OutcomeFailure || evs[0].UserID != e.user.ID || !strings.HasPrefix(evs[0].Detail, "code_reused") {
+			t.Fatalf("the code replay was not audited: %+v", evs)
+		}
 	})
 
 	t.Run("redirect_uri exact match", func(t *testing.T) {

@@ -50,6 +50,10 @@ type Config struct {
 	CryptoKey [32]byte
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// OnReplay is told of a code redeemed twice or a rotated refresh
+	// token presented again (ReplayCode, ReplayRefreshToken); the tokens
+	// concerned are revoked already. clientID may be empty.
+	OnReplay func(ctx context.Context, what, clientID, userID string)
 }
 
 // Provider is the OpenID Provider.
@@ -78,7 +82,7 @@ func New(c Config) (*Provider, error) {
 	for _, cl := range c.Clients {
 		clients[cl.GetID()] = cl
 	}
-	st := &storage{st: c.Store, clients: clients, keys: c.Keys, now: c.Now, log: c.Logger}
+	st := &storage{st: c.Store, clients: clients, keys: c.Keys, now: c.Now, log: c.Logger, onReplay: c.OnReplay}
 	conf := &op.Config{
 		CryptoKey:                         c.CryptoKey,
 		DefaultLogoutRedirectURI:          "/login?logged_out=1",

@@ -53,11 +53,26 @@ type KeySource interface {
 
 // storage implements op.Storage over store.Store.
 type storage struct {
-	st      store.Store
-	clients map[string]*Client
-	keys    KeySource
-	now     func() time.Time
-	log     *slog.Logger
+	st       store.Store
+	clients  map[string]*Client
+	keys     KeySource
+	now      func() time.Time
+	log      *slog.Logger
+	onReplay func(ctx context.Context, what, clientID, userID string)
+}
+
+// What a replay was, for Config.OnReplay.
+const (
+	ReplayCode         = "code_reused"
+	ReplayRefreshToken = "refresh_token_reused"
+)
+
+// replay reports a replayed code or refresh token (its tokens are
+// already revoked).
+func (s *storage) replay(ctx context.Context, what, clientID, userID string) {
+	if s.onReplay != nil {
+		s.onReplay(ctx, what, clientID, userID)
+	}
 }
 
 var (
@@ -209,6 +224,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 				return nil, fmt.Errorf("oidcop: revoke tokens of a reused code: %w", derr)
 			}
 			s.log.Warn("oidc: authorization code redeemed twice; its tokens revoked", "user_id", used.UserID, "tokens", n)
+			s.replay(ctx, ReplayCode, "", used.UserID)
 			return nil, errors.New("oidcop: code reused")
 		}
 		return nil, err
@@ -308,6 +324,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRe
 	switch {
 	case errors.Is(err, store.ErrTokenReused):
 		s.log.Warn("oidc: refresh token reused; its family revoked", "client_id", ti.ClientID, "user_id", ti.UserID)
+		s.replay(ctx, ReplayRefreshToken, ti.ClientID, ti.UserID)
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	case errors.Is(err, store.ErrNotFound):
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token invalid")
@@ -339,6 +356,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 			return nil, fmt.Errorf("oidcop: revoke family: %w", err)
 		}
 		s.log.Warn("oidc: refresh token reused; its family revoked", "client_id", t.ClientID, "user_id", t.UserID)
+		s.replay(ctx, ReplayRefreshToken, t.ClientID, t.UserID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	}
 	if err := s.userActive(ctx, t.UserID); err != nil {
