@@ -154,6 +154,9 @@ type clientKeys struct {
 // they are fetched again (an unknown kid fetches at once).
 const jwksRefresh = 5 * time.Minute
 
+// jwksMinRefetch is the least time between two fetches of a jwks_uri.
+const jwksMinRefetch = 10 * time.Second
+
 // key returns the key with id kid.
 func (k *clientKeys) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	k.mu.Lock()
@@ -161,9 +164,14 @@ func (k *clientKeys) key(ctx context.Context, kid string) (*jose.JSONWebKey, err
 	if k.uri == "" {
 		return findKey(k.set, kid)
 	}
-	if k.set != nil && time.Since(k.fetched) < jwksRefresh {
-		if key, err := findKey(k.set, kid); err == nil {
-			return key, nil
+	if k.set != nil {
+		key, err := findKey(k.set, kid)
+		age := time.Since(k.fetched)
+		// An unknown kid fetches the set again (the app rotated its key),
+		// but not more often than jwksMinRefetch: assertions with made-up
+		// kids must not turn into a stream of requests to the app.
+		if (err == nil && age < jwksRefresh) || age < jwksMinRefetch {
+			return key, err
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.uri, nil)
