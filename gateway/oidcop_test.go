@@ -477,6 +477,32 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 		}
 	})
 
+	t.Run("an unknown or answered request at the login step", func(t *testing.T) {
+		resp, err := e.c.Get(e.authorizeURL("rp", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		step := resp.Header.Get("Location")
+		e.codeFor(t, "rp", nil)
+		if loc, _ := e.browse(step); !strings.Contains(loc, "code=") {
+			t.Fatalf("first visit of the login step: %q", loc)
+		}
+		for _, u := range []string{step, e.issuer + "/oauth2/login?id=bogus"} {
+			req, _ := http.NewRequest("GET", u, nil)
+			req.Header.Set("Accept-Language", "ja")
+			resp, err := e.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(string(body), "アプリからのサインイン要求") {
+				t.Fatalf("%s: %d %q, want 400 with the message", u, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+	})
+
 	t.Run("session_timeout asks for a fresh sign-in", func(t *testing.T) {
 		e.signIn(e.user, "pwd", "otp", "mfa")
 		defer e.signIn(e.user, "pwd")
