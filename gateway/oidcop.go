@@ -213,6 +213,11 @@ func (g *Gateway) oidcLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := o.services[a.ClientID]
+	if s == nil {
+		// The client left the configuration since the request began.
+		g.fail(w, r, http.StatusBadRequest, "error.oidc_request", nil)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	self := oidcop.PathLogin + "?id=" + url.QueryEscape(id)
 	selfURL, _ := url.Parse(g.publicURL + self)
