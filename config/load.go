@@ -279,6 +279,12 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeJSONObject(n, v, path)
 	case t.Kind() == reflect.Struct:
 		d.decodeMapping(n, v, path)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		// An optional block (services[].oidc): present once written.
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		d.decodeValue(n, v.Elem(), path)
 	case t.Kind() == reflect.Slice:
 		d.decodeSequence(n, v, path)
 	default:

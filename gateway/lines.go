@@ -40,10 +40,12 @@ func (g *Gateway) lineFor(ctx context.Context, ip netip.Addr) string {
 }
 
 // lineExempt are paths served whatever the access route: health checks,
-// the assets of the refusal page, and the JWKS downstream services fetch
-// from their own addresses.
+// the assets of the refusal page, the JWKS downstream services fetch
+// from their own addresses, and the OpenID Provider's server-to-server
+// endpoints (a SaaS calls them from its own network).
 func lineExempt(path string) bool {
-	return path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" || strings.HasPrefix(path, "/static/")
+	return path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" || strings.HasPrefix(path, "/static/") ||
+		oidcMachinePath(path)
 }
 
 // refuseOffLine enforces policy.access_route line_only: it answers and
