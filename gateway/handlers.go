@@ -561,9 +561,13 @@ func (g *Gateway) finishLogin(w http.ResponseWriter, r *http.Request, p provider
 		g.sessions.forget(current.ID)
 		g.handoffs.forget(current.ID)
 	}
-	if _, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), line); err != nil {
+	next, err := g.sessions.Create(ctx, w, r, user, amr, clientIP(ctx).String(), line)
+	if err != nil {
 		g.log.Error("create session failed", "request_id", requestID(ctx), "err", err)
 		return storeFailure(w, err)
+	}
+	if current != nil {
+		g.handOverApps(ctx, current, next)
 	}
 	if err := g.store.RecordLogin(ctx, user.ID, g.now()); err != nil {
 		g.log.Error("record login failed", "request_id", requestID(ctx), "err", err)

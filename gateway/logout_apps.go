@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/ssogate/ssogate/store"
@@ -25,4 +26,25 @@ func (g *Gateway) logoutApps(w http.ResponseWriter, r *http.Request, sess *store
 		return
 	}
 	http.Redirect(w, r, done, http.StatusSeeOther)
+}
+
+// handOverApps runs when a sign-in in the same browser replaced session
+// old by next. When the same person signed in again (a re-authentication
+// asked by an app or the console, a step-up), the apps they entered
+// belong to next now, so that signing out of next still reaches them and
+// their tokens stay revocable. When someone else signed in, old's OIDC
+// apps hear of its end by back-channel logout; its SAML apps, which need
+// the browser for that, keep their sessions until those expire.
+func (g *Gateway) handOverApps(ctx context.Context, old, next *store.Session) {
+	if old.UserID == next.UserID {
+		if err := g.store.MoveSessionClients(ctx, old.ID, next.ID); err != nil {
+			g.log.Error("sign-in: hand the apps of the replaced session over", "request_id", requestID(ctx), "err", err)
+		}
+		return
+	}
+	clients, err := g.store.ListSessionClients(ctx, old.ID)
+	if err != nil {
+		g.log.Error("sign-in: list apps of the replaced session", "request_id", requestID(ctx), "err", err)
+	}
+	g.backChannelLogout(old, clients)
 }

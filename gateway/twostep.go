@@ -179,7 +179,7 @@ var errStepUpGone = errors.New("gateway: the session being stepped up has ended"
 func (g *Gateway) completeSignIn(w http.ResponseWriter, r *http.Request, p *account.Passed) (*store.Session, error) {
 	ctx := r.Context()
 	g.clearPending(w)
-	end := ""
+	var end *store.Session
 	if p.StepUp != "" {
 		old, err := g.store.GetSession(ctx, p.StepUp)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && (old.UserID != p.User.ID || old.Expired(g.now()))) {
@@ -188,20 +188,23 @@ func (g *Gateway) completeSignIn(w http.ResponseWriter, r *http.Request, p *acco
 		if err != nil {
 			return nil, err
 		}
-		end = old.ID
+		end = old
 	} else if current, _, err := g.sessions.Resolve(ctx, r); err == nil {
-		end = current.ID
+		end = current
 	}
-	if end != "" {
-		if err := g.store.DeleteSession(ctx, end); err != nil {
+	if end != nil {
+		if err := g.store.DeleteSession(ctx, end.ID); err != nil {
 			return nil, fmt.Errorf("end previous session: %w", err)
 		}
-		g.sessions.forget(end)
-		g.handoffs.forget(end)
+		g.sessions.forget(end.ID)
+		g.handoffs.forget(end.ID)
 	}
 	sess, err := g.sessions.Create(ctx, w, r, p.User, p.AMR, p.ClientIP, p.Line)
 	if err != nil {
 		return nil, err
+	}
+	if end != nil {
+		g.handOverApps(ctx, end, sess)
 	}
 	if p.RememberToken != "" {
 		g.setRemembered(w, p.RememberToken)

@@ -94,6 +94,7 @@ const (
 	callListSessionClients
 	callDeleteSessionClients
 	callDeleteExpiredSessionClients
+	callMoveSessionClients
 	numStoreCalls
 )
 
@@ -180,6 +181,7 @@ var storeCallNames = [numStoreCalls]string{
 	callListSessionClients:          "ListSessionClients",
 	callDeleteSessionClients:        "DeleteSessionClients",
 	callDeleteExpiredSessionClients: "DeleteExpiredSessionClients",
+	callMoveSessionClients:          "MoveSessionClients",
 }
 
 func (ts *timedStore) CreateUser(ctx context.Context, u *store.User) error {
@@ -747,4 +749,11 @@ func (ts *timedStore) DeleteExpiredSessionClients(ctx context.Context, now time.
 	n, err := ts.st.DeleteExpiredSessionClients(ctx, now)
 	ts.done(callDeleteExpiredSessionClients, start, err)
 	return n, err
+}
+
+func (ts *timedStore) MoveSessionClients(ctx context.Context, from, to string) error {
+	start := time.Now()
+	err := ts.st.MoveSessionClients(ctx, from, to)
+	ts.done(callMoveSessionClients, start, err)
+	return err
 }

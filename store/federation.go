@@ -120,6 +120,12 @@ type Federation interface {
 	ListSessionClients(ctx context.Context, sessionID string) ([]*SessionClient, error)
 	// DeleteSessionClients removes the session's records.
 	DeleteSessionClients(ctx context.Context, sessionID string) error
+	// MoveSessionClients hands the records and tokens of session from to
+	// session to, in one transaction: the same person signed in again in
+	// the same browser (a re-authentication or a step-up replaced the
+	// session), and the apps they entered belong to the new session now.
+	// A record of to for the same app is replaced by from's.
+	MoveSessionClients(ctx context.Context, from, to string) error
 	// DeleteExpiredSessionClients removes records expired at now.
 	DeleteExpiredSessionClients(ctx context.Context, now time.Time) (int, error)
 }

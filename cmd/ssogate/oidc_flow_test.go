@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -169,5 +171,116 @@ func TestOIDCThroughTheSignInPipeline(t *testing.T) {
 	mfa := idToken(oidcFollow(t, h, b, stepped))
 	if mfa.ACR != "mfa" || !slices.Contains(mfa.AMR, "otp") {
 		t.Fatalf("after the step-up: %+v, want acr mfa and amr otp", mfa)
+	}
+}
+
+// TestOIDCAppsFollowTheNewSession: a person enters an app, then signs in
+// again in the same browser (a re-authentication, as the console or an
+// app asks); signing out of the new session still sends the app its
+// back-channel logout token for the sid it knows, and revokes the tokens
+// it got. Before the apps were handed over, they stayed with the replaced
+// session and heard nothing.
+func TestOIDCAppsFollowTheNewSession(t *testing.T) {
+	secret := "flow-app-secret-0123456789abcdefghijklmnop"
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens := make(chan string, 4)
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens <- r.PostFormValue("logout_token")
+	}))
+	defer rp.Close()
+	h := newHarness(t, withOIDCFlowApp(secretFile), func(s string) string {
+		return strings.Replace(s, "      redirect_uris: ["+oidcFlowApp+"]\n",
+			"      redirect_uris: ["+oidcFlowApp+"]\n      backchannel_logout_uri: "+rp.URL+"/bc\n", 1)
+	})
+	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/")
+
+	q := url.Values{"client_id": {"flowapp"}, "response_type": {"code"}, "scope": {"openid email"},
+		"redirect_uri": {oidcFlowApp}, "state": {"s1"}}
+	loc := oidcFollow(t, h, b, h.url+"/oauth2/authorize?"+q.Encode())
+	u, _ := url.Parse(loc)
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {oidcFlowApp}}
+	req, _ := http.NewRequest("POST", h.url+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("flowapp", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	p, err := oidc.NewProvider(context.Background(), h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: "flowapp", Now: h.clock.Now}).Verify(context.Background(), tok.IDToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		SID string `json:"sid"`
+	}
+	if err := idt.Claims(&c); err != nil || c.SID == "" {
+		t.Fatalf("ID token sid %q: %v", c.SID, err)
+	}
+
+	// The same person signs in again in this browser: a new session.
+	h.clock.Advance(time.Minute)
+	expectStatus(t, b.get("/login?reauth=1&return_to=%2Fme"), http.StatusOK)
+	expectRedirect(t, b.post("/login", url.Values{"email": {"alice@example.co.jp"}, "password": {alicePW}, "return_to": {"/me"}}), "/me")
+
+	expectStatus(t, b.get("/logout"), http.StatusOK)
+	b.post("/logout", url.Values{})
+	var lt string
+	select {
+	case lt = <-tokens:
+	case <-time.After(10 * time.Second):
+		t.Fatal("signing out of the new session sent the app no back-channel logout token")
+	}
+	parts := strings.Split(lt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("logout token %q is not a JWS", lt)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ltc struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(payload, &ltc); err != nil || ltc.SID != c.SID {
+		t.Fatalf("logout token sid %q, want the app's %q (%v)", ltc.SID, c.SID, err)
+	}
+	// The token the app got under the replaced session is revoked too.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ireq, _ := http.NewRequest("POST", h.url+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+		ireq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		ireq.SetBasicAuth("flowapp", secret)
+		iresp, err := http.DefaultClient.Do(ireq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var intro map[string]any
+		_ = json.NewDecoder(iresp.Body).Decode(&intro)
+		iresp.Body.Close()
+		if intro["active"] != true {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the app's access token is still active after signing out of the new session")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

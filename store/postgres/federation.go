@@ -195,6 +195,28 @@ func (s *Store) DeleteSessionClients(ctx context.Context, sessionID string) erro
 	return nil
 }
 
+// MoveSessionClients hands session from's records and tokens to session
+// to in one transaction.
+func (s *Store) MoveSessionClients(ctx context.Context, from, to string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM session_clients WHERE session_id = $2 AND (protocol, client_id) IN
+				(SELECT protocol, client_id FROM session_clients WHERE session_id = $1)`,
+			`UPDATE session_clients SET session_id = $2 WHERE session_id = $1`,
+			`UPDATE oauth_tokens SET session_id = $2 WHERE session_id = $1`,
+		} {
+			if _, err := tx.Exec(ctx, q, from, to); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: move session clients: %w", mapErr(err))
+	}
+	return nil
+}
+
 // DeleteExpiredSessionClients removes records expired at t.
 func (s *Store) DeleteExpiredSessionClients(ctx context.Context, t time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM session_clients WHERE expires_at <= $1`, ts(t))

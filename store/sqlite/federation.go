@@ -220,6 +220,34 @@ func (s *Store) DeleteSessionClients(ctx context.Context, sessionID string) erro
 	return nil
 }
 
+// MoveSessionClients hands session from's records and tokens to session
+// to in one transaction.
+func (s *Store) MoveSessionClients(ctx context.Context, from, to string) error {
+	if err := s.moveSessionClients(ctx, from, to); err != nil {
+		return fmt.Errorf("sqlite: move session clients: %w", mapErr(err))
+	}
+	return nil
+}
+
+func (s *Store) moveSessionClients(ctx context.Context, from, to string) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{
+		`DELETE FROM session_clients WHERE session_id = ?2 AND (protocol, client_id) IN
+			(SELECT protocol, client_id FROM session_clients WHERE session_id = ?1)`,
+		`UPDATE session_clients SET session_id = ?2 WHERE session_id = ?1`,
+		`UPDATE oauth_tokens SET session_id = ?2 WHERE session_id = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, from, to); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 // DeleteExpiredSessionClients removes records expired at t.
 func (s *Store) DeleteExpiredSessionClients(ctx context.Context, t time.Time) (int, error) {
 	res, err := s.wdb.ExecContext(ctx, `DELETE FROM session_clients WHERE expires_at <= ?`, t.UnixMilli())

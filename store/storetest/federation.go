@@ -560,6 +560,48 @@ var federationTests = []test{
 			t.Errorf("records after DeleteUserSessions = %d, want 1", got)
 		}
 	}},
+	{"MoveSessionClients", func(t *testing.T, s store.Store) {
+		// A re-authentication or step-up replaced session s1 by s2 in the
+		// same browser: the apps and tokens of s1 are s2's now.
+		ctx := t.Context()
+		u := createUser(t, s, "a@example.com")
+		addSessionClient(t, s, sessionClient("s1", store.ProtocolOIDC, "app-1", u.ID, base))
+		addSessionClient(t, s, sessionClient("s1", store.ProtocolSAML, "app-2", u.ID, base.Add(time.Second)))
+		moved := sessionClient("s1", store.ProtocolOIDC, "app-3", u.ID, base.Add(2*time.Second))
+		moved.Data = []byte("sid of s1")
+		addSessionClient(t, s, moved)
+		// s2 already signed in to app-3: s1's record replaces it.
+		stale := sessionClient("s2", store.ProtocolOIDC, "app-3", u.ID, base.Add(3*time.Second))
+		stale.Data = []byte("sid of s2")
+		addSessionClient(t, s, stale)
+		addSessionClient(t, s, sessionClient("s9", store.ProtocolOIDC, "app-1", u.ID, base))
+		createOAuthToken(t, s, oauthToken("a1", store.TokenAccess, "f1", u.ID, base))
+		other := oauthToken("a9", store.TokenAccess, "f9", u.ID, base)
+		other.SessionID = "s9"
+		createOAuthToken(t, s, other)
+
+		noErr(t, "MoveSessionClients", s.MoveSessionClients(ctx, "s1", "s2"))
+		if list := listSessionClients(t, s, "s1"); len(list) != 0 {
+			t.Errorf("s1's records after the move = %q, want none", sessionClientKeys(list))
+		}
+		list := listSessionClients(t, s, "s2")
+		if got := sessionClientKeys(list); !equalStrings(got, []string{"oidc/app-1", "saml/app-2", "oidc/app-3"}) {
+			t.Fatalf("s2's records after the move = %q, want [oidc/app-1 saml/app-2 oidc/app-3]", got)
+		}
+		if string(list[2].Data) != "sid of s1" {
+			t.Errorf("app-3's record after the move has Data %q, want s1's (the app knows that sid)", list[2].Data)
+		}
+		if got := getOAuthToken(t, s, "a1").SessionID; got != "s2" {
+			t.Errorf("token a1's session after the move = %q, want s2", got)
+		}
+		if got := getOAuthToken(t, s, "a9").SessionID; got != "s9" {
+			t.Errorf("another session's token moved to %q", got)
+		}
+		if got := sessionClientKeys(listSessionClients(t, s, "s9")); !equalStrings(got, []string{"oidc/app-1"}) {
+			t.Errorf("another session's records after the move = %q, want [oidc/app-1]", got)
+		}
+		noErr(t, "MoveSessionClients of a session without records", s.MoveSessionClients(ctx, "s7", "s8"))
+	}},
 	{"GoWithUser", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		u := createUser(t, s, "a@example.com")
