@@ -31,13 +31,18 @@ for app in "${demo_apps[@]}"; do
   ./bin/whoami -listen "127.0.0.1:${app#*:}" -issuer http://127.0.0.1:8080 -audience "${app%%:*}" &
   pids+=($!)
 done
+# The apps outside the gateway, which sign in through it as their identity
+# provider (the oidcapp and samlapp tiles of examples/ssogate.yaml).
+./bin/oidcapp -listen 127.0.0.1:9005 -issuer http://127.0.0.1:8080 -client-id oidcapp &
+pids+=($!)
 
 cat <<TXT
 
   Open http://127.0.0.1:8080 and sign in:
     ${email}  /  ${password}
   Every tile opens a demo app that shows what the gateway hands that
-  service; 受信ヘッダー確認 (whoami) is the one to start with.
+  service; 受信ヘッダー確認 (whoami) is the one to start with. The OIDC
+  app tile opens an app outside the gateway, signed in by OpenID Connect.
 
 TXT
 ./bin/ssogate --config "$config" serve

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoOIDCApp runs the demo's OIDC app (examples/oidcapp, a go-oidc
+// relying party) against the gateway as `make run` wires it: the launcher
+// tile opens it signed in through third-party-initiated login, its
+// sign-out ends the gateway session (RP-initiated logout), and a sign-out
+// at the gateway ends its session (back-channel logout).
+func TestDemoOIDCApp(t *testing.T) {
+	addr := freeLoopbackAddr(t)
+	app := "http://" + addr
+	h := newHarness(t, func(s string) string {
+		return strings.Replace(s, "services:\n", `services:
+  - id: oidcapp
+    name: OIDC app
+    url: `+app+`/
+    oidc:
+      public: true
+      redirect_uris: [`+app+`/callback]
+      post_logout_redirect_uris: [`+app+`/]
+      backchannel_logout_uri: `+app+`/backchannel-logout
+      initiate_login_uri: `+app+`/initiate
+`, 1)
+	})
+	// The app checks ID tokens by the wall clock.
+	h.clock.Set(time.Now())
+	bin := filepath.Join(t.TempDir(), "oidcapp")
+	build := exec.Command("go", "build", "-o", bin, "./examples/oidcapp")
+	build.Dir = moduleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build oidcapp: %v\n%s", err, out)
+	}
+	p := startChildProc(t, "oidcapp", exec.Command(bin, "-listen", addr, "-issuer", h.url, "-client-id", "oidcapp"))
+	p.waitListening(t, addr)
+
+	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/")
+	home := b.get("/")
+	m := regexp.MustCompile(`href="(` + regexp.QuoteMeta(app) + `/initiate\?[^"]+)"`).FindStringSubmatch(home.body)
+	if m == nil {
+		t.Fatalf("the launcher has no tile leading to %s/initiate?…\n%s", app, snippet(home.body))
+	}
+	tile := strings.ReplaceAll(m[1], "&amp;", "&")
+	if u, _ := url.Parse(tile); u.Query().Get("iss") != h.url {
+		t.Fatalf("tile %s does not name the issuer %s", tile, h.url)
+	}
+	// A browser that follows redirects, with the same cookies.
+	fc := &http.Client{Jar: b.jar, Transport: b.c.Transport, Timeout: 30 * time.Second}
+	get := func(u string) (string, string) {
+		t.Helper()
+		resp, err := fc.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.Request.URL.String(), string(body)
+	}
+	final, body := get(tile)
+	if final != app+"/" || !strings.Contains(body, "signed in as Alice Example") {
+		t.Fatalf("the tile led to %s, want the app signed in\n%s", final, snippet(body))
+	}
+
+	// The app's sign-out ends the gateway session too: back at the app,
+	// its sign-in lands on the gateway's login page.
+	final, _ = get(app + "/logout")
+	if !strings.HasPrefix(final, h.url+"/login?") {
+		t.Fatalf("after the app's sign-out the browser is at %s, want the gateway's login page", final)
+	}
+	if loc := b.get("/").Header.Get("Location"); !strings.HasPrefix(loc, "/login") {
+		t.Fatalf("the gateway session survived the app's sign-out: / answers %q", loc)
+	}
+
+	// Signed in again at the gateway and in the app, then signed out at
+	// the gateway: the app's session ends by back-channel logout.
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/")
+	if final, body = get(tile); !strings.Contains(body, "signed in as Alice Example") {
+		t.Fatalf("second sign-in through the tile ended at %s", final)
+	}
+	expectStatus(t, b.get("/logout"), http.StatusOK)
+	b.post("/logout", url.Values{})
+	noFollow := &http.Client{Jar: b.jar, Transport: b.c.Transport, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := noFollow.Get(app + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusFound && resp.Header.Get("Location") == "/login" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app still shows the person 10 s after the gateway sign-out (%d)\n%s", resp.StatusCode, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
