@@ -278,6 +278,9 @@ type Gateway struct {
 	issuer          string // the public URL, iss of every assertion
 	publicURL       string // scheme://host[:port], no trailing slash
 	publicHost      string // normalizeHost of the public URL's host
+
+	// saml is the SAML IdP (samlidp.go).
+	saml *samlIdP
 }
 
 // service is a configured service, ready to route and hand off to.
@@ -370,6 +373,10 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	// A SAML IdP answers with a cross-site POST: the callback carries no
 	// CSRF token by design and is protected by its one-time flow instead.
 	cop.AddInsecureBypassPattern("POST /callback/{id}")
+	// The SAML IdP's endpoints take the apps' cross-site POSTs: a signed
+	// or SessionIndex-bound message, or a LogoutResponse (samlidp.go).
+	cop.AddInsecureBypassPattern("POST /idp/saml/sso")
+	cop.AddInsecureBypassPattern("POST /idp/saml/slo")
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
 	}))

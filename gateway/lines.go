@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ssogate/ssogate/idp/samlidp"
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -43,6 +44,9 @@ func (g *Gateway) lineFor(ctx context.Context, ip netip.Addr) string {
 // the assets of the refusal page, and the JWKS downstream services fetch
 // from their own addresses.
 func lineExempt(path string) bool {
+	if path == samlidp.MetadataPath {
+		return true // apps fetch the SAML IdP's metadata from their own addresses
+	}
 	return path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" || strings.HasPrefix(path, "/static/")
 }
 
