@@ -41,7 +41,14 @@ const (
 	samlPendingPurpose = "saml_authnreq"
 	samlLogoutPurpose  = "saml_logout"
 	samlAnswerPurpose  = "saml_slo_answer"
+	// samlSeenPurpose remembers each AuthnRequest answered, against
+	// replay, for as long as it could be accepted.
+	samlSeenPurpose = "saml_authnreq_seen"
 )
+
+// samlRequestWindow is how far an AuthnRequest's IssueInstant may be from
+// now (samlidp's check).
+const samlRequestWindow = samlidp.RequestWindow
 
 // samlPendingTTL bounds a sign-in an AuthnRequest waits for; samlLogoutTTL
 // one hop of a single-logout round.
@@ -271,6 +278,20 @@ func (g *Gateway) samlSSO(w http.ResponseWriter, r *http.Request) {
 		g.samlBadRequest(w, r, fmt.Errorf("saml idp: sp %s: no such service", sp.ServiceID))
 		return
 	}
+	// Each AuthnRequest is answered once: a copy sent again (a replayed
+	// link, a captured signed request) is refused.
+	now := g.now()
+	if err := g.store.CreateTicket(ctx, &store.Ticket{ID: ticketID(sp.ServiceID + "\x00" + areq.ID), Purpose: samlSeenPurpose,
+		CreatedAt: now, ExpiresAt: now.Add(2 * samlRequestWindow)}); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			g.auditFailure(ctx, store.AuditEvent{Action: "saml_sso", Detail: "service=" + sp.ServiceID}, "request_replayed")
+			g.samlBadRequest(w, r, fmt.Errorf("saml idp: sp %s: AuthnRequest %s seen before", sp.ServiceID, areq.ID))
+			return
+		}
+		status, key := storeFailure(w, err)
+		g.fail(w, r, status, key, err)
+		return
+	}
 	mfa, _ := areq.WantsMFA()
 	g.samlContinue(w, r, s, &samlPending{
 		Service: s.cfg.ID, RequestID: areq.ID, ACS: acs.Location, RelayState: msg.RelayState,
@@ -368,7 +389,9 @@ func (g *Gateway) samlContinue(w http.ResponseWriter, r *http.Request, s *servic
 		g.samlPark(w, r, p, func(resume string) string { return g.deviceStartURL(parseResume(resume)) })
 		return
 	}
-	if p.ForceAuthn && sess.AuthTime.Before(p.Started) {
+	// The store keeps times to the millisecond: a sign-in in the same
+	// millisecond as the request counts as after it.
+	if p.ForceAuthn && sess.AuthTime.Before(p.Started.Truncate(time.Millisecond)) {
 		g.samlPark(w, r, p, func(resume string) string { return g.loginURLFor(resume, true) })
 		return
 	}
@@ -684,7 +707,9 @@ func (g *Gateway) samlSPLogout(w http.ResponseWriter, r *http.Request, msg *saml
 		g.samlBadRequest(w, r, err)
 		return
 	}
-	signed := msg.Signed(el)
+	// samlVerified checked any signature the message has.
+	_, root, _ := msg.Issuer()
+	signed := msg.Signed(root)
 	lr, err := samlidp.ParseLogoutRequest(el, g.saml.idp.SLOURL, g.now())
 	if err != nil {
 		g.samlBadRequest(w, r, fmt.Errorf("saml idp: sp %s: %w", sp.ServiceID, err))

@@ -65,9 +65,9 @@ var ErrUnknownSP = errors.New("samlidp: unknown service provider")
 // are valid after they are issued.
 const ValidFor = 5 * time.Minute
 
-// maxRequestAge bounds how old an AuthnRequest or LogoutRequest may be
+// RequestWindow bounds how old an AuthnRequest or LogoutRequest may be
 // when it arrives (its IssueInstant), and how far in the future.
-const maxRequestAge = 5 * time.Minute
+const RequestWindow = 5 * time.Minute
 
 // Key is a signing key of the IdP with its certificate.
 type Key struct {

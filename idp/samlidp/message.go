@@ -294,7 +294,7 @@ func checkRequest(version, destination, want string, issued, now time.Time) erro
 	if destination != "" && destination != want {
 		return fmt.Errorf("samlidp: Destination %q, want %q", destination, want)
 	}
-	if issued.Before(now.Add(-maxRequestAge)) || issued.After(now.Add(maxRequestAge)) {
+	if issued.Before(now.Add(-RequestWindow)) || issued.After(now.Add(RequestWindow)) {
 		return fmt.Errorf("samlidp: request issued at %s, too far from now (%s)", issued.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return nil
