@@ -31,6 +31,10 @@ command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Apache with mod_auth_mellon: a SAML service provider nobody here wrote, for
+# the IdP's tests (internal/testpeers/mellon.go starts its own httpd).
+[ -x /usr/sbin/apache2 ] || need+=(apache2)
+[ -f /usr/lib/apache2/modules/mod_auth_mellon.so ] || need+=(libapache2-mod-auth-mellon)
 
 # node_modules of the Node.js verifier, exactly as package-lock.json pins.
 verify_node="$(cd "$(dirname "$0")/.." && pwd)/examples/verify/node"
@@ -41,8 +45,24 @@ npm_ci() {
   fi
 }
 
+# oauth2-proxy, an OpenID Connect relying party nobody here wrote, for the
+# OP's tests (internal/testpeers/oauth2proxy.go). Built once from the Go
+# module proxy into GOPATH/bin, outside the checkout; rebuilt only when the
+# binary there is not this version.
+oauth2_proxy_version=v7.15.6
+oauth2_proxy() {
+  local bin
+  bin="$(go env GOPATH)/bin/oauth2-proxy"
+  if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -q "mod[[:space:]]*github.com/oauth2-proxy/oauth2-proxy/v7[[:space:]]*$oauth2_proxy_version"; then
+    return
+  fi
+  echo "test-deps: go install oauth2-proxy $oauth2_proxy_version"
+  GOBIN="$(go env GOPATH)/bin" go install "github.com/oauth2-proxy/oauth2-proxy/v7@$oauth2_proxy_version"
+}
+
 if [ ${#need[@]} -eq 0 ]; then
   npm_ci
+  oauth2_proxy
   exit 0
 fi
 
@@ -66,3 +86,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get -o DPkg::Lock::Timeout=600 update -q
 $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}"
 npm_ci
+oauth2_proxy
