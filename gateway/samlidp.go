@@ -181,7 +181,7 @@ func (g *Gateway) samlMetadataIdP(w http.ResponseWriter, r *http.Request) {
 	for _, lk := range g.keys.published(jose.RS256) {
 		certs = append(certs, lk.cert)
 	}
-	body, err := g.saml.idp.Metadata(certs, time.Hour)
+	body, err := g.saml.idp.Metadata(certs, g.now(), time.Hour)
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
@@ -634,7 +634,7 @@ func (g *Gateway) samlLogoutRequest(ctx context.Context, round *samlRound, t sam
 		return nil, nil, err
 	}
 	token := newToken()
-	out, id, err := g.saml.idp.LogoutRequest(k, sp, ep, t.NameID, t.Format, t.SessionIndex, token, g.now())
+	out, id, err := g.saml.idp.LogoutRequest(k, sp, md.EntityID, ep, t.NameID, t.Format, t.SessionIndex, token, g.now())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -834,6 +834,9 @@ func TestSAMLIdPMetadata(t *testing.T) {
 		}) {
 		t.Errorf("metadata:\n%s", p.body)
 	}
+	if want := time.Now().Add(300 * 24 * time.Hour); md.ValidUntil.Before(want) {
+		t.Errorf("validUntil %s, want a year from now", md.ValidUntil)
+	}
 	if ct := p.Header.Get("Content-Type"); ct != "application/samlmetadata+xml" {
 		t.Errorf("Content-Type %q", ct)
 	}

@@ -89,10 +89,15 @@ func New(publicURL string) *IdP {
 	return &IdP{EntityID: publicURL + MetadataPath, SSOURL: publicURL + SSOPath, SLOURL: publicURL + SLOPath}
 }
 
-// Metadata returns the IdP's metadata document listing every certificate
-// in certs as a signing key, so that an SP that reads it learns a key
-// published ahead of its first signature.
-func (idp *IdP) Metadata(certs []*x509.Certificate, cacheFor time.Duration) ([]byte, error) {
+// MetadataValidFor is the validUntil of the metadata, from when it is
+// served: long, since some apps keep it as a file they were given once
+// (they must be given it again after a key rotation anyway).
+const MetadataValidFor = 365 * 24 * time.Hour
+
+// Metadata returns the IdP's metadata document at now, listing every
+// certificate in certs as a signing key, so that an SP that reads it
+// learns a key published ahead of its first signature.
+func (idp *IdP) Metadata(certs []*x509.Certificate, now time.Time, cacheFor time.Duration) ([]byte, error) {
 	var keys []saml.KeyDescriptor
 	for _, c := range certs {
 		keys = append(keys, saml.KeyDescriptor{Use: "signing", KeyInfo: saml.KeyInfo{
@@ -102,6 +107,7 @@ func (idp *IdP) Metadata(certs []*x509.Certificate, cacheFor time.Duration) ([]b
 	no := false
 	ed := saml.EntityDescriptor{
 		EntityID:      idp.EntityID,
+		ValidUntil:    now.Add(MetadataValidFor).UTC().Truncate(time.Second),
 		CacheDuration: cacheFor,
 		IDPSSODescriptors: []saml.IDPSSODescriptor{{
 			SSODescriptor: saml.SSODescriptor{

@@ -240,8 +240,10 @@ type Outgoing struct {
 
 // LogoutRequest returns the signed LogoutRequest ending the SP's session
 // of nameID / sessionIndex, for the SP's endpoint ep, with relayState.
-// It returns the message's ID too, to match the LogoutResponse.
-func (idp *IdP) LogoutRequest(k Key, sp *SP, ep *saml.Endpoint, nameID, format, sessionIndex, relayState string, now time.Time) (*Outgoing, string, error) {
+// The NameID is the assertion's, qualifiers included (an SP such as
+// mellon finds its session by the whole NameID). It returns the
+// message's ID too, to match the LogoutResponse.
+func (idp *IdP) LogoutRequest(k Key, sp *SP, spEntityID string, ep *saml.Endpoint, nameID, format, sessionIndex, relayState string, now time.Time) (*Outgoing, string, error) {
 	nb := now.Add(ValidFor)
 	req := &saml.LogoutRequest{
 		ID:           NewID(),
@@ -250,7 +252,7 @@ func (idp *IdP) LogoutRequest(k Key, sp *SP, ep *saml.Endpoint, nameID, format, 
 		NotOnOrAfter: &nb,
 		Destination:  ep.Location,
 		Issuer:       &saml.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: idp.EntityID},
-		NameID:       &saml.NameID{Format: format, Value: nameID, NameQualifier: idp.EntityID},
+		NameID:       &saml.NameID{Format: format, Value: nameID, NameQualifier: idp.EntityID, SPNameQualifier: spEntityID},
 	}
 	if sessionIndex != "" {
 		req.SessionIndex = &saml.SessionIndex{Value: sessionIndex}
