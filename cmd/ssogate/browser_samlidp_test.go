@@ -26,7 +26,8 @@ import (
 // out of the gateway ends mellon's session (single logout through the
 // browser); a person outside allowed_groups is refused (RequestDenied);
 // after a key rotation, with mellon's metadata file rewritten and httpd
-// gracefully restarted before the new key signs, no sign-in fails.
+// gracefully restarted before the new key signs, no sign-in fails;
+// mellon's own sign-out ends the gateway session.
 func TestBrowserSAMLIdPMellon(t *testing.T) {
 	ctx := newChromium(t)
 	port := testpeers.FreePort(t)
@@ -172,6 +173,20 @@ func TestBrowserSAMLIdPMellon(t *testing.T) {
 	h.clock.Advance(4 * time.Second)
 	forget()
 	clickTile("new key signing")
+
+	// The app's own sign-out (mellon's SP-initiated single logout, a
+	// signed LogoutRequest) ends the gateway session too, and the
+	// browser returns to the app with the IdP's LogoutResponse.
+	if err := chromedp.Do(ctx, chromedp.Navigate(m.LogoutURL())); err != nil {
+		t.Fatal(err)
+	}
+	waitLocation(t, ctx, mellonURL+"/loggedout")
+	if id := mellonSession(); id != "" {
+		t.Errorf("mellon session of %s survived its own sign-out", id)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.url+"/"), chromedp.WaitVisible(chromedp.ID("login-form"))); err != nil {
+		t.Fatalf("the gateway session survived the app's sign-out: %v", err)
+	}
 }
 
 // idpMetadata is the gateway's IdP metadata, as an app downloads it.

@@ -52,6 +52,9 @@ type crewSP struct {
 	logoutsIn   atomic.Int32        // LogoutRequests from the IdP, verified
 	logoutDone  atomic.Int32        // LogoutResponses from the IdP, verified
 	lastReqSign string              // SigAlg or XML signature method of the last LogoutRequest
+	// badAnswer makes the SP answer the IdP's LogoutRequest with a
+	// LogoutResponse that is no XML (a broken app).
+	badAnswer atomic.Bool
 }
 
 // listenCrewSP reserves the SP's address, so that the gateway's
@@ -214,6 +217,11 @@ func (sp *crewSP) slo(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = sp.mw.Session.DeleteSession(w, r)
 	sp.logoutsIn.Add(1)
+	if sp.badAnswer.Load() {
+		fmt.Fprintf(w, `<form method="post" action="%s" id="SAMLResponseForm"><input type="hidden" name="SAMLResponse" value="bm90IHhtbA==" /><input type="hidden" name="RelayState" value="%s" /></form>`,
+			lr.Issuer.Value[:strings.Index(lr.Issuer.Value, "/idp/")]+"/idp/saml/slo", html.EscapeString(r.Form.Get("RelayState")))
+		return
+	}
 	form, err := sp.mw.ServiceProvider.MakePostLogoutResponse(lr.ID, r.Form.Get("RelayState"))
 	if err != nil {
 		http.Error(w, err.Error(), 500)
@@ -378,10 +386,10 @@ func crewServices(crew, mail *crewSP, crewExtra string) harnessOption {
 
 // samlHarness is a gateway with the two crewjam SPs, its clock at the real
 // time (the SPs check the assertion's times against theirs).
-func samlHarness(t *testing.T, crewExtra string, crewMod, mailMod func(*samlsp.Options)) (*harness, *crewSP, *crewSP) {
+func samlHarness(t *testing.T, crewExtra string, crewMod, mailMod func(*samlsp.Options), opts ...harnessOption) (*harness, *crewSP, *crewSP) {
 	t.Helper()
 	crew, mail := listenCrewSP(t), listenCrewSP(t)
-	h := newHarness(t, crewServices(crew, mail, crewExtra))
+	h := newHarness(t, append([]harnessOption{crewServices(crew, mail, crewExtra)}, opts...)...)
 	h.clock.Set(time.Now())
 	crew.start(t, h, crewMod)
 	mail.start(t, h, mailMod)
@@ -766,6 +774,51 @@ func TestSAMLIdPSingleLogout(t *testing.T) {
 	}
 	if strings.Contains(crew.lastReqSign+mail.lastReqSign, "sha1") {
 		t.Error("a LogoutRequest was signed with SHA-1")
+	}
+
+	// A broken app (its LogoutResponse is no XML) does not stop the
+	// round: the other app is told and the browser ends signed out.
+	crew.badAnswer.Store(true)
+	b = signIn()
+	expectStatus(t, b.get("/logout"), http.StatusOK)
+	req, _ = http.NewRequest(http.MethodPost, h.url+"/logout", strings.NewReader(url.Values{"csrf_token": {b.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", h.url)
+	mailBefore := mail.logoutsIn.Load()
+	p, _ = walk(t, b, req)
+	if p.Request.URL.String() != h.url+"/login?logged_out=1" || mail.logoutsIn.Load() != mailBefore+1 {
+		t.Fatalf("with a broken app the logout ended at %s; mail told %d times", p.Request.URL, mail.logoutsIn.Load()-mailBefore)
+	}
+	// A LogoutResponse of no round (expired, replayed, forged): the
+	// signed-out page, whatever it says.
+	p = b.postRaw("/idp/saml/slo", url.Values{"SAMLResponse": {"PHgvPg=="}, "RelayState": {"no-such-round"}}, crew.url)
+	expectRedirect(t, p, "/login?logged_out=1")
+}
+
+// TestSAMLIdPLineOnlyAndSessionTimeout: under access_route line_only the
+// SSO and IdP-initiated pages are behind the line check like every page,
+// the metadata is not (apps fetch it from their own addresses); a
+// service's session_timeout sends an older sign-in to the login page
+// again.
+func TestSAMLIdPLineOnlyAndSessionTimeout(t *testing.T) {
+	h, crew, _ := samlHarness(t, "    session_timeout: 1m\n", nil, nil, lineConfig("line_only", true))
+	addSAMLUsers(t, h)
+	away := h.browser().from("198.51.100.1")
+	expectStatus(t, away.get("/idp/saml/metadata"), http.StatusOK)
+	expectStatus(t, away.get("/idp/saml/init/mail"), http.StatusForbidden)
+	expectStatus(t, away.get("/idp/saml/sso?SAMLRequest=x"), http.StatusForbidden)
+	expectStatus(t, away.get("/idp/saml/slo?SAMLRequest=x"), http.StatusForbidden)
+
+	b := h.browser().from("203.0.113.20")
+	expectRedirect(t, b.login(samlAlice, alicePW, ""), "/")
+	if p, _ := walk(t, b, get(t, crew.url+"/app/")); !strings.Contains(p.body, "signed in") {
+		t.Fatalf("from the line: %s %s", p.Request.URL, snippet(p.body))
+	}
+	h.clock.Advance(2 * time.Minute)
+	b.jar.SetCookies(mustParse(t, crew.url), []*http.Cookie{{Name: crew.cookie, Value: "", MaxAge: -1, Path: "/"}})
+	p, _ := walk(t, b, get(t, crew.url+"/app/"))
+	if !strings.HasPrefix(p.Request.URL.String(), h.url+"/login?") || p.Request.URL.Query().Get("reauth") != "1" {
+		t.Fatalf("past session_timeout: landed at %s, want the login page again", p.Request.URL)
 	}
 }
 
