@@ -604,6 +604,28 @@ func TestSAMLIdPDenied(t *testing.T) {
 	// From the tile: the gateway's own refusal page.
 	p, _ = walk(t, b, get(t, h.url+"/idp/saml/init/crew"))
 	expectStatus(t, p, http.StatusForbidden)
+
+	// IsPassive, not signed in: NoPassive, not the login page.
+	req, err := crew.mw.ServiceProvider.MakeAuthenticationRequest(h.url+"/idp/saml/sso", saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passive := true
+	req.IsPassive = &passive
+	u, err := req.Redirect("", &crew.mw.ServiceProvider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = h.browser().do(get(t, u.String()))
+	expectStatus(t, p, http.StatusOK)
+	m := regexp.MustCompile(`name="SAMLResponse" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("IsPassive: no Response form:\n%s", snippet(p.body))
+	}
+	raw, _ := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+	if !strings.Contains(string(raw), "urn:oasis:names:tc:SAML:2.0:status:NoPassive") || strings.Contains(string(raw), "Assertion") {
+		t.Errorf("IsPassive answer:\n%s", raw)
+	}
 }
 
 // TestSAMLIdPForceAuthnAndMFA: ForceAuthn sends a signed-in person

@@ -183,10 +183,21 @@ func (idp *IdP) Response(k Key, g *Grant) (string, error) {
 	return idp.finishResponse(k, resp, assertionEl, sign == config.SAMLSignBoth || sign == config.SAMLSignResponse, method)
 }
 
+// StatusNoPassive is the second-level status of a refusal to an
+// IsPassive request that needs the person (SAML core §3.2.2.2).
+const StatusNoPassive = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+
 // Denied returns the signed, base64-encoded Response refusing the
 // request inResponseTo (empty for IdP-initiated): status Responder /
 // RequestDenied, no assertion.
 func (idp *IdP) Denied(k Key, sp *SP, acs, inResponseTo string, now time.Time) (string, error) {
+	return idp.Refused(k, sp, acs, inResponseTo, saml.StatusRequestDenied, now)
+}
+
+// Refused returns the signed, base64-encoded Response refusing the
+// request inResponseTo with status Responder / status (RequestDenied,
+// NoPassive), no assertion.
+func (idp *IdP) Refused(k Key, sp *SP, acs, inResponseTo, status string, now time.Time) (string, error) {
 	resp := &saml.Response{
 		ID:           NewID(),
 		InResponseTo: inResponseTo,
@@ -195,7 +206,7 @@ func (idp *IdP) Denied(k Key, sp *SP, acs, inResponseTo string, now time.Time) (
 		Destination:  acs,
 		Issuer:       &saml.Issuer{Format: "urn:oasis:names:tc:SAML:2.0:nameid-format:entity", Value: idp.EntityID},
 		Status: saml.Status{StatusCode: saml.StatusCode{
-			Value: saml.StatusResponder, StatusCode: &saml.StatusCode{Value: saml.StatusRequestDenied},
+			Value: saml.StatusResponder, StatusCode: &saml.StatusCode{Value: status},
 		}},
 	}
 	return idp.finishResponse(k, resp, nil, true, signatureMethod(sp.Config.SignatureAlgorithm))

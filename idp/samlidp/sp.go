@@ -39,6 +39,7 @@ type SP struct {
 	meta     *saml.EntityDescriptor
 	loadedAt time.Time
 	tried    time.Time // the last read, good or not
+	lastErr  error     // the last read's error
 	loading  bool
 }
 
@@ -114,6 +115,15 @@ func (r *Registry) Metadata(ctx context.Context, sp *SP) (*saml.EntityDescriptor
 	}
 	sp.mu.Unlock()
 	if md == nil {
+		// An SP whose metadata cannot be read is not asked again at
+		// every request (a message naming it, or any unknown issuer,
+		// would otherwise cost a fetch each).
+		sp.mu.Lock()
+		recent, lastErr := !sp.tried.IsZero() && r.now().Sub(sp.tried) < refetchAfterTrouble, sp.lastErr
+		sp.mu.Unlock()
+		if recent && lastErr != nil {
+			return nil, lastErr
+		}
 		return r.load(ctx, sp)
 	}
 	if stale {
@@ -150,7 +160,7 @@ func (r *Registry) load(ctx context.Context, sp *SP) (*saml.EntityDescriptor, er
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	sp.loading = false
-	sp.tried = r.now()
+	sp.tried, sp.lastErr = r.now(), err
 	if err != nil {
 		if sp.meta != nil {
 			return sp.meta, err
