@@ -45,7 +45,9 @@ var layers = map[string][]string{
 	"account": {"credentials", "mfa", "mfa/recovery", "notify", "store"},
 	// HTTP ties the flows and contracts together, never a concrete
 	// provider, backend or the metrics.
-	"gateway": {"account", "config", "credentials", "mfa", "notify", "portal", "providers", "store"},
+	"gateway": {"account", "config", "credentials", "idp/samlidp", "mfa", "notify", "portal", "providers", "store"},
+	// The identity-provider side's protocol code, under the gateway.
+	"idp/samlidp": {"config"},
 	"metrics": {"gateway", "plugins", "providers", "store"},
 	// The plugin host and SDK.
 	"plugins":                     {"plugins/internal/wire", "plugins/proto", "providers"},

@@ -187,6 +187,9 @@ func TestBrowserSAMLIdPMellon(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(h.url+"/"), chromedp.WaitVisible(chromedp.ID("login-form"))); err != nil {
 		t.Fatalf("the gateway session survived the app's sign-out: %v", err)
 	}
+	if logs := h.logs.String(); strings.Contains(logs, "SAMLResponse") || strings.Contains(logs, "SAMLRequest") {
+		t.Error("the gateway's log holds a SAML message")
+	}
 }
 
 // idpMetadata is the gateway's IdP metadata, as an app downloads it.
