@@ -81,14 +81,16 @@ type samlIdP struct {
 // samlPending is an AuthnRequest (or an IdP-initiated sign-in, with no
 // RequestID) waiting for the person.
 type samlPending struct {
-	Service    string    `json:"service"`
-	RequestID  string    `json:"request_id,omitempty"`
-	ACS        string    `json:"acs"`
-	RelayState string    `json:"relay_state,omitempty"`
-	ForceAuthn bool      `json:"force_authn,omitempty"`
-	MFA        string    `json:"mfa,omitempty"` // the MFA class asked for
-	Started    time.Time `json:"started"`
-	Browser    string    `json:"browser,omitempty"`
+	Service    string `json:"service"`
+	RequestID  string `json:"request_id,omitempty"`
+	ACS        string `json:"acs"`
+	RelayState string `json:"relay_state,omitempty"`
+	ForceAuthn bool   `json:"force_authn,omitempty"`
+	// Passive is IsPassive: answer without showing the person anything.
+	Passive bool      `json:"passive,omitempty"`
+	MFA     string    `json:"mfa,omitempty"` // the MFA class asked for
+	Started time.Time `json:"started"`
+	Browser string    `json:"browser,omitempty"`
 }
 
 // samlClient is store.SessionClient.Data of a SAML sign-in: what a
@@ -295,7 +297,7 @@ func (g *Gateway) samlSSO(w http.ResponseWriter, r *http.Request) {
 	mfa, _ := areq.WantsMFA()
 	g.samlContinue(w, r, s, &samlPending{
 		Service: s.cfg.ID, RequestID: areq.ID, ACS: acs.Location, RelayState: msg.RelayState,
-		ForceAuthn: areq.Force(), MFA: mfa, Started: g.now(),
+		ForceAuthn: areq.Force(), MFA: mfa, Started: g.now(), Passive: areq.IsPassive != nil && *areq.IsPassive,
 	})
 }
 
@@ -411,9 +413,15 @@ func parseResume(s string) *url.URL {
 }
 
 // samlPark keeps p in a ticket and sends the browser to the step next
-// returns, which comes back to the resume URL it is given.
+// returns, which comes back to the resume URL it is given. An IsPassive
+// request, which must not show the person anything, is answered
+// NoPassive instead.
 func (g *Gateway) samlPark(w http.ResponseWriter, r *http.Request, p *samlPending, next func(resume string) string) {
 	ctx := r.Context()
+	if p.Passive {
+		g.samlRefuse(w, r, g.samlService(p.Service), p, nil, samlidp.StatusNoPassive)
+		return
+	}
 	p.Browser = g.samlBrowser(w, r)
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -510,12 +518,19 @@ func (g *Gateway) samlDeny(w http.ResponseWriter, r *http.Request, s *service, p
 		g.fail(w, r, http.StatusForbidden, "error.forbidden", nil)
 		return
 	}
+	g.samlRefuse(w, r, s, p, user, saml.StatusRequestDenied)
+}
+
+// samlRefuse answers the SP's request with a signed Response of status
+// Responder / status and no assertion.
+func (g *Gateway) samlRefuse(w http.ResponseWriter, r *http.Request, s *service, p *samlPending, user *store.User, status string) {
+	ctx := r.Context()
 	k, err := g.samlKey(ctx)
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
 	}
-	resp, err := g.saml.idp.Denied(k, g.saml.sps.Get(s.cfg.ID), p.ACS, p.RequestID, g.now())
+	resp, err := g.saml.idp.Refused(k, g.saml.sps.Get(s.cfg.ID), p.ACS, p.RequestID, status, g.now())
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
