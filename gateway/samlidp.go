@@ -439,6 +439,23 @@ func (g *Gateway) samlPark(w http.ResponseWriter, r *http.Request, p *samlPendin
 	http.Redirect(w, r, next(g.publicURL+samlResumePath+"?t="+url.QueryEscape(token)), http.StatusSeeOther)
 }
 
+// samlClassRef is the AuthnContextClassRef of a sign-in with amr: MFA
+// after a second factor (the class the SP asked for, when it named one),
+// PasswordProtectedTransport after a password (always over TLS in
+// production), unspecified otherwise (a federated sign-in: the other
+// IdP's method is not known here).
+func samlClassRef(amr []string, asked string) string {
+	switch {
+	case hasSecondFactor(amr) && asked != "":
+		return asked
+	case hasSecondFactor(amr):
+		return samlidp.ContextMFA
+	case slices.Contains(amr, "pwd"):
+		return samlidp.ContextPassword
+	}
+	return samlidp.ContextUnspecified
+}
+
 // samlPerson is what the IdP hands over of user.
 func samlPerson(u *store.User) samlidp.Person {
 	return samlidp.Person{UserID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Groups: u.Groups,
@@ -467,13 +484,7 @@ func (g *Gateway) samlGrant(w http.ResponseWriter, r *http.Request, s *service, 
 	}
 	person := samlPerson(user)
 	nameID, format := samlidp.NameID(sp.Config, pair, &person, md.EntityID)
-	classRef := samlidp.ContextPassword
-	if hasSecondFactor(sess.AMR) {
-		classRef = samlidp.ContextMFA
-		if p.MFA != "" {
-			classRef = p.MFA
-		}
-	}
+	classRef := samlClassRef(sess.AMR, p.MFA)
 	end := sess.AbsoluteExpiresAt
 	if t := s.cfg.SessionTimeout.D(); t > 0 && sess.AuthTime.Add(t).Before(end) {
 		end = sess.AuthTime.Add(t)

@@ -737,6 +737,24 @@ func TestSAMLIdPSignedRequests(t *testing.T) {
 	}
 }
 
+// TestSAMLIdPSHA1WhenAsked: a service that says signature_algorithm:
+// rsa-sha1 (an old SP) gets its Response signed with RSA-SHA1 and may
+// sign its requests so.
+func TestSAMLIdPSHA1WhenAsked(t *testing.T) {
+	h, crew, _ := samlHarness(t, "      signature_algorithm: rsa-sha1\n", func(o *samlsp.Options) { o.SignRequest = true }, nil)
+	addSAMLUsers(t, h)
+	crew.mw.ServiceProvider.SignatureMethod = dsig.RSASHA1SignatureMethod
+	b := h.browser()
+	expectRedirect(t, b.login(samlAlice, alicePW, ""), "/")
+	p, hops := walk(t, b, get(t, crew.url+"/app/"))
+	if !strings.Contains(p.body, "signed in") {
+		t.Fatalf("SHA-1 SP: %s %s", p.Request.URL, snippet(p.body))
+	}
+	if m := lastSAMLResponse(t, hops).FindElement("./Signature/SignedInfo/SignatureMethod"); m == nil || m.SelectAttrValue("Algorithm", "") != dsig.RSASHA1SignatureMethod {
+		t.Errorf("Response signature method %v, want RSA-SHA1", m)
+	}
+}
+
 // TestSAMLIdPSingleLogout: POST /logout at the gateway takes the browser
 // through each SAML app of the session (a signed LogoutRequest each; the
 // apps' sessions end) and then to the signed-out page; an app's own

@@ -42,8 +42,9 @@ const (
 // request for a sign-in with a second factor; an assertion of such a
 // sign-in carries ContextMFA (or the MFA class the SP asked for).
 const (
-	ContextPassword = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-	ContextMFA      = "https://refeds.org/profile/mfa"
+	ContextPassword    = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+	ContextMFA         = "https://refeds.org/profile/mfa"
+	ContextUnspecified = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
 )
 
 // MFAContexts are the AuthnContextClassRef values that ask for a second
