@@ -43,11 +43,13 @@ var layers = map[string][]string{
 	// Flows: plain Go over the store and the outbox, no HTTP.
 	"notify":  {"config", "store"},
 	"account": {"credentials", "mfa", "mfa/recovery", "notify", "store"},
+	// The identity-provider side's protocol engines: the library plus a
+	// storage over the store; no HTTP handlers of ours, no gateway.
+	"idp/oidcop":  {"config", "store"},
+	"idp/samlidp": {"config", "store"},
 	// HTTP ties the flows and contracts together, never a concrete
 	// provider, backend or the metrics.
-	"gateway": {"account", "config", "credentials", "idp/samlidp", "mfa", "notify", "portal", "providers", "store"},
-	// The identity-provider side's protocol code, under the gateway.
-	"idp/samlidp": {"config"},
+	"gateway": {"account", "config", "credentials", "idp/oidcop", "idp/samlidp", "mfa", "notify", "portal", "providers", "store"},
 	"metrics": {"gateway", "plugins", "providers", "store"},
 	// The plugin host and SDK.
 	"plugins":                     {"plugins/internal/wire", "plugins/proto", "providers"},

@@ -489,7 +489,7 @@ func (sh *Shared) sweeper() {
 
 // sweepOnce is the sweeper's periodic work: reread the signing keys, and
 // drop what has expired (hand-offs, tickets, throttle windows, remembered
-// browsers, sessions).
+// browsers, OAuth tokens, session clients, sessions).
 func (sh *Shared) sweepOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -512,6 +512,15 @@ func (sh *Shared) sweepOnce() {
 	// An expired remembered browser no longer skips the second step.
 	if _, err := sh.store.DeleteExpiredBrowsers(ctx, sh.now()); err != nil {
 		sh.log.Warn("remembered browser sweep failed", "err", err)
+	}
+	// Expired OAuth tokens are refused anyway; a used refresh token is
+	// kept until it expires so that a replay of it still revokes its
+	// family. Session clients expire with their session.
+	if _, err := sh.store.DeleteExpiredOAuthTokens(ctx, sh.now()); err != nil {
+		sh.log.Warn("oauth token sweep failed", "err", err)
+	}
+	if _, err := sh.store.DeleteExpiredSessionClients(ctx, sh.now()); err != nil {
+		sh.log.Warn("session client sweep failed", "err", err)
 	}
 	n, err := sh.sessions.sweep(ctx)
 	if err != nil {

@@ -494,3 +494,43 @@ func TestSweepDropsExpiredBrowsers(t *testing.T) {
 		t.Fatalf("browsers after the sweep = %v, %v; want the unexpired one", list, err)
 	}
 }
+
+// TestSweepDropsExpiredFederation: the sweeper's work deletes OAuth
+// tokens and session clients (the apps a session signed in to) that have
+// expired, and keeps the others.
+func TestSweepDropsExpiredFederation(t *testing.T) {
+	g, clock := testGateway(t, "5s")
+	ctx := context.Background()
+	st := g.store
+	u := testUser(t, st, "federation@example.com")
+	for _, tok := range []*store.OAuthToken{
+		{ID: "old", Kind: store.TokenAccess, ClientID: "app-1", UserID: u.ID, CreatedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Minute)},
+		{ID: "new", Kind: store.TokenRefresh, FamilyID: "f1", ClientID: "app-1", UserID: u.ID, CreatedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)},
+	} {
+		if err := st.CreateOAuthToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []*store.SessionClient{
+		{SessionID: "s-old", Protocol: store.ProtocolOIDC, ClientID: "app-1", UserID: u.ID, CreatedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Minute)},
+		{SessionID: "s-new", Protocol: store.ProtocolSAML, ClientID: "sp-1", UserID: u.ID, CreatedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)},
+	} {
+		if err := st.AddSessionClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(61 * time.Second) // the first of each has expired, the second has not
+	g.shared.sweepOnce()
+	if n, err := st.DeleteExpiredOAuthTokens(ctx, clock.Now()); err != nil || n != 0 {
+		t.Fatalf("after the sweep, %d expired tokens were left (err %v)", n, err)
+	}
+	if n, err := st.DeleteExpiredSessionClients(ctx, clock.Now()); err != nil || n != 0 {
+		t.Fatalf("after the sweep, %d expired session clients were left (err %v)", n, err)
+	}
+	if _, err := st.GetOAuthToken(ctx, "new"); err != nil {
+		t.Fatalf("the unexpired token after the sweep: %v", err)
+	}
+	if list, err := st.ListSessionClients(ctx, "s-new"); err != nil || len(list) != 1 {
+		t.Fatalf("the unexpired session client after the sweep = %v, %v; want it kept", list, err)
+	}
+}

@@ -33,6 +33,11 @@ type Dump struct {
 	// Devices the browsers administrators approved.
 	Settings []*Setting
 	Devices  []*ApprovedDevice
+	// OAuthTokens are the tokens the OpenID Provider issued, used and
+	// expired ones included (a used refresh token still detects a
+	// replay); SessionClients the apps each session signed in to.
+	OAuthTokens    []*OAuthToken
+	SessionClients []*SessionClient
 }
 
 // RecoveryCode is one unused recovery code of a user as stored: the
@@ -90,5 +95,7 @@ func (d *Dump) Counts() []TableCount {
 		{"remembered_browsers", len(d.Browsers)},
 		{"settings", len(d.Settings)},
 		{"approved_devices", len(d.Devices)},
+		{"oauth_tokens", len(d.OAuthTokens)},
+		{"session_clients", len(d.SessionClients)},
 	}
 }

@@ -55,6 +55,7 @@ type OAuthToken struct {
 	AMR       []string
 	AuthTime  time.Time
 	CreatedAt time.Time
+	// ExpiresAt is required: every token expires.
 	ExpiresAt time.Time
 	// UsedAt is when a refresh token was rotated; zero while it is usable.
 	UsedAt time.Time
@@ -85,7 +86,7 @@ type SessionClient struct {
 	Data      []byte
 	CreatedAt time.Time
 	// ExpiresAt is when the record may be dropped (the session's absolute
-	// expiry).
+	// expiry); required.
 	ExpiresAt time.Time
 }
 

@@ -32,9 +32,10 @@ func onPostgres(dsn string) harnessOption {
 // does (a local user with an argon2id hash, a sign-in over HTTP with its
 // session and audit events, the cookie secrets and signing key made at
 // start, plus a link, a ticket, the account columns, a failure count,
-// mail still to send, and 2-step verification's factors, recovery codes
-// and a remembered browser), copies it with `ssogate migrate
-// --from --to`, and then runs a gateway on PostgreSQL: the same password
+// mail still to send, 2-step verification's factors, recovery codes and
+// a remembered browser, the admin console's setting and approved device,
+// and the OpenID Provider's tokens and the apps a session signed in to),
+// copies it with `ssogate migrate --from --to`, and then runs a gateway on PostgreSQL: the same password
 // signs in over HTTP, the session made on SQLite is still valid there,
 // every row came across with its ids and times (mail already sent stays
 // behind), and the counts printed are the source's. A second copy into
@@ -138,6 +139,35 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 		ApprovedBy: bob.ID, CreatedAt: at, LastUsedAt: at.Add(time.Minute)}
 	if err := st.AddDevice(ctx, approved); err != nil {
 		t.Fatal(err)
+	}
+	// The identity-provider side: a refresh token rotated once (its
+	// successor and an access token in the family; every list, Data of
+	// every byte value), and the apps the session signed in to. All are
+	// unexpired, so no sweeper takes them meanwhile.
+	rotated := &store.OAuthToken{ID: "refresh-1", Kind: store.TokenRefresh, FamilyID: "family-1", ClientID: "app-1",
+		UserID: alice.ID, SessionID: "sess-1", Scopes: []string{"openid", "offline_access"}, Audience: []string{"app-1"},
+		AMR: []string{"pwd", "otp"}, AuthTime: at, CreatedAt: at, ExpiresAt: due.Add(30 * 24 * time.Hour), Data: secret}
+	if err := st.CreateOAuthToken(ctx, rotated); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RotateRefreshToken(ctx, rotated.ID, &store.OAuthToken{ID: "refresh-2", Kind: store.TokenRefresh,
+		ClientID: "app-1", UserID: alice.ID, SessionID: "sess-1", Scopes: []string{"openid", "offline_access"},
+		AuthTime: at, CreatedAt: at.Add(time.Minute), ExpiresAt: due.Add(30 * 24 * time.Hour)}, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateOAuthToken(ctx, &store.OAuthToken{ID: "access-2", Kind: store.TokenAccess, FamilyID: "family-1",
+		ClientID: "app-1", UserID: alice.ID, Scopes: []string{"openid"}, CreatedAt: at.Add(time.Minute), ExpiresAt: due}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*store.SessionClient{
+		{SessionID: "sess-1", Protocol: store.ProtocolOIDC, ClientID: "app-1", UserID: alice.ID, Data: []byte(`{"sid":"x"}`),
+			CreatedAt: at, ExpiresAt: due},
+		{SessionID: "sess-1", Protocol: store.ProtocolSAML, ClientID: "sp-1", UserID: alice.ID, Data: []byte{0, 0xff, 4},
+			CreatedAt: at.Add(time.Second), ExpiresAt: due},
+	} {
+		if err := st.AddSessionClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	path := filepath.Join(filepath.Dir(src.configPath), "ssogate.db")
@@ -285,6 +315,33 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if err != nil || len(devices) != 1 || !reflect.DeepEqual(devices[0], approved) {
 		t.Errorf("approved devices on PostgreSQL = %+v, %v; want [%+v]", devices, err, approved)
 	}
+
+	// Every token byte for byte, and the used one still detects a replay:
+	// its family goes.
+	if len(want.OAuthTokens) != 3 {
+		t.Fatalf("%d tokens exported, want 3", len(want.OAuthTokens))
+	}
+	for _, w := range want.OAuthTokens {
+		if g, err := dst.app.store.GetOAuthToken(ctx, w.ID); err != nil || !reflect.DeepEqual(g, w) {
+			t.Errorf("token %s on PostgreSQL = %+v, %v; want %+v", w.ID, g, err, w)
+		}
+	}
+	if g, err := dst.app.store.GetOAuthToken(ctx, "refresh-1"); err != nil || !bytes.Equal(g.Data, secret) || g.UsedAt.IsZero() {
+		t.Errorf("the rotated token on PostgreSQL = %+v, %v; want its Data and UsedAt", g, err)
+	}
+	clients, err := dst.app.store.ListSessionClients(ctx, "sess-1")
+	if err != nil || !reflect.DeepEqual(clients, want.SessionClients) {
+		t.Errorf("session clients on PostgreSQL = %+v, %v; want %+v", clients, err, want.SessionClients)
+	}
+	if _, err := dst.app.store.RotateRefreshToken(ctx, "refresh-1", &store.OAuthToken{ID: "refresh-3", Kind: store.TokenRefresh,
+		ClientID: "app-1", UserID: alice.ID, ExpiresAt: due}, time.Now()); !errors.Is(err, store.ErrTokenReused) {
+		t.Errorf("RotateRefreshToken of the token rotated on SQLite: err = %v, want store.ErrTokenReused", err)
+	}
+	for _, id := range []string{"refresh-1", "refresh-2", "access-2"} {
+		if _, err := dst.app.store.GetOAuthToken(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("token %s after the replay on PostgreSQL: err = %v, want store.ErrNotFound", id, err)
+		}
+	}
 }
 
 // TestCLIMigratePostgres checks that `ssogate migrate` migrates a
@@ -293,7 +350,7 @@ func TestCLIMigratePostgres(t *testing.T) {
 	pg := testpeers.Postgres(t)
 	h := newHarness(t, onPostgres(pg.Database(t)))
 	out, errOut, err := runCLI(t, "", "--config", h.configPath, "migrate")
-	if err != nil || out != "store postgres is migrated (schema version 7)\n" {
+	if err != nil || out != "store postgres is migrated (schema version 8)\n" {
 		t.Fatalf("migrate: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 	_, errOut, err = runCLI(t, "", "--config", h.configPath, "migrate", "--from", "sqlite:x.db")

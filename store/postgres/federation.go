@@ -37,11 +37,16 @@ func insertOAuthToken(ctx context.Context, q interface {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = now()
 	}
+	// An empty Data is stored as NULL, so that it comes back nil.
+	var data any
+	if len(t.Data) > 0 {
+		data = t.Data
+	}
 	var one int
 	return q.QueryRow(ctx, `INSERT INTO oauth_tokens (`+oauthTokenColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING 1`,
 		t.ID, t.Kind, t.FamilyID, t.ClientID, t.UserID, t.SessionID, list(t.Scopes), list(t.Audience), list(t.AMR),
-		ts(t.AuthTime), ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.UsedAt), t.Data).Scan(&one)
+		ts(t.AuthTime), ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.UsedAt), data).Scan(&one)
 }
 
 // GetOAuthToken returns the token with id, expired or not, or
@@ -72,7 +77,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, next *store.O
 		if !old.UsedAt.IsZero() {
 			// The family's deletion commits; the caller learns of the reuse.
 			reused = true
-			_, err := tx.Exec(ctx, `DELETE FROM oauth_tokens WHERE family_id = $1 OR id = $2`, old.FamilyID, old.ID)
+			// An empty family_id is no family: the other tokens without
+			// one are not this token's.
+			_, err := tx.Exec(ctx, `DELETE FROM oauth_tokens WHERE id = $1 OR (family_id = $2 AND family_id <> '')`,
+				old.ID, old.FamilyID)
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE oauth_tokens SET used_at = $1 WHERE id = $2`, ts(at), id); err != nil {
@@ -140,10 +148,15 @@ func (s *Store) AddSessionClient(ctx context.Context, c *store.SessionClient) er
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now()
 	}
+	// An empty Data is stored as NULL, so that it comes back nil.
+	var data any
+	if len(c.Data) > 0 {
+		data = c.Data
+	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO session_clients (session_id, protocol, client_id, user_id, data, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (session_id, protocol, client_id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
-		c.SessionID, c.Protocol, c.ClientID, c.UserID, c.Data, ts(c.CreatedAt), ts(c.ExpiresAt))
+		c.SessionID, c.Protocol, c.ClientID, c.UserID, data, ts(c.CreatedAt), ts(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("postgres: add session client: %w", mapErr(err))
 	}

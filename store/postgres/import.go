@@ -19,8 +19,8 @@ var ErrNotEmpty = errors.New("postgres: the target database is not empty")
 // transaction, which must equal d's: otherwise nothing is committed. It
 // refuses (with ErrNotEmpty) a database that holds any users, sessions,
 // keys, secrets, tickets, links, audit events, outbox messages, failure
-// counts, 2-step verification records, settings or approved devices,
-// even ones a gateway made
+// counts, 2-step verification records, settings, approved devices,
+// OAuth tokens or session clients, even ones a gateway made
 // on its first start there (signing keys, cookie secrets), since they
 // would clash with the copied ones.
 func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, error) {
@@ -30,7 +30,7 @@ func (s *Store) Import(ctx context.Context, d *store.Dump) ([]store.TableCount, 
 		// waits here rather than interleaving its own rows.
 		if _, err := tx.Exec(ctx, `LOCK TABLE users, passwords, identity_links, signing_keys, secrets,
 			tickets, sessions, audit_events, outbox, failure_counts, factors, recovery_codes,
-			remembered_browsers, settings, approved_devices IN EXCLUSIVE MODE`); err != nil {
+			remembered_browsers, settings, approved_devices, oauth_tokens, session_clients IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := countRows(ctx, tx, d.Counts())
@@ -149,6 +149,14 @@ func copyDump(ctx context.Context, tx pgx.Tx, d *store.Dump) error {
 		{"approved_devices", strings.Fields(strings.NewReplacer(",", " ").Replace(deviceColumns)), rowsOf(d.Devices, func(dev *store.ApprovedDevice) []any {
 			return []any{dev.ID, dev.UserID, dev.UserAgent, dev.ClientIP, dev.ApprovedBy, ts(dev.CreatedAt), ts(dev.LastUsedAt)}
 		})},
+		{"oauth_tokens", strings.Fields(strings.NewReplacer(",", " ").Replace(oauthTokenColumns)), rowsOf(d.OAuthTokens, func(t *store.OAuthToken) []any {
+			return []any{t.ID, t.Kind, t.FamilyID, t.ClientID, t.UserID, t.SessionID, list(t.Scopes), list(t.Audience), list(t.AMR),
+				ts(t.AuthTime), ts(t.CreatedAt), ts(t.ExpiresAt), ts(t.UsedAt), nullBytes(t.Data)}
+		})},
+		{"session_clients", []string{"session_id", "protocol", "client_id", "user_id", "data", "created_at", "expires_at"},
+			rowsOf(d.SessionClients, func(c *store.SessionClient) []any {
+				return []any{c.SessionID, c.Protocol, c.ClientID, c.UserID, nullBytes(c.Data), ts(c.CreatedAt), ts(c.ExpiresAt)}
+			})},
 	}
 	for _, t := range tables {
 		if len(t.rows) == 0 {
@@ -173,6 +181,14 @@ func rowsOf[T any](items []T, row func(T) []any) [][]any {
 func bytesOrEmpty(b []byte) []byte {
 	if b == nil {
 		return []byte{}
+	}
+	return b
+}
+
+// nullBytes binds an empty slice as NULL, which comes back nil.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
 	}
 	return b
 }

@@ -100,8 +100,8 @@ func TestUpgradeFromV6(t *testing.T) {
 	s.Close()
 
 	s = openDB(t, dsn)
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 7 {
-		t.Errorf("SchemaVersion after upgrade = %d, %v; want 7", v, err)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 8 {
+		t.Errorf("SchemaVersion after upgrade = %d, %v; want 8", v, err)
 	}
 	for _, text := range []string{"SATO", "sales", "staff", "A@EXAMPLE"} {
 		if page, err := s.SearchUsers(ctx, store.UserQuery{Text: text}); err != nil || page.Total != 1 || page.Users[0].ID != "u1" {

@@ -188,6 +188,22 @@ func export(ctx context.Context, path string) (*store.Dump, error) {
 			d.Devices = append(d.Devices, dev)
 			return err
 		}},
+		{`SELECT ` + oauthTokenColumns + ` FROM oauth_tokens ORDER BY id`, func(rows *sql.Rows) error {
+			tok, err := scanOAuthToken(rows)
+			d.OAuthTokens = append(d.OAuthTokens, tok)
+			return err
+		}},
+		{`SELECT session_id, protocol, client_id, user_id, data, created_at, expires_at FROM session_clients
+			ORDER BY session_id, created_at, protocol, client_id`, func(rows *sql.Rows) error {
+			var (
+				c                store.SessionClient
+				created, expires sql.NullInt64
+			)
+			err := rows.Scan(&c.SessionID, &c.Protocol, &c.ClientID, &c.UserID, &c.Data, &created, &expires)
+			c.CreatedAt, c.ExpiresAt = fromMillis(created), fromMillis(expires)
+			d.SessionClients = append(d.SessionClients, &c)
+			return err
+		}},
 	}
 	for _, st := range steps {
 		if err := readRows(ctx, tx, st.query, st.scan); err != nil {

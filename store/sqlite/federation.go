@@ -85,7 +85,10 @@ func (s *Store) rotateRefreshToken(ctx context.Context, id string, next *store.O
 		return nil, store.ErrNotFound
 	}
 	if !old.UsedAt.IsZero() {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE family_id = ? OR id = ?`, old.FamilyID, old.ID); err != nil {
+		// An empty family_id is no family: the other tokens without one
+		// are not this token's.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE id = ? OR (family_id = ? AND family_id <> '')`,
+			old.ID, old.FamilyID); err != nil {
 			return nil, err
 		}
 		if err := tx.Commit(); err != nil {
@@ -140,7 +143,7 @@ func (s *Store) DeleteExpiredOAuthTokens(ctx context.Context, t time.Time) (int,
 	return int(n), err
 }
 
-func scanOAuthToken(row *sql.Row) (*store.OAuthToken, error) {
+func scanOAuthToken(row scanner) (*store.OAuthToken, error) {
 	var t store.OAuthToken
 	var scopes, aud, amr string
 	var authTime, createdAt, expiresAt, usedAt sql.NullInt64

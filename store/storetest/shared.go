@@ -19,7 +19,9 @@ import (
 // messages through both never hold one message at once; concurrent
 // CountFailure and Hit calls through both each get their own count; and
 // of concurrent UseFactor calls with one counter, or UseRecoveryCode
-// calls with one hash, through both, exactly one succeeds. open returns
+// calls with one hash, through both, exactly one succeeds; so does
+// exactly one of concurrent RotateRefreshToken calls of one token through
+// both, and its family is then revoked as a whole. open returns
 // a new pair on a new, empty database for each call.
 func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 	t.Run("ConsumeOnceAcrossStores", func(t *testing.T) {
@@ -187,6 +189,7 @@ func RunShared(t *testing.T, open func(t *testing.T) Shared) {
 			}
 		}
 	})
+	t.Run("RotateOnceAcrossStores", func(t *testing.T) { rotateOnceAcrossStores(t, open(t)) })
 	t.Run("SecondFactorOnceAcrossStores", func(t *testing.T) {
 		sh := open(t)
 		u := createUser(t, sh.A, "a@example.com")

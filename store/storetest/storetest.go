@@ -67,6 +67,16 @@
 //   - AddDevice assigns CreatedAt (now) and LastUsedAt (CreatedAt) when
 //     zero, only when it succeeds; ListDevices orders ties by ID.
 //   - AuditFilter's Until is exclusive, as is Before.
+//   - CreateOAuthToken and AddSessionClient assign CreatedAt (now) when
+//     zero, and return store.ErrNotFound for a user that does not exist;
+//     an empty OAuthToken.Data or SessionClient.Data comes back nil.
+//   - A refresh token has expired when now is at or after ExpiresAt, as
+//     has a token for DeleteExpiredOAuthTokens and a session client for
+//     DeleteExpiredSessionClients. An empty FamilyID is no family: a
+//     reused refresh token without one revokes only itself.
+//   - ListSessionClients orders ties of CreatedAt by Protocol, then
+//     ClientID. Session clients and tokens outlive their session (the
+//     sign-out reads them after deleting it) and go with their user.
 //
 // RunManyUsers checks SearchUsers on 100,000 users, seeded in bulk by a
 // hook of the backend's test, and logs how long the pages take.
@@ -109,6 +119,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RememberedBrowsers", browserTests},
 		{"TwoStep", twoStepTests},
 		{"Admin", adminTests},
+		{"Federation", federationTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

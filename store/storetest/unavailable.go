@@ -69,6 +69,16 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 		noErr(t, "AddDevice", s.AddDevice(ctx, device("d1", u.ID, base, base)))
 		noErr(t, "AddDevice", s.AddDevice(ctx, device("d2", u.ID, base, base)))
 		createTicket(t, s, &store.Ticket{ID: "i1", Purpose: store.PurposeInvitation, UserID: u3.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)})
+		r1 := oauthToken("r1", store.TokenRefresh, "f1", u.ID, base)
+		createOAuthToken(t, s, r1)
+		createOAuthToken(t, s, oauthToken("o1", store.TokenAccess, "f1", u.ID, base))
+		soon := oauthToken("x1", store.TokenAccess, "f2", u.ID, base)
+		soon.ExpiresAt = base.Add(time.Minute)
+		createOAuthToken(t, s, soon)
+		addSessionClient(t, s, sessionClient("s1", store.ProtocolOIDC, "app-1", u.ID, base))
+		brief := sessionClient("s9", store.ProtocolSAML, "app-1", u.ID, base)
+		brief.ExpiresAt = base.Add(time.Minute)
+		addSessionClient(t, s, brief)
 
 		f.Fill(t)
 		gen := func() ([]byte, error) { return []byte("v"), nil }
@@ -137,6 +147,29 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			{"AddDevice", func() error { return s.AddDevice(ctx, device("d3", u.ID, base, base)) }},
 			{"UseDevice", func() error { return s.UseDevice(ctx, "d1", u.ID, base.Add(time.Minute)) }},
 			{"DeleteDevice", func() error { return s.DeleteDevice(ctx, u.ID, "d2") }},
+			{"CreateOAuthToken", func() error {
+				return s.CreateOAuthToken(ctx, oauthToken("o2", store.TokenAccess, "f1", u.ID, base))
+			}},
+			{"RotateRefreshToken", func() error {
+				_, err := s.RotateRefreshToken(ctx, "r1", oauthToken("r2", store.TokenRefresh, "", u.ID, base), base)
+				return err
+			}},
+			{"DeleteOAuthTokens", func() error {
+				_, err := s.DeleteOAuthTokens(ctx, store.OAuthTokenFilter{ID: "o1"})
+				return err
+			}},
+			{"DeleteExpiredOAuthTokens", func() error {
+				_, err := s.DeleteExpiredOAuthTokens(ctx, base.Add(2*time.Minute))
+				return err
+			}},
+			{"AddSessionClient", func() error {
+				return s.AddSessionClient(ctx, sessionClient("s1", store.ProtocolSAML, "app-2", u.ID, base))
+			}},
+			{"DeleteSessionClients", func() error { return s.DeleteSessionClients(ctx, "s1") }},
+			{"DeleteExpiredSessionClients", func() error {
+				_, err := s.DeleteExpiredSessionClients(ctx, base.Add(2*time.Minute))
+				return err
+			}},
 		}
 		for _, w := range writes {
 			if err := w.call(); !errors.Is(err, store.ErrUnavailable) {
@@ -204,6 +237,16 @@ func RunUnavailable(t *testing.T, open func(t *testing.T) Faulty) {
 			t.Errorf("devices after failed writes = %q, want [d1 d2]", deviceIDs(got))
 		} else {
 			sameTime(t, "device d1 LastUsedAt after a failed use", got[0].LastUsedAt, base)
+		}
+		if got := tokensLeft(t, s, []string{"r1", "o1", "x1", "o2", "r2"}); !equalStrings(got, []string{"r1", "o1", "x1"}) {
+			t.Errorf("tokens after failed writes = %q, want [r1 o1 x1]", got)
+		}
+		checkOAuthToken(t, getOAuthToken(t, s, "r1"), r1)
+		if got := sessionClientKeys(listSessionClients(t, s, "s1")); !equalStrings(got, []string{"oidc/app-1"}) {
+			t.Errorf("session clients after failed writes = %q, want [oidc/app-1]", got)
+		}
+		if got := len(listSessionClients(t, s, "s9")); got != 1 {
+			t.Errorf("%d expired session clients after a failed sweep, want 1", got)
 		}
 
 		f.Free(t)
