@@ -190,9 +190,10 @@ func (g *Gateway) samlMetadataIdP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/samlmetadata+xml")
-	// Short enough that a key published ahead of its activation
-	// (DefaultKeyActivation and more) reaches a caching SP in time.
-	h.Set("Cache-Control", "public, max-age=60")
+	// Shorter than DefaultKeyActivation, so that a cache in between does
+	// not hide a key published ahead of its activation; the SPs' own
+	// refresh intervals are the operator's (docs/saml-idp.md).
+	h.Set("Cache-Control", "public, max-age=30")
 	_, _ = w.Write(body)
 }
 
@@ -202,7 +203,7 @@ func (g *Gateway) samlBadRequest(w http.ResponseWriter, r *http.Request, err err
 	g.fail(w, r, http.StatusBadRequest, "error.bad_request", err)
 }
 
-// samlSP returns the service of an SP.
+// samlService returns the service id with a saml block, or nil.
 func (g *Gateway) samlService(id string) *service {
 	for _, s := range g.services {
 		if s.cfg.ID == id && s.cfg.SAML != nil {
