@@ -588,8 +588,9 @@ func (g *Gateway) samlSend(w http.ResponseWriter, r *http.Request, s *service, o
 // Each SP with a single-logout endpoint gets a signed LogoutRequest
 // through the browser and sends its LogoutResponse back to
 // /idp/saml/slo, which goes on to the next; the round's state is a
-// ticket whose token is the RelayState. An SP that answers badly is
-// passed over, not waited for.
+// ticket whose token is the RelayState. An SP whose endpoint does not
+// answer is passed over (the browser would be stuck on an error page), as
+// is one that answers badly.
 func (g *Gateway) samlLogoutRound(w http.ResponseWriter, r *http.Request, sess *store.Session, clients []*store.SessionClient, done string) bool {
 	if g.saml == nil {
 		return false
@@ -655,6 +656,9 @@ func (g *Gateway) samlLogoutRequest(ctx context.Context, round *samlRound, t sam
 	ep := samlidp.SLOEndpoint(md)
 	if ep == nil {
 		return nil, nil, fmt.Errorf("saml idp: sp %s has no single-logout endpoint", t.Service)
+	}
+	if !g.saml.sps.Reachable(ctx, ep.Location) {
+		return nil, nil, fmt.Errorf("saml idp: sp %s: single-logout endpoint does not answer", t.Service)
 	}
 	k, err := g.samlKey(ctx)
 	if err != nil {

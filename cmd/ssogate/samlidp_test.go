@@ -197,8 +197,8 @@ func (sp *crewSP) slo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(raw); err != nil {
-		http.Error(w, err.Error(), 400)
+	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
+		http.Error(w, "no SAML message", 400)
 		return
 	}
 	if err := sp.verifyFromIdP(doc.Root()); err != nil {
@@ -786,7 +786,7 @@ func TestSAMLIdPSingleLogout(t *testing.T) {
 		t.Fatalf("logout ended at %s", p.Request.URL)
 	}
 	if crew.logoutsIn.Load() != 1 || mail.logoutsIn.Load() != 1 {
-		t.Fatalf("LogoutRequests received: crew %d, mail %d; hops %v", crew.logoutsIn.Load(), mail.logoutsIn.Load(), hops)
+		t.Fatalf("LogoutRequests received: crew %d, mail %d; hops %v\n%s", crew.logoutsIn.Load(), mail.logoutsIn.Load(), hops, grepLines(h.logs.String(), "saml idp"))
 	}
 	for _, sp := range []*crewSP{crew, mail} {
 		if p, _ := walk(t, b, get(t, sp.url+"/app/")); strings.Contains(p.body, "signed in") {
@@ -828,6 +828,20 @@ func TestSAMLIdPSingleLogout(t *testing.T) {
 	p, _ = walk(t, b, req)
 	if p.Request.URL.String() != h.url+"/login?logged_out=1" || mail.logoutsIn.Load() != mailBefore+1 {
 		t.Fatalf("with a broken app the logout ended at %s; mail told %d times", p.Request.URL, mail.logoutsIn.Load()-mailBefore)
+	}
+	// An app that is down is passed over: the browser is not sent to an
+	// error page, the other app is told.
+	crew.badAnswer.Store(false)
+	b = signIn()
+	expectStatus(t, b.get("/logout"), http.StatusOK)
+	req, _ = http.NewRequest(http.MethodPost, h.url+"/logout", strings.NewReader(url.Values{"csrf_token": {b.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", h.url)
+	mail.srv.Close()
+	crewBefore := crew.logoutsIn.Load()
+	p, _ = walk(t, b, req)
+	if p.Request.URL.String() != h.url+"/login?logged_out=1" || crew.logoutsIn.Load() != crewBefore+1 {
+		t.Fatalf("with an app down the logout ended at %s; crew told %d times", p.Request.URL, crew.logoutsIn.Load()-crewBefore)
 	}
 	// A LogoutResponse of no round (expired, replayed, forged): the
 	// signed-out page, whatever it says.
@@ -937,4 +951,15 @@ func TestSAMLIdPMetadata(t *testing.T) {
 		t.Error("metadata does not offer persistent NameIDs")
 	}
 	_ = io.Discard
+}
+
+// grepLines are the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

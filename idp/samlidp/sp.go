@@ -29,6 +29,32 @@ const refetchAfterTrouble = 10 * time.Second
 // fetchTimeout bounds one fetch of an SP's metadata.
 const fetchTimeout = 10 * time.Second
 
+// reachTimeout bounds Reachable.
+const reachTimeout = 2 * time.Second
+
+// Reachable reports whether the server of rawURL (an SP's endpoint)
+// answers at all — any HTTP status will do — within a couple of seconds.
+// A single-logout round asks before sending the browser there, so that
+// an SP that is down is passed over instead of leaving the person on a
+// browser error page.
+func (r *Registry) Reachable(ctx context.Context, rawURL string) bool {
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, rawURL, nil)
+	if err != nil {
+		return false
+	}
+	c := *r.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		r.log.Warn("saml idp: sp endpoint does not answer", "url", rawURL, "err", err)
+		return false
+	}
+	resp.Body.Close()
+	return true
+}
+
 // SP is a configured service provider and its metadata as last read.
 type SP struct {
 	// ServiceID is the gateway service the SP is.
