@@ -277,15 +277,17 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeProvider(n, v, path)
 	case t == jsonObjectType:
 		d.decodeJSONObject(n, v, path)
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		// Free-form names (services[].saml.attributes).
+		d.decodeStringMap(n, v, path)
 	case t.Kind() == reflect.Struct:
 		d.decodeMapping(n, v, path)
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
-		// An optional block (a service's oidc or saml): set when written.
-		p := reflect.New(t.Elem())
-		d.decodeMapping(n, p.Elem(), path)
-		v.Set(p)
-	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
-		d.decodeStringMap(n, v, path)
+		// An optional block (services[].oidc): present once written.
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		d.decodeValue(n, v.Elem(), path)
 	case t.Kind() == reflect.Slice:
 		d.decodeSequence(n, v, path)
 	default:
