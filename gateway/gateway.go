@@ -270,6 +270,9 @@ type Gateway struct {
 	// devices remembers approved browsers for services' device checks.
 	devices deviceCache
 
+	// oidc is the OpenID Provider; nil without services with oidc:.
+	oidc *oidcGateway
+
 	// Hand-off to downstream services.
 	keys            *keyring
 	handoffs        *handoffCache
@@ -366,6 +369,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	g.identityHeaders = newHeaderSet(identityNames)
 	g.router = newRouter(g.services)
 	g.redirects = NewRedirects(pub, svcURLs)
+	formTargets = append(formTargets, oidcFormTargets(g.services, seen)...)
 	g.formTargets = formTargets
 	g.csp = contentSecurityPolicy(formTargets)
 
@@ -373,10 +377,8 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	// A SAML IdP answers with a cross-site POST: the callback carries no
 	// CSRF token by design and is protected by its one-time flow instead.
 	cop.AddInsecureBypassPattern("POST /callback/{id}")
-	// The SAML IdP's endpoints take the apps' cross-site POSTs: a signed
-	// or SessionIndex-bound message, or a LogoutResponse (samlidp.go).
-	cop.AddInsecureBypassPattern("POST /idp/saml/sso")
-	cop.AddInsecureBypassPattern("POST /idp/saml/slo")
+	oidcCrossOrigin(cop)
+	samlCrossOrigin(cop)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
 	}))

@@ -41,13 +41,13 @@ func (g *Gateway) lineFor(ctx context.Context, ip netip.Addr) string {
 }
 
 // lineExempt are paths served whatever the access route: health checks,
-// the assets of the refusal page, and the JWKS downstream services fetch
-// from their own addresses.
+// the assets of the refusal page, the JWKS downstream services fetch
+// from their own addresses, the OpenID Provider's server-to-server
+// endpoints (a SaaS calls them from its own network) and the SAML IdP's
+// metadata (apps fetch it from theirs).
 func lineExempt(path string) bool {
-	if path == samlidp.MetadataPath {
-		return true // apps fetch the SAML IdP's metadata from their own addresses
-	}
-	return path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" || strings.HasPrefix(path, "/static/")
+	return path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" || strings.HasPrefix(path, "/static/") ||
+		oidcMachinePath(path) || path == samlidp.MetadataPath
 }
 
 // refuseOffLine enforces policy.access_route line_only: it answers and

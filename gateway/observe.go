@@ -18,6 +18,7 @@ const (
 	ClassStatic = "static" // /static/ style sheets and images
 	ClassHealth = "health" // /healthz and /readyz
 	ClassJWKS   = "jwks"   // /.well-known/jwks.json
+	ClassOIDC   = "oidc"   // the OpenID Provider's server-to-server endpoints: token, introspect, revoke, userinfo, discovery
 )
 
 // The sign-in outcomes Options.SignIn is called with.
@@ -45,7 +46,9 @@ func routeClass(r *http.Request, ri *reqInfo) string {
 		return ClassStatic
 	case p == "/.well-known/jwks.json":
 		return ClassJWKS
-	case p == "/login" || p == "/logout" || strings.HasPrefix(p, "/login/") || strings.HasPrefix(p, "/callback/"):
+	case oidcMachinePath(p):
+		return ClassOIDC
+	case p == "/login" || p == "/logout" || strings.HasPrefix(p, "/oauth2/") || strings.HasPrefix(p, "/login/") || strings.HasPrefix(p, "/callback/"):
 		return ClassLogin
 	}
 	return ClassPage

@@ -141,6 +141,15 @@ func (g *Gateway) samlIdPRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+samlAnswerPath, g.samlSLOAnswer)
 }
 
+// samlCrossOrigin lets the apps' cross-site POSTs to the SAML IdP through
+// the cross-origin check, and only these: an AuthnRequest grants nothing
+// by itself, a LogoutRequest ends a session only when signed or bound to
+// it by its SessionIndex, a LogoutResponse only moves a round along.
+func samlCrossOrigin(cop *http.CrossOriginProtection) {
+	cop.AddInsecureBypassPattern("POST " + samlidp.SSOPath)
+	cop.AddInsecureBypassPattern("POST " + samlidp.SLOPath)
+}
+
 // samlLaunchURL is where the tile of a service provider of the SAML IdP
 // leads: the IdP-initiated sign-in.
 func (g *Gateway) samlLaunchURL(s *service) string {

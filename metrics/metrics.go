@@ -36,7 +36,7 @@ const classOther = "other"
 // classes are the route classes, in the order of their series.
 var classes = [...]string{
 	gateway.ClassAuth, gateway.ClassProxy, gateway.ClassLogin, gateway.ClassPage,
-	gateway.ClassStatic, gateway.ClassHealth, gateway.ClassJWKS, ClassMetrics, classOther,
+	gateway.ClassStatic, gateway.ClassHealth, gateway.ClassJWKS, ClassMetrics, gateway.ClassOIDC, classOther,
 }
 
 // classIndex is the index of class in classes; a switch, so that the hot
@@ -59,8 +59,10 @@ func classIndex(class string) int {
 		return 6
 	case ClassMetrics:
 		return 7
+	case gateway.ClassOIDC:
+		return 8
 	}
-	return 8
+	return 9
 }
 
 // maxCode bounds the status codes that get a series of their own; others

@@ -62,6 +62,7 @@ commands:
                  unlock, set-methods, links, unlink, reset-2fa, sessions,
                  revoke, delete
   keys           list or rotate the assertion signing keys
+  oidc-secret    print the client_secret_hash of an OpenID Connect client secret
   mail           send a test mail through notify.mail: mail test --to ADDR
   sms            send a test code through notify.sms (or notify.voice):
                  sms test --to NUMBER [--voice]
@@ -110,6 +111,8 @@ func (c *cli) command(ctx context.Context, args []string) error {
 		return c.migrate(ctx, rest)
 	case "keys":
 		return c.keys(ctx, rest)
+	case "oidc-secret":
+		return c.oidcSecret(rest)
 	case "mail":
 		return c.mail(ctx, rest)
 	case "sms":
