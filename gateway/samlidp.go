@@ -41,6 +41,9 @@ const (
 	samlPendingPurpose = "saml_authnreq"
 	samlLogoutPurpose  = "saml_logout"
 	samlAnswerPurpose  = "saml_slo_answer"
+	// samlLogoutAskPurpose keeps an app's LogoutRequest over the
+	// same-site hop after a cross-site POST.
+	samlLogoutAskPurpose = "saml_slo_request"
 	// samlSeenPurpose remembers each AuthnRequest answered, against
 	// replay, for as long as it could be accepted.
 	samlSeenPurpose = "saml_authnreq_seen"
@@ -63,6 +66,10 @@ const samlMaxLogoutApps = 20
 // samlResumePath is where the browser returns after a step of the
 // sign-in, with the waiting request's token.
 const samlResumePath = "/idp/saml/resume"
+
+// samlLogoutAskPath goes on with an app's LogoutRequest that came by a
+// cross-site POST.
+const samlLogoutAskPath = "/idp/saml/slo/request"
 
 // samlAnswerPath answers the SP that started a single logout once the
 // others are done.
@@ -139,6 +146,7 @@ func (g *Gateway) samlIdPRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+samlidp.SLOPath, g.samlSLO)
 	mux.HandleFunc("POST "+samlidp.SLOPath, g.samlSLO)
 	mux.HandleFunc("GET "+samlAnswerPath, g.samlSLOAnswer)
+	mux.HandleFunc("GET "+samlLogoutAskPath, g.samlLogoutAskResume)
 }
 
 // samlCrossOrigin lets the apps' cross-site POSTs to the SAML IdP through
@@ -350,8 +358,9 @@ func (g *Gateway) samlResume(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
 		return
 	}
-	// A link to someone else's waiting request leads nowhere.
-	if !hmac.Equal([]byte(p.Browser), []byte(g.samlBrowser(w, r))) {
+	// A link to someone else's waiting request leads nowhere. (A request
+	// not yet bound is on its one same-site hop: samlPark.)
+	if p.Browser != "" && !hmac.Equal([]byte(p.Browser), []byte(g.samlBrowser(w, r))) {
 		g.fail(w, r, http.StatusBadRequest, "error.bad_request", errors.New("saml idp: resume: another browser's request"))
 		return
 	}
@@ -432,7 +441,18 @@ func (g *Gateway) samlPark(w http.ResponseWriter, r *http.Request, p *samlPendin
 		g.samlRefuse(w, r, g.samlService(p.Service), p, nil, samlidp.StatusNoPassive)
 		return
 	}
-	p.Browser = g.samlBrowser(w, r)
+	// An app's cross-site POST (HTTP-POST binding) carries none of the
+	// gateway's SameSite=Lax cookies, even when the browser is signed in:
+	// first a same-site hop to the resume URL (a top-level GET carries
+	// them), which decides again and binds the request to the browser.
+	// Binding it here would replace the browser's CSRF cookie.
+	hop := r.Method == http.MethodPost && cookieValue(r, g.sessions.name) == ""
+	if hop {
+		p.Browser = ""
+		next = func(resume string) string { return resume }
+	} else {
+		p.Browser = g.samlBrowser(w, r)
+	}
 	data, err := json.Marshal(p)
 	if err != nil {
 		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
@@ -742,23 +762,86 @@ func (g *Gateway) samlLogoutResponse(w http.ResponseWriter, r *http.Request, msg
 // site can sign the person out.
 func (g *Gateway) samlSPLogout(w http.ResponseWriter, r *http.Request, msg *samlidp.Message) {
 	ctx := r.Context()
-	sp, md, el, err := g.samlVerified(ctx, msg, func(*samlidp.SP, *saml.EntityDescriptor) bool { return false })
+	sp, _, el, err := g.samlVerified(ctx, msg, func(*samlidp.SP, *saml.EntityDescriptor) bool { return false })
 	if err != nil {
 		g.samlBadRequest(w, r, err)
 		return
 	}
 	// samlVerified checked any signature the message has.
 	_, root, _ := msg.Issuer()
-	signed := msg.Signed(root)
 	lr, err := samlidp.ParseLogoutRequest(el, g.saml.idp.SLOURL, g.now())
 	if err != nil {
 		g.samlBadRequest(w, r, fmt.Errorf("saml idp: sp %s: %w", sp.ServiceID, err))
 		return
 	}
-	s := g.samlService(sp.ServiceID)
-	answer := samlAnswer{Service: sp.ServiceID, InResponseTo: lr.ID, RelayState: msg.RelayState}
+	q := samlLogoutAsk{Service: sp.ServiceID, ID: lr.ID, NameID: lr.NameID.Value, RelayState: msg.RelayState, Signed: msg.Signed(root)}
+	if lr.SessionIndex != nil {
+		q.SessionIndex = lr.SessionIndex.Value
+	}
+	if r.Method == http.MethodPost && cookieValue(r, g.sessions.name) == "" {
+		// An app's cross-site POST carries no SameSite=Lax cookie, even
+		// when the browser has a session: go on after a same-site hop
+		// (a top-level GET carries it), the request kept in a ticket.
+		data, _ := json.Marshal(q)
+		token := newToken()
+		now := g.now()
+		if err := g.store.CreateTicket(ctx, &store.Ticket{ID: ticketID(token), Purpose: samlLogoutAskPurpose, Data: data,
+			CreatedAt: now, ExpiresAt: now.Add(samlLogoutTTL)}); err != nil {
+			status, key := storeFailure(w, err)
+			g.fail(w, r, status, key, err)
+			return
+		}
+		http.Redirect(w, r, samlLogoutAskPath+"?t="+url.QueryEscape(token), http.StatusSeeOther)
+		return
+	}
+	g.samlEndSession(w, r, q)
+}
+
+// samlLogoutAsk is an app's verified LogoutRequest.
+type samlLogoutAsk struct {
+	Service      string `json:"service"`
+	ID           string `json:"id"`
+	NameID       string `json:"name_id"`
+	SessionIndex string `json:"session_index,omitempty"`
+	RelayState   string `json:"relay_state,omitempty"`
+	Signed       bool   `json:"signed,omitempty"`
+}
+
+// samlLogoutAskResume is GET /idp/saml/slo/request?t=…: an app's
+// LogoutRequest that came by a cross-site POST, after the same-site hop.
+func (g *Gateway) samlLogoutAskResume(w http.ResponseWriter, r *http.Request) {
+	t, err := g.store.ConsumeTicket(r.Context(), samlLogoutAskPurpose, ticketID(r.URL.Query().Get("t")), g.now())
+	if err != nil {
+		http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
+		return
+	}
+	var q samlLogoutAsk
+	if err := json.Unmarshal(t.Data, &q); err != nil {
+		g.fail(w, r, http.StatusInternalServerError, "error.internal", err)
+		return
+	}
+	g.samlEndSession(w, r, q)
+}
+
+// samlEndSession acts on an app's verified LogoutRequest q: it ends the
+// browser's gateway session when q names it (see samlSPLogout), takes
+// the person through the other apps, and answers the app at the end.
+func (g *Gateway) samlEndSession(w http.ResponseWriter, r *http.Request, q samlLogoutAsk) {
+	ctx := r.Context()
+	sp := g.saml.sps.Get(q.Service)
+	s := g.samlService(q.Service)
+	if sp == nil || s == nil {
+		http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
+		return
+	}
+	md, err := g.saml.sps.Metadata(ctx, sp)
+	if err != nil {
+		http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
+		return
+	}
+	answer := samlAnswer{Service: q.Service, InResponseTo: q.ID, RelayState: q.RelayState}
 	sess, user, err := g.sessions.Resolve(ctx, r)
-	if err != nil || s == nil {
+	if err != nil {
 		g.samlAnswerSP(w, r, answer, md)
 		return
 	}
@@ -770,16 +853,16 @@ func (g *Gateway) samlSPLogout(w http.ResponseWriter, r *http.Request, msg *saml
 	match := false
 	for _, c := range clients {
 		var d samlClient
-		if c.Protocol != store.ProtocolSAML || c.ClientID != sp.ServiceID || json.Unmarshal(c.Data, &d) != nil {
+		if c.Protocol != store.ProtocolSAML || c.ClientID != q.Service || json.Unmarshal(c.Data, &d) != nil {
 			continue
 		}
-		index := lr.SessionIndex != nil && hmac.Equal([]byte(lr.SessionIndex.Value), []byte(d.SessionIndex))
-		match = lr.NameID.Value == d.NameID && (signed || index)
+		index := q.SessionIndex != "" && hmac.Equal([]byte(q.SessionIndex), []byte(d.SessionIndex))
+		match = q.NameID == d.NameID && (q.Signed || index)
 	}
 	if !match {
 		// Not this browser's session at that app: the app signed its
 		// own session out; the gateway's stays.
-		g.log.Info("saml idp: LogoutRequest for another session; gateway session kept", "request_id", requestID(ctx), "service", sp.ServiceID)
+		g.log.Info("saml idp: LogoutRequest for another session; gateway session kept", "request_id", requestID(ctx), "service", q.Service)
 		g.samlAnswerSP(w, r, answer, md)
 		return
 	}
@@ -788,7 +871,7 @@ func (g *Gateway) samlSPLogout(w http.ResponseWriter, r *http.Request, msg *saml
 		return
 	}
 	g.handoffs.forget(sess.ID)
-	g.auditSuccess(ctx, store.AuditEvent{Action: "logout", UserID: user.ID, Actor: user.Email, Detail: "saml_slo service=" + sp.ServiceID})
+	g.auditSuccess(ctx, store.AuditEvent{Action: "logout", UserID: user.ID, Actor: user.Email, Detail: "saml_slo service=" + q.Service})
 	data, _ := json.Marshal(answer)
 	token := newToken()
 	now := g.now()
@@ -799,7 +882,7 @@ func (g *Gateway) samlSPLogout(w http.ResponseWriter, r *http.Request, msg *saml
 		g.samlAnswerSP(w, r, answer, md)
 		return
 	}
-	g.logoutApps(w, r.WithContext(context.WithValue(ctx, samlInitiatorKey{}, sp.ServiceID)), sess, samlAnswerPath+"?t="+url.QueryEscape(token))
+	g.logoutApps(w, r.WithContext(context.WithValue(ctx, samlInitiatorKey{}, q.Service)), sess, samlAnswerPath+"?t="+url.QueryEscape(token))
 }
 
 // samlSLOAnswer is GET /idp/saml/slo/answer?t=…: the end of an
