@@ -963,3 +963,107 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// crossSitePost posts the SAML form of page p (an app's page) to the
+// gateway as a browser does across sites: the gateway's SameSite=Lax
+// cookies do not come with it. It returns the gateway's answer.
+func crossSitePost(t *testing.T, h *harness, p *page) *http.Response {
+	t.Helper()
+	var action string
+	for _, tag := range formTagRe.FindAllString(p.body, -1) {
+		if strings.Contains(tag, `id="SAML`) {
+			action = html.UnescapeString(formActionRe2.FindStringSubmatch(tag)[1])
+		}
+	}
+	form := url.Values{}
+	for _, f := range hiddenFieldRe.FindAllStringSubmatch(p.body, -1) {
+		form.Add(f[1], html.UnescapeString(f[2]))
+	}
+	if action == "" || !strings.HasPrefix(action, h.url+"/idp/saml/") {
+		t.Fatalf("no SAML form to the gateway:\n%s", snippet(p.body))
+	}
+	req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", p.Request.URL.Scheme+"://"+p.Request.URL.Host)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestSAMLIdPCrossSitePost: an app's AuthnRequest and LogoutRequest by
+// the HTTP-POST binding come from another site, so a browser sends none
+// of the gateway's SameSite=Lax cookies with them. The gateway answers
+// with a same-site hop (where the cookies come again) instead of the login
+// page, without replacing the browser's CSRF cookie; the signed-in person
+// lands in the app, and the app's sign-out ends the gateway session.
+func TestSAMLIdPCrossSitePost(t *testing.T) {
+	h, crew, mail := samlHarness(t, "", func(o *samlsp.Options) { o.SignRequest = true }, nil)
+	mail.mw.Binding = saml.HTTPPostBinding
+	addSAMLUsers(t, h)
+	b := h.browser()
+	expectRedirect(t, b.login(samlAlice, alicePW, ""), "/")
+	csrfBefore := b.cookie("ssogate_csrf").Value
+
+	p := b.do(get(t, mail.url+"/app/"))
+	resp := crossSitePost(t, h, p)
+	loc := strings.TrimPrefix(resp.Header.Get("Location"), h.url)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/idp/saml/resume?t=") {
+		t.Fatalf("cross-site AuthnRequest: %d to %q, want the same-site hop", resp.StatusCode, loc)
+	}
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+		t.Errorf("the cross-site POST set cookies: %q", sc)
+	}
+	p, hops := walk(t, b, get(t, loc, h))
+	if !strings.Contains(p.body, "signed in") {
+		t.Fatalf("after the hop: %s %s", p.Request.URL, snippet(p.body))
+	}
+	for _, hp := range hops {
+		if strings.Contains(hp.url, "/login") {
+			t.Errorf("a signed-in person was sent to %s", hp.url)
+		}
+	}
+	if b.cookie("ssogate_csrf").Value != csrfBefore {
+		t.Error("the CSRF cookie was replaced")
+	}
+
+	// The app's sign-out by the HTTP-POST binding.
+	if p, _ := walk(t, b, get(t, crew.url+"/app/")); !strings.Contains(p.body, "signed in") {
+		t.Fatalf("crew: %s", snippet(p.body))
+	}
+	s, err := crew.mw.Session.GetSession(&http.Request{Header: http.Header{"Cookie": {crew.cookie + "=" + cookieIn(b, crew)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := crew.mw.ServiceProvider.MakePostLogoutRequest(s.(samlsp.JWTSessionClaims).Subject, "sp-relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, crew.url+"/logout-form", nil)
+	resp = crossSitePost(t, h, &page{Response: &http.Response{Request: req}, body: string(form)})
+	loc = strings.TrimPrefix(resp.Header.Get("Location"), h.url)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/idp/saml/slo/request?t=") {
+		t.Fatalf("cross-site LogoutRequest: %d to %q, want the same-site hop", resp.StatusCode, loc)
+	}
+	p, _ = walk(t, b, get(t, loc, h))
+	if !strings.Contains(p.body, "signed out everywhere") {
+		t.Fatalf("app-initiated logout by POST ended at %s: %s", p.Request.URL, snippet(p.body))
+	}
+	if h.hasSession(b) {
+		t.Error("the gateway session survived the app's cross-site sign-out")
+	}
+}
+
+// cookieIn is the value of sp's session cookie in b.
+func cookieIn(b *browser, sp *crewSP) string {
+	u, _ := url.Parse(sp.url)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == sp.cookie {
+			return c.Value
+		}
+	}
+	return ""
+}
