@@ -16,6 +16,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ssogate
 	$(GO) build -o bin/whoami ./examples/whoami
 	$(GO) build -o bin/oidcapp ./examples/oidcapp
+	$(GO) build -o bin/samlapp ./examples/samlapp
 	@for p in $(PLUGINS); do $(GO) build -o plugins/bin/$$p ./plugins/examples/$$p || exit 1; done
 
 ## run: build, create the demo user if missing, start the demo app (whoami)

@@ -920,7 +920,7 @@ func TestLoadExample(t *testing.T) {
 			t.Errorf("service %s has no English name or description", s.ID)
 		}
 	}
-	if got := strings.Join(ids, ","); got != "whoami,wiki,expenses,attendance" {
+	if got := strings.Join(ids, ","); got != "whoami,wiki,expenses,attendance,oidcapp,samlapp" {
 		t.Errorf("service ids = %s", got)
 	}
 	if w := c.Services[0]; w.UpstreamParsed == nil || w.UpstreamParsed.String() != "http://127.0.0.1:9001" || RoutePrefix(w.URLParsed) != "/whoami/" {

@@ -277,6 +277,9 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeProvider(n, v, path)
 	case t == jsonObjectType:
 		d.decodeJSONObject(n, v, path)
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		// Free-form names (services[].saml.attributes).
+		d.decodeStringMap(n, v, path)
 	case t.Kind() == reflect.Struct:
 		d.decodeMapping(n, v, path)
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
@@ -319,6 +322,29 @@ func (d *decoder) decodeMapping(n *yaml.Node, v reflect.Value, path string) {
 		d.src.keys[key] = k
 		d.decodeValue(val, v.FieldByIndex(f.index), key)
 	}
+}
+
+// decodeStringMap decodes a mapping of free-form keys (a SAML service's
+// attributes), each value as its type says.
+func (d *decoder) decodeStringMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "must be a mapping of names to values, not %s", describe(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := joinKey(path, k.Value)
+		if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+			d.errorAt(k, key, "duplicate key")
+			continue
+		}
+		d.src.keys[key] = k
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decodeValue(val, e, key)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+	}
+	v.Set(m)
 }
 
 func (d *decoder) decodeSequence(n *yaml.Node, v reflect.Value, path string) {

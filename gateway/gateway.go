@@ -281,6 +281,9 @@ type Gateway struct {
 	issuer          string // the public URL, iss of every assertion
 	publicURL       string // scheme://host[:port], no trailing slash
 	publicHost      string // normalizeHost of the public URL's host
+
+	// saml is the SAML IdP (samlidp.go).
+	saml *samlIdP
 }
 
 // service is a configured service, ready to route and hand off to.
@@ -375,6 +378,7 @@ func New(ctx context.Context, o Options) (*Gateway, error) {
 	// CSRF token by design and is protected by its one-time flow instead.
 	cop.AddInsecureBypassPattern("POST /callback/{id}")
 	oidcCrossOrigin(cop)
+	samlCrossOrigin(cop)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, http.StatusForbidden, "error.csrf", nil)
 	}))

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ssogate/ssogate/idp/samlidp"
 	"github.com/ssogate/ssogate/providers"
 )
 
@@ -41,11 +42,12 @@ func (g *Gateway) lineFor(ctx context.Context, ip netip.Addr) string {
 
 // lineExempt are paths served whatever the access route: health checks,
 // the assets of the refusal page, the JWKS downstream services fetch
-// from their own addresses, and the OpenID Provider's server-to-server
-// endpoints (a SaaS calls them from its own network).
+// from their own addresses, the OpenID Provider's server-to-server
+// endpoints (a SaaS calls them from its own network) and the SAML IdP's
+// metadata (apps fetch it from theirs).
 func lineExempt(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" || strings.HasPrefix(path, "/static/") ||
-		oidcMachinePath(path)
+		oidcMachinePath(path) || path == samlidp.MetadataPath
 }
 
 // refuseOffLine enforces policy.access_route line_only: it answers and

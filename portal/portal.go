@@ -166,13 +166,19 @@ type LogoutPage struct {
 }
 
 // PostPage hands the browser to a provider that wants a POST (SAML's
-// HTTP-POST binding). The portal runs no JavaScript, so the person presses
-// the button.
+// HTTP-POST binding). The person presses the button; with AutoSubmit the
+// page loads static/autopost.js, which submits the form at once (the
+// gateway then allows that script on the page), and the button stays for
+// a browser without scripts.
 type PostPage struct {
 	Base
 	Action        string
 	Fields        map[string][]string
 	ProviderLabel string
+	// ExplainKey is the message above the button (its argument is
+	// ProviderLabel); default "post.explain".
+	ExplainKey string
+	AutoSubmit bool
 }
 
 // ErrorPage explains a failure safely.

@@ -35,6 +35,8 @@ done
 # provider (the oidcapp and samlapp tiles of examples/ssogate.yaml).
 ./bin/oidcapp -listen 127.0.0.1:9005 -issuer http://127.0.0.1:8080 -client-id oidcapp &
 pids+=($!)
+./bin/samlapp -listen 127.0.0.1:9006 -idp-metadata http://127.0.0.1:8080/idp/saml/metadata -data data/samlapp &
+pids+=($!)
 
 cat <<TXT
 
@@ -42,7 +44,8 @@ cat <<TXT
     ${email}  /  ${password}
   Every tile opens a demo app that shows what the gateway hands that
   service; 受信ヘッダー確認 (whoami) is the one to start with. The OIDC
-  app tile opens an app outside the gateway, signed in by OpenID Connect.
+  and SAML app tiles open apps outside the gateway, signed in by OpenID
+  Connect and by SAML.
 
 TXT
 ./bin/ssogate --config "$config" serve

@@ -10,7 +10,36 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/testpeers"
 )
+
+// followPostForms submits the gateway's auto-submitting SAML form (its
+// page has other forms before it: the header's) as its script would, and
+// any that follow, and returns the final page.
+func followPostForms(t *testing.T, c *http.Client, resp *http.Response) (*http.Response, []byte) {
+	t.Helper()
+	for range 10 {
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(body), `<form id="post-form"`)
+		if i < 0 {
+			return resp, body
+		}
+		f, ok := testpeers.ParseForm(resp.Request.URL, body[i:])
+		if !ok {
+			return resp, body
+		}
+		if resp, err = f.Submit(c, nil); err != nil {
+			t.Fatalf("post the form to %s: %v", f.Action, err)
+		}
+	}
+	t.Fatal("more than 10 forms in a row")
+	return nil, nil
+}
 
 // TestDemoOIDCApp runs the demo's OIDC app (examples/oidcapp, a go-oidc
 // relying party) against the gateway as `make run` wires it: the launcher
@@ -107,5 +136,78 @@ func TestDemoOIDCApp(t *testing.T) {
 			t.Fatalf("the app still shows the person 10 s after the gateway sign-out (%d)\n%s", resp.StatusCode, p.out)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDemoSAMLApp runs the demo's SAML app (examples/samlapp, crewjam's
+// samlsp) against the gateway as `make run` wires it: the gateway fetches
+// its SP metadata, the launcher tile opens it signed in (IdP-initiated),
+// and a sign-out at the gateway ends its session through the single-logout
+// round, which comes back to the gateway's signed-out page.
+func TestDemoSAMLApp(t *testing.T) {
+	addr := freeLoopbackAddr(t)
+	app := "http://" + addr
+	h := newHarness(t, func(s string) string {
+		return strings.Replace(s, "services:\n", `services:
+  - id: samlapp
+    name: SAML app
+    url: `+app+`/
+    saml:
+      metadata_url: `+app+`/saml/metadata
+      attributes: {mail: email, displayName: display_name}
+`, 1)
+	})
+	// The app checks assertions by the wall clock.
+	h.clock.Set(time.Now())
+	bin := filepath.Join(t.TempDir(), "samlapp")
+	build := exec.Command("go", "build", "-o", bin, "./examples/samlapp")
+	build.Dir = moduleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build samlapp: %v\n%s", err, out)
+	}
+	p := startChildProc(t, "samlapp", exec.Command(bin, "-listen", addr, "-idp-metadata", h.url+"/idp/saml/metadata",
+		"-data", filepath.Join(t.TempDir(), "sp")))
+	p.waitListening(t, addr)
+
+	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
+	b := h.browser()
+	expectRedirect(t, b.login("alice@example.co.jp", alicePW, "/"), "/")
+	if home := b.get("/"); !strings.Contains(home.body, `href="`+h.url+`/idp/saml/init/samlapp"`) {
+		t.Fatalf("the launcher has no tile leading to /idp/saml/init/samlapp\n%s", snippet(home.body))
+	}
+	fc := &http.Client{Jar: b.jar, Transport: b.c.Transport, Timeout: 30 * time.Second}
+	resp, err := fc.Get(h.url + "/idp/saml/init/samlapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := followPostForms(t, fc, resp)
+	if resp.Request.URL.String() != app+"/" || !strings.Contains(string(body), "signed in as <code>alice@example.co.jp</code>") ||
+		!strings.Contains(string(body), "Alice Example") {
+		t.Fatalf("the tile led to %s, want the app signed in as alice with her name\n%s", resp.Request.URL, snippet(string(body)))
+	}
+
+	// Sign-out at the gateway: the single-logout round passes through the
+	// app and ends on the gateway's signed-out page.
+	expectStatus(t, b.get("/logout"), http.StatusOK)
+	req, _ := http.NewRequest("POST", h.url+"/logout", strings.NewReader(url.Values{"csrf_token": {b.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", h.url)
+	resp, err = fc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = followPostForms(t, fc, resp)
+	if got := resp.Request.URL; got.Host != strings.TrimPrefix(h.url, "http://") || got.Path != "/login" {
+		b2, _ := io.ReadAll(resp.Body); t.Fatalf("the sign-out ended at %s (%d %s), want the gateway's login page", got, resp.StatusCode, b2)
+	}
+	noFollow := &http.Client{Jar: b.jar, Transport: b.c.Transport, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get(app + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, h.url+"/idp/saml/sso?") {
+		t.Fatalf("after the sign-out the app answers %d %q, want a new sign-in at the gateway\n%s", resp.StatusCode, loc, p.out)
 	}
 }

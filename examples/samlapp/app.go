@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/xml"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -35,8 +40,11 @@ func newApp(base, idpMetadata *url.URL, key *rsa.PrivateKey, cert *x509.Certific
 		IDPMetadata:       &saml.EntityDescriptor{},
 		AllowIDPInitiated: true, DefaultRedirectURI: "/",
 	})
+	// Single logout by the Redirect binding only (what singleLogout reads).
+	sp.ServiceProvider.LogoutBindings = []string{saml.HTTPRedirectBinding}
 	a := &app{md: idpMetadata, sp: sp, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /saml/metadata", sp.ServeMetadata)
+	a.mux.Handle("GET /saml/slo", a.withIdP(http.HandlerFunc(a.singleLogout)))
 	a.mux.Handle("/saml/", a.withIdP(sp))
 	a.mux.Handle("GET /{$}", a.withIdP(sp.RequireAccount(http.HandlerFunc(home))))
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
@@ -64,6 +72,35 @@ func (a *app) withIdP(h http.Handler) http.Handler {
 		a.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})
+}
+
+// singleLogout answers the IdP's LogoutRequest (HTTP-Redirect binding)
+// during its single-logout round: the session here ends, and the browser
+// goes back to the IdP with a LogoutResponse. A demo: a real app also
+// checks the request's signature against the IdP's metadata.
+func (a *app) singleLogout(w http.ResponseWriter, r *http.Request) {
+	raw, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("SAMLRequest"))
+	if err != nil {
+		http.Error(w, "bad SAMLRequest", http.StatusBadRequest)
+		return
+	}
+	xmlBytes, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(raw)), 1<<20))
+	if err != nil {
+		http.Error(w, "bad SAMLRequest", http.StatusBadRequest)
+		return
+	}
+	var req saml.LogoutRequest
+	if err := xml.Unmarshal(xmlBytes, &req); err != nil || req.ID == "" {
+		http.Error(w, "bad SAMLRequest", http.StatusBadRequest)
+		return
+	}
+	_ = a.sp.Session.DeleteSession(w, r)
+	back, err := a.sp.ServiceProvider.MakeRedirectLogoutResponse(req.ID, r.URL.Query().Get("RelayState"))
+	if err != nil {
+		http.Error(w, "cannot answer the logout", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, back.String(), http.StatusFound)
 }
 
 func home(w http.ResponseWriter, r *http.Request) {
