@@ -198,7 +198,8 @@ func TestDemoSAMLApp(t *testing.T) {
 	}
 	resp, _ = followPostForms(t, fc, resp)
 	if got := resp.Request.URL; got.Host != strings.TrimPrefix(h.url, "http://") || got.Path != "/login" {
-		b2, _ := io.ReadAll(resp.Body); t.Fatalf("the sign-out ended at %s (%d %s), want the gateway's login page", got, resp.StatusCode, b2)
+		b2, _ := io.ReadAll(resp.Body)
+		t.Fatalf("the sign-out ended at %s (%d %s), want the gateway's login page", got, resp.StatusCode, b2)
 	}
 	noFollow := &http.Client{Jar: b.jar, Transport: b.c.Transport, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
