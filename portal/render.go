@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,19 +60,33 @@ type Renderer struct {
 	siteTitle   map[string]string
 	defaultLang string
 	loc         *time.Location
-	// pages maps language, then page name, to a template set whose "t" and
-	// "fmtTime" speak that language.
-	pages map[string]map[string]*template.Template
+	// base is the layout and its parts, parsed once and never executed:
+	// each page's set is a clone of it.
+	base *template.Template
+
+	// mu guards pages, which maps language and page name to a template set
+	// whose "t" and "fmtTime" speak that language. A set is built on the
+	// page's first render in that language: each is a full copy of the
+	// layout's parse trees, and most pages are never shown by a gateway
+	// that mostly answers /auth, so building all of them at start held
+	// megabytes of heap (twice that in RSS under the collector's GOGC
+	// headroom) for nothing.
+	mu    sync.Mutex
+	pages map[pageKey]*template.Template
 }
 
-// New parses every template once and returns a Renderer. It fails if
-// opts.DefaultLang is not one of Languages() or a template does not parse.
+type pageKey struct{ lang, page string }
+
+// New parses the layout and returns a Renderer; each page's template is
+// parsed on its first render (the templates are embedded, and
+// TestEveryPageParses parses every one in every language). It fails if
+// opts.DefaultLang is not one of Languages() or the layout does not parse.
 func New(opts Options) (*Renderer, error) {
 	r := &Renderer{
 		siteTitle:   map[string]string{},
 		defaultLang: opts.DefaultLang,
 		loc:         opts.Location,
-		pages:       make(map[string]map[string]*template.Template),
+		pages:       make(map[pageKey]*template.Template),
 	}
 	if r.defaultLang == "" {
 		r.defaultLang = defaultLang
@@ -93,26 +108,28 @@ func New(opts Options) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal: parse base template: %w", err)
 	}
-	for _, lang := range languages {
-		r.pages[lang] = make(map[string]*template.Template, len(pageTypes))
-	}
-	for page := range pageTypes {
-		set, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("portal: clone base template: %w", err)
-		}
-		if _, err := set.ParseFS(assets, "templates/"+page+".html"); err != nil {
-			return nil, fmt.Errorf("portal: parse %s template: %w", page, err)
-		}
-		for _, lang := range languages {
-			t, err := set.Clone()
-			if err != nil {
-				return nil, fmt.Errorf("portal: clone %s template: %w", page, err)
-			}
-			r.pages[lang][page] = t.Funcs(r.funcs(lang))
-		}
-	}
+	r.base = base
 	return r, nil
+}
+
+// page returns the template set of page (one of pageTypes) in lang,
+// parsing it on first use.
+func (r *Renderer) page(lang, page string) (*template.Template, error) {
+	k := pageKey{lang, page}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t := r.pages[k]; t != nil {
+		return t, nil
+	}
+	t, err := r.base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("portal: clone base template: %w", err)
+	}
+	if _, err := t.Funcs(r.funcs(lang)).ParseFS(assets, "templates/"+page+".html"); err != nil {
+		return nil, fmt.Errorf("portal: parse %s template: %w", page, err)
+	}
+	r.pages[k] = t
+	return t, nil
 }
 
 // view is what the templates see: the page's view model as Page, its Base
@@ -147,8 +164,12 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 	}
 	v := view{Page: data, Base: b, Name: page, Lang: lang, SiteTitle: title}
 
+	t, err := r.page(lang, page)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := r.pages[lang][page].ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("portal: render %s: %w", page, err)
 	}
 	if status == 0 {
