@@ -7,6 +7,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/ssogate/ssogate/config"
@@ -45,35 +46,64 @@ var PhoneTemplates = []string{TemplateSecondFactorCode, TemplateIdentityPIN}
 // one of Templates (of PhoneTemplates, for an SMS or a voice message).
 var ErrUnknownTemplate = errors.New("notify: unknown template")
 
+// templateSet is every message template, parsed.
+type templateSet struct {
+	text   map[string]*template.Template // "ja/password_reset" -> subject, body, button, layout
+	html   *htmltemplate.Template
+	phones map[string]*template.Template // "ja/second_factor_code" -> sms, voice
+}
+
+// The templates are parsed on the first message rendered, not in the
+// package's init: every gateway process links this package, most never
+// send a message, and parsing them all held about 350 KB of heap (600 KB
+// allocated) from the start. TestTemplatesParse parses them in tests.
 var (
-	textTemplates = map[string]*template.Template{} // "ja/password_reset" -> subject, body, button, layout
-	htmlLayout    = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html"))
-	phoneTexts    = map[string]*template.Template{} // "ja/second_factor_code" -> sms, voice
+	templatesOnce sync.Once
+	templates     *templateSet
+	templatesErr  error
 )
 
-func init() {
+// loadTemplates returns the parsed templates, parsing them on first use.
+func loadTemplates() (*templateSet, error) {
+	templatesOnce.Do(func() { templates, templatesErr = parseTemplates() })
+	return templates, templatesErr
+}
+
+func parseTemplates() (*templateSet, error) {
+	ts := &templateSet{text: map[string]*template.Template{}, phones: map[string]*template.Template{}}
+	var err error
+	if ts.html, err = htmltemplate.ParseFS(templateFS, "templates/layout.html"); err != nil {
+		return nil, fmt.Errorf("notify: parse templates/layout.html: %w", err)
+	}
 	for _, lang := range Languages {
 		for _, name := range Templates {
-			t := template.Must(template.New(name).Option("missingkey=error").ParseFS(templateFS,
-				"templates/"+lang+"/layout.tmpl", "templates/"+lang+"/"+name+".tmpl"))
+			t, err := template.New(name).Option("missingkey=error").ParseFS(templateFS,
+				"templates/"+lang+"/layout.tmpl", "templates/"+lang+"/"+name+".tmpl")
+			if err != nil {
+				return nil, fmt.Errorf("notify: parse templates/%s/%s.tmpl: %w", lang, name, err)
+			}
 			for _, part := range []string{"subject", "body", "greeting", "footer", "link_note"} {
 				if t.Lookup(part) == nil {
-					panic(fmt.Sprintf("notify: templates/%s/%s.tmpl has no %q", lang, name, part))
+					return nil, fmt.Errorf("notify: templates/%s/%s.tmpl has no %q", lang, name, part)
 				}
 			}
-			textTemplates[lang+"/"+name] = t
+			ts.text[lang+"/"+name] = t
 		}
 		for _, name := range PhoneTemplates {
-			t := template.Must(template.New(name).Option("missingkey=error").ParseFS(templateFS,
-				"templates/"+lang+"/"+name+".tmpl"))
+			t, err := template.New(name).Option("missingkey=error").ParseFS(templateFS,
+				"templates/"+lang+"/"+name+".tmpl")
+			if err != nil {
+				return nil, fmt.Errorf("notify: parse templates/%s/%s.tmpl: %w", lang, name, err)
+			}
 			for _, part := range []string{"sms", "voice"} {
 				if t.Lookup(part) == nil {
-					panic(fmt.Sprintf("notify: templates/%s/%s.tmpl has no %q", lang, name, part))
+					return nil, fmt.Errorf("notify: templates/%s/%s.tmpl has no %q", lang, name, part)
 				}
 			}
-			phoneTexts[lang+"/"+name] = t
+			ts.phones[lang+"/"+name] = t
 		}
 	}
+	return ts, nil
 }
 
 // Content is a rendered message.
@@ -114,8 +144,12 @@ func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
 	if m.Channel == store.ChannelSMS || m.Channel == store.ChannelVoice {
 		return r.renderPhone(m, d)
 	}
+	ts, err := loadTemplates()
+	if err != nil {
+		return Content{}, err
+	}
 	lang := r.language(m.Language)
-	t := textTemplates[lang+"/"+m.Template]
+	t := ts.text[lang+"/"+m.Template]
 	if t == nil {
 		return Content{}, fmt.Errorf("%w %q", ErrUnknownTemplate, m.Template)
 	}
@@ -145,7 +179,7 @@ func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
 	// A subject is one line whatever the values held.
 	subject := strings.Join(strings.Fields(parts["subject"]), " ")
 	text := parts["greeting"] + "\n\n" + parts["body"] + "\n\n" + parts["footer"] + "\n"
-	html, err := r.html(lang, subject, title, parts, d.Link)
+	html, err := r.html(ts.html, lang, subject, title, parts, d.Link)
 	if err != nil {
 		return Content{}, fmt.Errorf("notify: render %s/%s html: %w", lang, m.Template, err)
 	}
@@ -156,8 +190,12 @@ func (r *Renderer) Render(m *store.Message, d Data) (Content, error) {
 // is the script, paragraphs separated by a blank line, the code spelled
 // out digit by digit so that it is not read as one large number).
 func (r *Renderer) renderPhone(m *store.Message, d Data) (Content, error) {
+	ts, err := loadTemplates()
+	if err != nil {
+		return Content{}, err
+	}
 	lang := r.language(m.Language)
-	t := phoneTexts[lang+"/"+m.Template]
+	t := ts.phones[lang+"/"+m.Template]
 	if t == nil {
 		return Content{}, fmt.Errorf("%w %q for %s", ErrUnknownTemplate, m.Template, m.Channel)
 	}
@@ -197,7 +235,7 @@ type paragraph struct {
 }
 
 // html lays out the rendered parts as the HTML body.
-func (r *Renderer) html(lang, subject, title string, parts map[string]string, link string) (string, error) {
+func (r *Renderer) html(layout *htmltemplate.Template, lang, subject, title string, parts map[string]string, link string) (string, error) {
 	var paras []paragraph
 	for _, p := range strings.Split(parts["body"], "\n\n") {
 		p = strings.TrimSpace(p)
@@ -214,7 +252,7 @@ func (r *Renderer) html(lang, subject, title string, parts map[string]string, li
 		button = link
 	}
 	var b bytes.Buffer
-	err := htmlLayout.ExecuteTemplate(&b, "layout.html", map[string]any{
+	err := layout.ExecuteTemplate(&b, "layout.html", map[string]any{
 		"Lang": lang, "Subject": subject, "Title": title,
 		"Greeting": parts["greeting"], "Paragraphs": paras, "Button": button, "LinkNote": parts["link_note"],
 		// The footer's first line is the text part's separator rule.
