@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/securecookie"
 )
@@ -113,20 +114,31 @@ func (c *cookieCodec) openV2(v string, tok *[43]byte) bool {
 	}
 	// Copied to the stack, so the conversion does not allocate.
 	var src [96]byte
-	var sealed [64]byte
-	n, err := base64.RawURLEncoding.Decode(sealed[:], src[:copy(src[:], body)])
+	// The buffers handed to the AEAD (an interface, so they would escape
+	// and be allocated on every request) come from a pool.
+	sc := openScratch.Get().(*openBuffers)
+	defer openScratch.Put(sc)
+	n, err := base64.RawURLEncoding.Decode(sc.sealed[:], src[:copy(src[:], body)])
 	if err != nil {
 		return false
 	}
-	var raw [tokenBytes]byte
 	ns := c.aead.NonceSize()
-	plain, err := c.aead.Open(raw[:0], sealed[:ns], sealed[ns:n], c.ad)
+	plain, err := c.aead.Open(sc.raw[:0], sc.sealed[:ns], sc.sealed[ns:n], c.ad)
 	if err != nil || len(plain) != tokenBytes {
 		return false
 	}
 	base64.RawURLEncoding.Encode(tok[:], plain)
+	clear(sc.raw[:]) // the token does not linger in the pool
 	return true
 }
+
+// openBuffers is openV2's scratch space: the sealed value and the token.
+type openBuffers struct {
+	sealed [64]byte
+	raw    [tokenBytes]byte
+}
+
+var openScratch = sync.Pool{New: func() any { return new(openBuffers) }}
 
 // openLegacy returns the token in a version 1 value, or "".
 func (c *cookieCodec) openLegacy(v string) string {
@@ -145,5 +157,7 @@ func sessionID(token string) string {
 
 func tokenID(token []byte) string {
 	sum := sha256.Sum256(token)
-	return hex.EncodeToString(sum[:])
+	var id [2 * sha256.Size]byte
+	hex.Encode(id[:], sum[:])
+	return string(id[:]) // one allocation; hex.EncodeToString makes two
 }

@@ -33,6 +33,8 @@ type reqInfo struct {
 	line        string
 	lineChecked bool
 	proxied     bool // sent to a service's upstream, for metrics
+	// rec is the request's response writer, in the same allocation.
+	rec statusRecorder
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -95,9 +97,9 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func (g *Gateway) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &reqInfo{id: newRequestID(), ip: g.clientIPs.Resolve(r)}
+		ri := &reqInfo{id: newRequestID(), ip: g.clientIPs.Resolve(r), rec: statusRecorder{ResponseWriter: w}}
 		ctx := context.WithValue(r.Context(), ctxRequest, ri)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &ri.rec
 		ri.idHeader[0] = ri.id
 		w.Header()["X-Request-Id"] = ri.idHeader[:1:1]
 		next.ServeHTTP(rec, r.WithContext(ctx))
