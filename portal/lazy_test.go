@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -56,4 +57,32 @@ func TestNewParsesPagesLazily(t *testing.T) {
 		t.Errorf("after one render %d page sets exist, want 1", n)
 	}
 	runtime.KeepAlive(r)
+}
+
+// TestLazyPagesConcurrentFirstRender renders one page from many
+// goroutines at once on a new Renderer: the first render builds the set
+// while the others wait for it, and all get the same page (run with -race).
+func TestLazyPagesConcurrentFirstRender(t *testing.T) {
+	r := newRenderer(t)
+	const n = 16
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			if err := r.Render(rec, 0, PageLogin, LoginPage{Base: Base{Lang: "ja", CSRFToken: "c"}}); err != nil {
+				t.Error(err)
+			}
+			bodies[i] = rec.Body.String()
+		})
+	}
+	wg.Wait()
+	for i := 1; i < n; i++ {
+		if bodies[i] != bodies[0] {
+			t.Fatalf("render %d differs from render 0", i)
+		}
+	}
+	if len(r.pages) != 1 {
+		t.Errorf("%d page sets after rendering one page, want 1", len(r.pages))
+	}
 }
