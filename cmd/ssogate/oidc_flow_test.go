@@ -57,6 +57,23 @@ func oidcFollow(t *testing.T, h *harness, b *browser, rawURL string) string {
 	return ""
 }
 
+// flowAppPost posts form to the provider's endpoint path as flowapp
+// (client_secret_basic) and decodes the JSON answer into v.
+func flowAppPost(t *testing.T, h *harness, path, secret string, form url.Values, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", h.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("flowapp", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %v", path, resp.StatusCode, err)
+	}
+}
+
 // TestOIDCThroughTheSignInPipeline runs the provider's login step through
 // the gateway's real pages: with no session the login form (and back),
 // prompt=login a fresh sign-in (reauth) whose auth_time the ID token
@@ -98,21 +115,11 @@ func TestOIDCThroughTheSignInPipeline(t *testing.T) {
 		if !strings.HasPrefix(loc, oidcFlowApp+"?") || u.Query().Get("code") == "" || u.Query().Get("state") != "s1" {
 			t.Fatalf("redirect %q, want the app with a code and state", loc)
 		}
-		form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {oidcFlowApp}}
-		req, _ := http.NewRequest("POST", h.url+"/oauth2/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("flowapp", secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var tok struct {
 			IDToken string `json:"id_token"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("token: %d %v", resp.StatusCode, err)
-		}
+		flowAppPost(t, h, "/oauth2/token", secret, url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+			"redirect_uri": {oidcFlowApp}}, &tok)
 		idt, err := verifier.Verify(ctx, tok.IDToken)
 		if err != nil {
 			t.Fatal(err)
@@ -203,23 +210,12 @@ func TestOIDCAppsFollowTheNewSession(t *testing.T) {
 		"redirect_uri": {oidcFlowApp}, "state": {"s1"}}
 	loc := oidcFollow(t, h, b, h.url+"/oauth2/authorize?"+q.Encode())
 	u, _ := url.Parse(loc)
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {oidcFlowApp}}
-	req, _ := http.NewRequest("POST", h.url+"/oauth2/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("flowapp", secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		IDToken     string `json:"id_token"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
+	flowAppPost(t, h, "/oauth2/token", secret, url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+		"redirect_uri": {oidcFlowApp}}, &tok)
 	p, err := oidc.NewProvider(context.Background(), h.url)
 	if err != nil {
 		t.Fatal(err)
@@ -265,16 +261,8 @@ func TestOIDCAppsFollowTheNewSession(t *testing.T) {
 	// The token the app got under the replaced session is revoked too.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		ireq, _ := http.NewRequest("POST", h.url+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
-		ireq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		ireq.SetBasicAuth("flowapp", secret)
-		iresp, err := http.DefaultClient.Do(ireq)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var intro map[string]any
-		_ = json.NewDecoder(iresp.Body).Decode(&intro)
-		iresp.Body.Close()
+		flowAppPost(t, h, "/oauth2/introspect", secret, url.Values{"token": {tok.AccessToken}}, &intro)
 		if intro["active"] != true {
 			break
 		}
