@@ -41,6 +41,21 @@ func followPostForms(t *testing.T, c *http.Client, resp *http.Response) (*http.R
 	return nil, nil
 }
 
+// startExampleApp builds examples/<name> and runs it on addr with args
+// (after -listen).
+func startExampleApp(t *testing.T, name, addr string, args ...string) *childProc {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	build := exec.Command("go", "build", "-o", bin, "./examples/"+name)
+	build.Dir = moduleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	p := startChildProc(t, name, exec.Command(bin, append([]string{"-listen", addr}, args...)...))
+	p.waitListening(t, addr)
+	return p
+}
+
 // TestDemoOIDCApp runs the demo's OIDC app (examples/oidcapp, a go-oidc
 // relying party) against the gateway as `make run` wires it: the launcher
 // tile opens it signed in through third-party-initiated login, its
@@ -64,14 +79,7 @@ func TestDemoOIDCApp(t *testing.T) {
 	})
 	// The app checks ID tokens by the wall clock.
 	h.clock.Set(time.Now())
-	bin := filepath.Join(t.TempDir(), "oidcapp")
-	build := exec.Command("go", "build", "-o", bin, "./examples/oidcapp")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build oidcapp: %v\n%s", err, out)
-	}
-	p := startChildProc(t, "oidcapp", exec.Command(bin, "-listen", addr, "-issuer", h.url, "-client-id", "oidcapp"))
-	p.waitListening(t, addr)
+	p := startExampleApp(t, "oidcapp", addr, "-issuer", h.url, "-client-id", "oidcapp")
 
 	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
 	b := h.browser()
@@ -159,15 +167,7 @@ func TestDemoSAMLApp(t *testing.T) {
 	})
 	// The app checks assertions by the wall clock.
 	h.clock.Set(time.Now())
-	bin := filepath.Join(t.TempDir(), "samlapp")
-	build := exec.Command("go", "build", "-o", bin, "./examples/samlapp")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samlapp: %v\n%s", err, out)
-	}
-	p := startChildProc(t, "samlapp", exec.Command(bin, "-listen", addr, "-idp-metadata", h.url+"/idp/saml/metadata",
-		"-data", filepath.Join(t.TempDir(), "sp")))
-	p.waitListening(t, addr)
+	p := startExampleApp(t, "samlapp", addr, "-idp-metadata", h.url+"/idp/saml/metadata", "-data", filepath.Join(t.TempDir(), "sp"))
 
 	h.addUser("alice@example.co.jp", "Alice Example", alicePW, "staff")
 	b := h.browser()
