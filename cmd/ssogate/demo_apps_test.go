@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/gateway"
 	"github.com/ssogate/ssogate/internal/testpeers"
 )
 
@@ -108,6 +110,23 @@ func TestDemoOIDCApp(t *testing.T) {
 	final, body := get(tile)
 	if final != app+"/" || !strings.Contains(body, "signed in as Alice Example") {
 		t.Fatalf("the tile led to %s, want the app signed in\n%s", final, snippet(body))
+	}
+
+	// A key rotation (what `ssogate keys rotate --activate-in 30s` does):
+	// the app signs in again before the new key signs and after, with no
+	// failure; go-oidc fetches the JWKS again for the new key's kid.
+	ctx := context.Background()
+	if _, err := gateway.RotateSigningKey(ctx, h.app.cfg, h.app.store, h.clock.Now(), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"before the new key signs", "after"} {
+		if err := h.app.gateway.ReloadKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if final, body := get(app + "/login"); final != app+"/" || !strings.Contains(body, "signed in as Alice Example") {
+			t.Fatalf("sign-in %s the rotation ended at %s\n%s", step, final, snippet(body))
+		}
+		h.clock.Advance(31 * time.Second)
 	}
 
 	// The app's sign-out ends the gateway session too: back at the app,
