@@ -5,7 +5,7 @@ func init() {
 	addMessages(map[string]string{
 		"idcheck.link":                 "ログインID・パスワードを忘れた方（メールが受け取れない場合）",
 		"idcheck.title":                "本人確認（ログインID・パスワードの再設定）",
-		"idcheck.explain":              "登録されているメールアドレスでメールを受け取れない場合は、ユーザーIDと登録済みの電話番号で本人確認を行い、ログインID（メールアドレス）またはパスワードを再設定できます。ユーザーIDは、ログイン後の画面上部に表示されている「ユーザーID: XXXX-XXXX-XXXX」です。",
+		"idcheck.explain":              "登録されているメールアドレスでメールを受け取れない場合は、ユーザーIDと登録済みの電話番号で本人確認を行い、ログインID（メールアドレス）またはパスワードを再設定できます。ユーザーIDは、ログイン後の画面上部に表示されている「ユーザーID: 3F9A-1C2B-7D40」のような12桁の英数字です。",
 		"idcheck.login_id":             "ユーザーID",
 		"idcheck.login_id.hint":        "例: 3F9A-1C2B-7D40（ハイフンは省略できます）",
 		"idcheck.phone":                "登録済みの電話番号",
@@ -49,7 +49,7 @@ func init() {
 	}, map[string]string{
 		"idcheck.link":                 "Forgot your login id or password and cannot receive mail?",
 		"idcheck.title":                "Identity check (reset your login id or password)",
-		"idcheck.explain":              "If you cannot receive mail at your registered address, check your identity with your user id and a registered phone number, then set a new login id (email address) or password. Your user id is the \"User ID: XXXX-XXXX-XXXX\" shown at the top of the portal after you sign in.",
+		"idcheck.explain":              "If you cannot receive mail at your registered address, check your identity with your user id and a registered phone number, then set a new login id (email address) or password. Your user id is the 12 characters shown at the top of the portal after you sign in, like \"User ID: 3F9A-1C2B-7D40\".",
 		"idcheck.login_id":             "User id",
 		"idcheck.login_id.hint":        "For example 3F9A-1C2B-7D40 (hyphens are optional).",
 		"idcheck.phone":                "Registered phone number",
