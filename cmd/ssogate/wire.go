@@ -583,24 +583,19 @@ func buildVersion() string {
 }
 
 // cacheMemoryLimit is the soft memory limit for base (the hashing budget
-// and its headroom) while the session cache holds st: the limit is there
-// to keep the garbage of password hashes from growing the heap, not to
-// squeeze live sessions. Each cached session (about 1 KB with its
-// hand-off) is given twice its size, the collector's usual headroom;
-// without that, a cache of 100,000 sessions sits at the limit and the
-// collector runs without pause.
+// and its headroom) while the caches hold st: the limit is there to keep
+// the garbage of password hashes from growing the heap, not to squeeze
+// live sessions, so it grows by what the caches are allowed (twice their
+// live size, see gateway.CacheStats.MemoryAllowance).
 func cacheMemoryLimit(base int64, st gateway.CacheStats) int64 {
-	return base + int64(st.Sessions)*cachedSessionAllowance
+	return base + st.MemoryAllowance()
 }
 
-// cachedSessionAllowance is what the soft memory limit allows per cached
-// session.
-const cachedSessionAllowance = 2 << 10
-
 // followCacheMemory raises and lowers the soft memory limit with the
-// session cache, every few seconds, until ctx ends.
+// caches, every second (a burst of new sessions fills them fast), until
+// ctx ends.
 func (a *app) followCacheMemory(ctx context.Context, base int64, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	last := base
 	for {
@@ -615,7 +610,7 @@ func (a *app) followCacheMemory(ctx context.Context, base int64, log *slog.Logge
 		limit := cacheMemoryLimit(base, st)
 		if d := limit - last; d > 4<<20 || d < -4<<20 {
 			debug.SetMemoryLimit(limit)
-			log.Debug("soft memory limit follows the session cache", "bytes", limit, "sessions", st.Sessions)
+			log.Debug("soft memory limit follows the session cache", "bytes", limit, "sessions", st.Sessions, "handoffs", st.Handoffs)
 			last = limit
 		}
 	}
