@@ -366,6 +366,34 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 		if status != 200 || body["id_token"] == nil {
 			t.Fatalf("private_key_jwt: %d %v", status, body)
 		}
+		// The same assertion again, with a fresh code, is refused: an
+		// assertion is used once (OpenID Connect Core §9).
+		code = e.codeFor(t, "rpjwt", nil)
+		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {assertion}}, "", "")
+		if status == 200 || body["error"] != "invalid_client" {
+			t.Fatalf("a client assertion used a second time: %d %v", status, body)
+		}
+		evs, err := e.st.ListAudit(context.Background(), store.AuditFilter{Action: "oidc_token"})
+		if err != nil || len(evs) == 0 || evs[0].Outcome != store.OutcomeFailure || evs[0].Detail != "client_assertion_reused client=rpjwt" {
+			t.Fatalf("audit of the reused assertion: %v, newest %+v", err, *evs[0])
+		}
+		// That code is still good with a new assertion.
+		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {e.clientAssertion(t, "rpjwt", "rp-key-1")}}, "", "")
+		if status != 200 || body["id_token"] == nil {
+			t.Fatalf("a new assertion after a refused copy: %d %v", status, body)
+		}
+		// An assertion without a jti cannot be held to one use: refused.
+		code = e.codeFor(t, "rpjwt", nil)
+		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion": {e.clientAssertionJTI(t, "rpjwt", "rp-key-1", "")}}, "", "")
+		if status == 200 || body["error"] != "invalid_client" {
+			t.Fatalf("a client assertion without jti: %d %v", status, body)
+		}
 		// The same with the keys fetched from the client's jwks_uri.
 		code = e.codeFor(t, "rpjwturi", nil)
 		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
@@ -519,13 +547,19 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 // clientAssertion is a private_key_jwt assertion of client (RFC 7523).
 func (e *opEnv) clientAssertion(t *testing.T, client, kid string) string {
 	t.Helper()
+	return e.clientAssertionJTI(t, client, kid, newToken())
+}
+
+// clientAssertionJTI is clientAssertion with jti (none when empty).
+func (e *opEnv) clientAssertionJTI(t *testing.T, client, kid, jti string) string {
+	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: e.jwtKey, KeyID: kid}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	raw, err := jwt.Signed(signer).Claims(jwt.Claims{Issuer: client, Subject: client, Audience: jwt.Audience{e.issuer},
-		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Minute)), ID: newToken()}).Serialize()
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Minute)), ID: jti}).Serialize()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,10 @@ const (
 	// that a second redemption revokes the tokens the first one got
 	// (RFC 6749 §4.1.2). Data is the family id.
 	PurposeOIDCCodeUsed = "oidc_code_used"
+	// PurposeOIDCClientAssertion remembers a private_key_jwt client
+	// assertion (by its client and jti) for as long as it could be
+	// accepted, so that it is used once (OpenID Connect Core §9).
+	PurposeOIDCClientAssertion = "oidc_client_assertion"
 )
 
 // Protocols of a SessionClient.

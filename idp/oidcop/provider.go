@@ -201,6 +201,10 @@ func (p *Provider) withIss(next http.Handler) http.Handler {
 			next.ServeHTTP(&issWriter{ResponseWriter: w, issuer: p.issuer}, r)
 		case PathDiscovery:
 			p.discovery(w, r)
+		case PathToken, PathIntrospect, PathRevoke:
+			if p.assertionUsedOnce(w, r) {
+				next.ServeHTTP(w, r)
+			}
 		default:
 			next.ServeHTTP(w, r)
 		}
