@@ -308,32 +308,47 @@ func BenchmarkSessionCacheMemory(b *testing.B) {
 // live heap per session and how many sessions the cache then holds.
 func cachedBytesPerSession(tb testing.TB, g *Gateway, cookies []string) (float64, int) {
 	tb.Helper()
-	ctx := context.Background()
 	g.sessions.reset()
 	g.handoffs.reset()
 	svc := g.router.match("fwd.example.test", "/")
-	reqs := make([]*http.Request, len(cookies))
-	for i, c := range cookies {
-		reqs[i] = httptest.NewRequest("GET", "/auth", nil)
-		reqs[i].Header.Set("Cookie", c)
-	}
+	reqs := cookieRequests(cookies)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	for _, req := range reqs {
-		sess, user, err := g.sessions.Resolve(ctx, req)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := g.handoffFor(sess, user, svc); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	resolveAll(tb, g, reqs, svc)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(reqs)
 	st := g.shared.CacheStats()
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(cookies)), st.Sessions
+}
+
+// cookieRequests is a GET /auth request carrying each cookie.
+func cookieRequests(cookies []string) []*http.Request {
+	reqs := make([]*http.Request, len(cookies))
+	for i, c := range cookies {
+		reqs[i] = httptest.NewRequest("GET", "/auth", nil)
+		reqs[i].Header.Set("Cookie", c)
+	}
+	return reqs
+}
+
+// resolveAll resolves every request's session and, when svc is not nil,
+// hands it off to svc.
+func resolveAll(tb testing.TB, g *Gateway, reqs []*http.Request, svc *service) {
+	tb.Helper()
+	for _, req := range reqs {
+		sess, user, err := g.sessions.Resolve(context.Background(), req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if svc == nil {
+			continue
+		}
+		if _, err := g.handoffFor(sess, user, svc); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
 
 // TestCacheAllowanceCoversLiveSize: what the soft memory limit allows the
@@ -344,15 +359,10 @@ func TestCacheAllowanceCoversLiveSize(t *testing.T) {
 	const n = 20_000
 	g, _ := newBenchGateway(t, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), nil)
 	cookies := rotatingSessions(t, g, n)
-	ctx := context.Background()
 	g.sessions.reset()
 	g.handoffs.reset()
 	fwd, app := g.router.match("fwd.example.test", "/"), g.router.match("127.0.0.1:18080", "/app/x")
-	reqs := make([]*http.Request, len(cookies))
-	for i, c := range cookies {
-		reqs[i] = httptest.NewRequest("GET", "/auth", nil)
-		reqs[i].Header.Set("Cookie", c)
-	}
+	reqs := cookieRequests(cookies)
 	live := func() int64 {
 		var m runtime.MemStats
 		runtime.GC()
@@ -360,23 +370,10 @@ func TestCacheAllowanceCoversLiveSize(t *testing.T) {
 		return int64(m.HeapAlloc)
 	}
 	h0 := live()
-	for _, req := range reqs {
-		if _, _, err := g.sessions.Resolve(ctx, req); err != nil {
-			t.Fatal(err)
-		}
-	}
+	resolveAll(t, g, reqs, nil)
 	h1 := live()
-	for _, svc := range []*service{fwd, app} {
-		for _, req := range reqs {
-			sess, user, err := g.sessions.Resolve(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := g.handoffFor(sess, user, svc); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	resolveAll(t, g, reqs, fwd)
+	resolveAll(t, g, reqs, app)
 	h2 := live()
 	runtime.KeepAlive(reqs)
 	st := g.shared.CacheStats()

@@ -358,47 +358,45 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 			t.Fatal("a wrong secret was accepted (post)")
 		}
 		// private_key_jwt: an assertion signed with the client's key.
+		redeem := func(code, assertion string) (int, map[string]any) {
+			return e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+				"client_assertion": {assertion}}, "", "")
+		}
 		code = e.codeFor(t, "rpjwt", nil)
 		assertion := e.clientAssertion(t, "rpjwt", "rp-key-1")
-		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion": {assertion}}, "", "")
+		status, body = redeem(code, assertion)
 		if status != 200 || body["id_token"] == nil {
 			t.Fatalf("private_key_jwt: %d %v", status, body)
 		}
 		// The same assertion again, with a fresh code, is refused: an
 		// assertion is used once (OpenID Connect Core §9).
 		code = e.codeFor(t, "rpjwt", nil)
-		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion": {assertion}}, "", "")
+		status, body = redeem(code, assertion)
 		if status == 200 || body["error"] != "invalid_client" {
-			t.Fatalf("a client assertion used a second time: %d %v", status, body)
+			t.Fatalf("a client assertion used a second time: %d, error %v", status, body["error"])
 		}
 		evs, err := e.st.ListAudit(context.Background(), store.AuditFilter{Action: "oidc_token"})
-		if err != nil || len(evs) == 0 || evs[0].Outcome != store.OutcomeFailure || evs[0].Detail != "client_assertion_reused client=rpjwt" {
-			t.Fatalf("audit of the reused assertion: %v, newest %+v", err, *evs[0])
+		if err != nil || len(evs) == 0 {
+			t.Fatalf("audit of the reused assertion: %v, %d events", err, len(evs))
+		}
+		if ev := evs[0]; ev.Outcome != store.OutcomeFailure || ev.Detail != "client_assertion_reused client=rpjwt" {
+			t.Fatalf("audit of the reused assertion: newest %+v", *ev)
 		}
 		// That code is still good with a new assertion.
-		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion": {e.clientAssertion(t, "rpjwt", "rp-key-1")}}, "", "")
+		status, body = redeem(code, e.clientAssertion(t, "rpjwt", "rp-key-1"))
 		if status != 200 || body["id_token"] == nil {
 			t.Fatalf("a new assertion after a refused copy: %d %v", status, body)
 		}
 		// An assertion without a jti cannot be held to one use: refused.
 		code = e.codeFor(t, "rpjwt", nil)
-		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion": {e.clientAssertionJTI(t, "rpjwt", "rp-key-1", "")}}, "", "")
+		status, body = redeem(code, e.clientAssertionJTI(t, "rpjwt", "rp-key-1", ""))
 		if status == 200 || body["error"] != "invalid_client" {
-			t.Fatalf("a client assertion without jti: %d %v", status, body)
+			t.Fatalf("a client assertion without jti: %d, error %v", status, body["error"])
 		}
 		// The same with the keys fetched from the client's jwks_uri.
 		code = e.codeFor(t, "rpjwturi", nil)
-		status, body = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion": {e.clientAssertion(t, "rpjwturi", "rp-key-1")}}, "", "")
+		status, body = redeem(code, e.clientAssertion(t, "rpjwturi", "rp-key-1"))
 		if status != 200 || body["id_token"] == nil {
 			t.Fatalf("private_key_jwt with jwks_uri: %d %v", status, body)
 		}
@@ -406,9 +404,7 @@ func TestOIDCBasicOPProfile(t *testing.T) {
 		code = e.codeFor(t, "rpjwt", nil)
 		e2 := *e
 		e2.jwtKey, _ = rsa.GenerateKey(rand.Reader, 2048)
-		status, _ = e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {e.rp.URL + "/callback"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-			"client_assertion": {e2.clientAssertion(t, "rpjwt", "rp-key-1")}}, "", "")
+		status, _ = redeem(code, e2.clientAssertion(t, "rpjwt", "rp-key-1"))
 		if status == 200 {
 			t.Fatal("an assertion signed by a stranger's key was accepted")
 		}
