@@ -36,7 +36,8 @@
 // interleave the targets (a, b, c, d, b', d', a, b, ...) so that machine
 // noise hits all of them alike, and the median of the runs is reported:
 // req/s, p50 and p99 latency, the ssogate process's resident memory (VmRSS
-// sampled every 100 ms under load: peak and median), and the ratios b/a
+// sampled every 100 ms under load: peak and median, the peak split into
+// RssAnon and RssFile), and the ratios b/a
 // (target >= 0.65), d/c (>= 0.85), b100k/b1s (>= 0.8: a Lua script costs
 // wrk CPU on the same cores, so both sides run it) and b/b' (the access
 // log's cost, >= 0.9), and the RSS of (b) (<= 40 MB), marked PASS or BELOW.
@@ -115,9 +116,9 @@ type target struct {
 	// records its activity.
 	ColdPasses []float64 `json:"cold_passes_per_s,omitempty"`
 
-	rssPID     int      // the ssogate process whose VmRSS is sampled, 0 for none
-	rssSamples []int64  // over the measured runs
-	script     []string // wrk -s script and its arguments
+	rssPID     int         // the ssogate process whose VmRSS is sampled, 0 for none
+	rssSamples []rssSample // over the measured runs
+	script     []string    // wrk -s script and its arguments
 
 	headers  []string // "Name: value", the session cookie among them
 	wantBody string   // when set, the body must be exactly this
@@ -570,7 +571,7 @@ func run(ctx context.Context, o options) (int, error) {
 	// loadOnce runs wrk once against t and checks what happened.
 	loadOnce := func(t *target, d time.Duration, sampleRSS bool) (wrkResult, error) {
 		var stopRSS chan struct{}
-		rssc := make(chan []int64, 1)
+		rssc := make(chan []rssSample, 1)
 		if sampleRSS && t.rssPID != 0 {
 			stopRSS = make(chan struct{})
 			go sampleRSSOf(t.rssPID, stopRSS, rssc)
@@ -861,6 +862,8 @@ func printReport(w io.Writer, rep *report) {
 			}
 			fmt.Fprintf(w, "\nRSS of (b) under /auth load: peak %.1f MB, median %.1f MB  target <= %d MB  %s\n",
 				t.RSS.PeakMB, t.RSS.MedianMB, wantAuthRSSMB, v)
+			fmt.Fprintf(w, "  at the peak: %.1f MB the process's own (RssAnon), %.1f MB mapped files, the binary (RssFile)\n",
+				t.RSS.PeakAnonMB, t.RSS.PeakFileMB)
 		}
 	}
 	if len(rep.Failures) > 0 {
