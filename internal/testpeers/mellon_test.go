@@ -37,11 +37,11 @@ func idpMetadata(t *testing.T, idp *SAMLIdP) []byte {
 	return b
 }
 
-// mellonSignIn opens path under /secret/ with a new browser, signs in at
-// the test IdP as alice and returns the browser and what /secret/ showed.
-func mellonSignIn(t *testing.T, m *MellonPeer, idp *SAMLIdP, path string) (*http.Client, MellonEnv) {
+// mellonAttempt opens path under /secret/ with browser, signs in at the
+// test IdP as alice and returns where that ended, after every SAML form
+// was posted on.
+func mellonAttempt(t *testing.T, browser *http.Client, m *MellonPeer, idp *SAMLIdP, path string) (*http.Response, []byte) {
 	t.Helper()
-	browser := Browser()
 	resp, err := browser.Get(m.SecretURL(path))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,15 @@ func mellonSignIn(t *testing.T, m *MellonPeer, idp *SAMLIdP, path string) (*http
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body = FollowSAMLForms(t, browser, resp)
+	return FollowSAMLForms(t, browser, resp)
+}
+
+// mellonSignIn opens path under /secret/ with a new browser, signs in at
+// the test IdP as alice and returns the browser and what /secret/ showed.
+func mellonSignIn(t *testing.T, m *MellonPeer, idp *SAMLIdP, path string) (*http.Client, MellonEnv) {
+	t.Helper()
+	browser := Browser()
+	resp, body := mellonAttempt(t, browser, m, idp, path)
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != m.SecretURL(path) {
 		t.Fatalf("sign-in ended at %s with %s, not /secret/%s:\n%s", resp.Request.URL, resp.Status, path, body)
 	}
@@ -227,18 +235,7 @@ func TestMellonAuthnRequest(t *testing.T) {
 				}
 			}
 
-			browser := Browser()
-			resp, err := browser.Get(m.SecretURL(""))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, body := FollowSAMLForms(t, browser, resp)
-			login, _ := ParseForm(resp.Request.URL, body)
-			resp, err = login.Submit(browser, url.Values{"user": {"alice"}, "password": {"Alice!Pass123"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, body = FollowSAMLForms(t, browser, resp)
+			resp, body := mellonAttempt(t, Browser(), m, idp, "")
 			if resp.StatusCode != tc.signInWith {
 				t.Errorf("after the IdP's response: %s at %s; want %d\n%s", resp.Status, resp.Request.URL, tc.signInWith, body)
 			}
@@ -278,18 +275,7 @@ func TestMellonKeyRotation(t *testing.T) {
 	idp.Rotate(t, old, oldCert)
 	m.SetIdPMetadata(t, idpMetadata(t, idp))
 	idp.Rotate(t, key, cert)
-	browser := Browser()
-	resp, err := browser.Get(m.SecretURL(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, body := FollowSAMLForms(t, browser, resp)
-	login, _ := ParseForm(resp.Request.URL, body)
-	resp, err = login.Submit(browser, url.Values{"user": {"alice"}, "password": {"Alice!Pass123"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _ = FollowSAMLForms(t, browser, resp)
+	resp, _ := mellonAttempt(t, Browser(), m, idp, "")
 	if resp.StatusCode == http.StatusOK {
 		t.Fatalf("mellon accepted a response signed with a key its IdP metadata does not hold (%s)", resp.Request.URL)
 	}
