@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/gateway"
+	"github.com/ssogate/ssogate/internal/testpeers"
 )
 
 // The tests in this file put a real fronting proxy — nginx with
@@ -528,7 +529,7 @@ func writeConfigFile(t *testing.T, path, content string) {
 type childProc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testpeers.SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -536,7 +537,7 @@ type childProc struct {
 // startChildProc starts cmd and ends it (by its pid) when the test ends.
 func startChildProc(t *testing.T, name string, cmd *exec.Cmd) *childProc {
 	t.Helper()
-	c := &childProc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	c := &childProc{name: name, cmd: cmd, out: &testpeers.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,24 +69,6 @@ services:
     allowed_groups: [admins]
 `
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a real gateway on a loopback port, with its store, clock and
 // log.
 type harness struct {
@@ -96,7 +76,7 @@ type harness struct {
 	url        string
 	app        *app
 	clock      *testclock.Clock
-	logs       *syncBuffer
+	logs       *testpeers.SyncBuffer
 	configPath string
 	srv        *httptest.Server
 }
@@ -175,7 +155,7 @@ func startHarness(t *testing.T, tls bool, wrap func(store.Store) store.Store, op
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h := &harness{t: t, url: public, clock: testclock.New(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{}, configPath: path}
+	h := &harness{t: t, url: public, clock: testclock.New(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)), logs: &testpeers.SyncBuffer{}, configPath: path}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.app, err = newAppWith(context.Background(), cfg, log, h.clock.Now, wrap)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/testpeers"
 )
 
 // traffic keeps requests going until stop, counting answers that are not
@@ -325,7 +327,7 @@ func truncateFile(t *testing.T, path string) {
 // traffic runs over TCP: no request may see the empty file.
 func TestServeNonAtomicSaveUnderTraffic(t *testing.T) {
 	up := newUpstream(t)
-	logs := &syncBuffer{}
+	logs := &testpeers.SyncBuffer{}
 	tmpl := strings.ReplaceAll(saveTestConfig, "%UP%", up.URL)
 	b, path, fill := serveConfig(t, strings.ReplaceAll(tmpl, "%VERSION%", "v0"), logs)
 	tr := saveTraffic(b, b.cookie("ssogate"))
@@ -364,7 +366,7 @@ func TestServeNonAtomicSaveUnderTraffic(t *testing.T) {
 // write applies.
 func TestServeKeepsConfigWhenFileLeftEmpty(t *testing.T) {
 	up := newUpstream(t)
-	logs := &syncBuffer{}
+	logs := &testpeers.SyncBuffer{}
 	tmpl := strings.ReplaceAll(saveTestConfig, "%UP%", up.URL)
 	b, path, fill := serveConfig(t, strings.ReplaceAll(tmpl, "%VERSION%", "v0"), logs)
 	tr := saveTraffic(b, b.cookie("ssogate"))

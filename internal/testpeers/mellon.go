@@ -114,7 +114,7 @@ type MellonPeer struct {
 	conf string
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  *syncBuffer
+	out  *SyncBuffer
 }
 
 // apacheUser is the user httpd's children run as when started by root
@@ -150,7 +150,7 @@ func Mellon(tb testing.TB, c MellonConfig) *MellonPeer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m := &MellonPeer{Dir: dir, out: &syncBuffer{}}
+	m := &MellonPeer{Dir: dir, out: &SyncBuffer{}}
 	tb.Cleanup(func() {
 		m.Stop()
 		if tb.Failed() {

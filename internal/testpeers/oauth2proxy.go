@@ -92,7 +92,7 @@ type OAuth2ProxyPeer struct {
 	Bin string
 
 	cmd      *exec.Cmd
-	out      *syncBuffer
+	out      *SyncBuffer
 	done     chan struct{}
 	mu       sync.Mutex
 	received []UpstreamRequest
@@ -165,7 +165,7 @@ func isExecutable(path string) bool {
 func OAuth2Proxy(tb testing.TB, c OAuth2ProxyConfig) *OAuth2ProxyPeer {
 	tb.Helper()
 	bin := OAuth2ProxyBinary(tb)
-	p := &OAuth2ProxyPeer{Bin: bin, out: &syncBuffer{}}
+	p := &OAuth2ProxyPeer{Bin: bin, out: &SyncBuffer{}}
 	p.Upstream = httptest.NewServer(http.HandlerFunc(p.echo))
 	tb.Cleanup(p.Upstream.Close)
 	if c.Port == 0 {
@@ -359,20 +359,20 @@ func (p *OAuth2ProxyPeer) GetUpstream(tb testing.TB, client *http.Client, path s
 	return got
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's output and a test
-// reading it at once.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a process's output (or a log)
+// and a test reading it at once.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
