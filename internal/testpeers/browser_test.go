@@ -2,8 +2,6 @@ package testpeers
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -11,34 +9,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// newChromium starts a headless Chromium for one test, or skips it
-// without one (fails when SSOGATE_REQUIRE_BROWSER is set).
+// newChromium starts a headless Chromium for one test (see
+// Chromium).
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv(requireEnv) != "" {
-			t.Fatal("chromium not found but SSOGATE_REQUIRE_BROWSER is set; run scripts/test-deps.sh")
-		}
-		t.Skip("chromium not installed (make test installs it)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-sync", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return Chromium(t)
 }
 
 // waitBody waits until the page's text contains want, and returns it.
